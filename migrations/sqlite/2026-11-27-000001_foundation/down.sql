@@ -1,0 +1,14 @@
+DROP TABLE write_lock;
+DROP TABLE audit_events;
+DROP TABLE used_jtis;
+DROP TABLE refresh_tokens;
+DROP TABLE access_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE grants;
+DROP TABLE consents;
+DROP TABLE interactions;
+DROP TABLE session_clients;
+DROP TABLE sessions;
+DROP TABLE signing_keys;
+DROP TABLE clients;
+DROP TABLE persons;

@@ -1,0 +1,416 @@
+//! Layered settings: built-in defaults < `cardinal.toml` (or `--config FILE`) < `CARDINAL_*`
+//! environment variables (`__` separates nested keys, e.g. `CARDINAL_TOKENS__CODE_TTL`).
+//!
+//! Every option is documented here, where its default lives, and in `cardinal.example.toml`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Public base URL of this OP; the `iss` of every token (`CARDINAL_ISSUER`).
+    pub issuer: String,
+    /// Address and port to listen on (`CARDINAL_LISTEN`).
+    pub listen: String,
+    /// A file path or `sqlite://PATH` for SQLite, `postgres://…` for PostgreSQL
+    /// (`CARDINAL_DATABASE_URL`).
+    pub database_url: String,
+    /// Where generated files live (SQLite database, generated secret key).
+    pub data_dir: PathBuf,
+    /// Folder whose `*.hbs` files override the built-in templates (optional).
+    pub templates_dir: Option<PathBuf>,
+    pub log: LogSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub oidc: OidcSettings,
+    pub http: HttpSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            database_url: "data/cardinal.db".into(),
+            data_dir: PathBuf::from("data"),
+            templates_dir: None,
+            log: LogSettings::default(),
+            database: DatabaseSettings::default(),
+            keys: KeySettings::default(),
+            tokens: TokenSettings::default(),
+            oidc: OidcSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `cardinal=debug,actix_web=info`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// Longest wait for a free connection before a request fails (seconds).
+    pub acquire_timeout_secs: u64,
+    /// SQLite: how long a writer waits for the lock (milliseconds).
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { pool_size: 8, acquire_timeout_secs: 5, sqlite_busy_timeout_ms: 5000 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Base64 (standard or url-safe) of at least 32 random bytes. Encrypts the signing keys
+    /// at rest and keys the hashes of client secrets and pairwise subjects. Every instance
+    /// on one database needs the same value. When unset, `DATA_DIR/secret.key` is used
+    /// (generated on first start, with a warning).
+    pub secret_key: Option<SecretValue>,
+    /// Signing algorithms to keep keys for: any of `RS256`, `ES256`, `EdDSA`.
+    pub algorithms: Vec<String>,
+    /// Algorithm for ID tokens of clients that do not choose one, and for access tokens.
+    pub default_algorithm: String,
+    /// How long a rotated-in key is published in the JWKS before it signs (seconds).
+    pub prepublish_secs: i64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            algorithms: vec!["RS256".into(), "ES256".into(), "EdDSA".into()],
+            default_algorithm: "RS256".into(),
+            prepublish_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Authorization code lifetime (seconds; FAPI 2.0 caps it at 60).
+    pub code_ttl: i64,
+    /// Access token lifetime (seconds).
+    pub access_token_ttl: i64,
+    /// ID token lifetime (seconds).
+    pub id_token_ttl: i64,
+    /// Absolute lifetime of a refresh-token family (seconds); rotation never extends it.
+    pub refresh_token_ttl: i64,
+    /// Absolute lifetime of a sign-in session (seconds; NIST AAL3: at most 12 h).
+    pub session_ttl: i64,
+    /// Time a user has to finish signing in and consenting (seconds).
+    pub interaction_ttl: i64,
+    /// Lifetime of back-channel logout tokens (seconds).
+    pub logout_token_ttl: i64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            code_ttl: 60,
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            session_ttl: 12 * 3600,
+            interaction_ttl: 900,
+            logout_token_ttl: 120,
+        }
+    }
+}
+
+impl TokenSettings {
+    /// The longest time a token signed now may be verified against JWKS.
+    pub fn longest_signed_lifetime(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl).max(self.logout_token_ttl)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSettings {
+    /// Require PKCE (S256) from confidential clients too (always required from public ones).
+    pub require_pkce: bool,
+    /// Languages the pages speak; the first is the default.
+    pub ui_locales: Vec<String>,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self { require_pkce: true, ui_locales: vec!["zh-TW".into(), "en".into()] }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (IP addresses).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Serve HTTPS directly with these PEM files.
+    pub tls: Option<TlsSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+}
+
+/// Which database the URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Settings {
+    /// Loads defaults < `config_file` (or `./cardinal.toml` when present) < environment.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("cardinal.toml")),
+        }
+        figment = figment.merge(Env::prefixed("CARDINAL_").split("__"));
+        let settings: Settings = figment.extract().context("Invalid configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Fails fast on values that cannot work.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = Url::parse(&self.issuer)
+            .with_context(|| format!("issuer {:?} is not a URL", self.issuer))?;
+        if !matches!(issuer.scheme(), "https" | "http") {
+            bail!("issuer must be an https URL (http only for local development)");
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment");
+        }
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/' (it is compared byte for byte)");
+        }
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("listen {:?} is not ADDRESS:PORT", self.listen))?;
+        for alg in &self.keys.algorithms {
+            if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
+                bail!("keys.algorithms: unsupported algorithm {alg:?} (use RS256, ES256, EdDSA)");
+            }
+        }
+        if !self.keys.algorithms.iter().any(|a| a == &self.keys.default_algorithm) {
+            bail!("keys.default_algorithm must be one of keys.algorithms");
+        }
+        if !self.keys.algorithms.iter().any(|a| a == "RS256") {
+            bail!("keys.algorithms must include RS256 (required by OpenID Connect)");
+        }
+        let t = &self.tokens;
+        for (name, v) in [
+            ("code_ttl", t.code_ttl),
+            ("access_token_ttl", t.access_token_ttl),
+            ("id_token_ttl", t.id_token_ttl),
+            ("refresh_token_ttl", t.refresh_token_ttl),
+            ("session_ttl", t.session_ttl),
+            ("interaction_ttl", t.interaction_ttl),
+            ("logout_token_ttl", t.logout_token_ttl),
+        ] {
+            if v <= 0 {
+                bail!("tokens.{name} must be positive");
+            }
+        }
+        if t.code_ttl > 600 {
+            bail!("tokens.code_ttl must be at most 600 seconds (RFC 6749 §4.1.2)");
+        }
+        if self.keys.prepublish_secs < 0 {
+            bail!("keys.prepublish_secs must not be negative");
+        }
+        if self.oidc.ui_locales.is_empty() {
+            bail!("oidc.ui_locales must name at least one language");
+        }
+        self.database_target()?;
+        Ok(())
+    }
+
+    pub fn database_target(&self) -> anyhow::Result<DatabaseTarget> {
+        let url = self.database_url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_string()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() {
+            bail!("database_url is empty");
+        }
+        if path.contains("://") {
+            bail!("database_url {url:?}: use a file path, sqlite://PATH or postgres://…");
+        }
+        Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
+    }
+
+    /// Whether pages are served over TLS (directly or behind a proxy), for `Secure` cookies.
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut json = serde_json::to_value(self).context("Failed to serialize settings")?;
+        if let Some(url) = json.get_mut("database_url") {
+            if let Some(s) = url.as_str() {
+                *url = redact_url_password(s).into();
+            }
+        }
+        Ok(toml_from_json(&json))
+    }
+}
+
+/// A configured secret: never printed, serialized only as `"[redacted]"`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for SecretValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:[redacted]@host/db`.
+pub fn redact_url_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Renders a JSON object as TOML (tables after plain values); `null`s are left out.
+fn toml_from_json(json: &serde_json::Value) -> String {
+    fn scalar(v: &serde_json::Value) -> Option<String> {
+        match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
+            serde_json::Value::Array(items) => {
+                Some(format!("[{}]", items.iter().filter_map(scalar).collect::<Vec<_>>().join(", ")))
+            }
+            serde_json::Value::Object(_) => None,
+        }
+    }
+    fn table(out: &mut String, prefix: &str, map: &serde_json::Map<String, serde_json::Value>) {
+        for (k, v) in map {
+            if let Some(s) = scalar(v) {
+                out.push_str(&format!("{k} = {s}\n"));
+            }
+        }
+        for (k, v) in map {
+            if let serde_json::Value::Object(inner) = v {
+                let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                out.push_str(&format!("\n[{name}]\n"));
+                table(out, &name, inner);
+            }
+        }
+    }
+    let mut out = String::new();
+    if let serde_json::Value::Object(map) = json {
+        table(&mut out, "", map);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_scheme_selects_backend() {
+        let mut s = Settings::default();
+        s.database_url = "sqlite:///tmp/x.db".into();
+        assert_eq!(s.database_target().unwrap(), DatabaseTarget::Sqlite("/tmp/x.db".into()));
+        s.database_url = "data/c.db".into();
+        assert_eq!(s.database_target().unwrap(), DatabaseTarget::Sqlite("data/c.db".into()));
+        s.database_url = "postgres://u@h/db".into();
+        assert!(matches!(s.database_target().unwrap(), DatabaseTarget::Postgres(_)));
+        s.database_url = "mysql://u@h/db".into();
+        assert!(s.database_target().is_err());
+    }
+
+    #[test]
+    fn redacted_config_hides_secret_key_and_database_password() {
+        let mut s = Settings::default();
+        s.keys.secret_key = Some(SecretValue::new("c3VwZXJzZWNyZXRzdXBlcnNlY3JldHN1cGVyc2VjcmV0MTI="));
+        s.database_url = "postgres://cardinal:hunter2@db/cardinal".into();
+        let text = s.redacted_toml().unwrap();
+        assert!(!text.contains("c3VwZXJzZWNyZXQ"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("[keys]"), "{text}");
+        assert!(text.contains("secret_key = \"[redacted]\""), "{text}");
+    }
+
+    #[test]
+    fn issuer_with_trailing_slash_is_rejected() {
+        let mut s = Settings::default();
+        s.issuer = "https://idp.example.gov.tw/".into();
+        assert!(s.validate().is_err());
+        s.issuer = "https://idp.example.gov.tw".into();
+        assert!(s.validate().is_ok());
+    }
+}

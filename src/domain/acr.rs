@@ -1,0 +1,70 @@
+//! Authentication context classes (SPEC R-OIDC-5) and their order of strength.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Acr {
+    /// NHI card with the signing applet plus the registration password.
+    Card,
+    /// A bound mobile device (passkey).
+    Passkey,
+    /// MOICA citizen-certificate card plus PIN.
+    CitizenCertificate,
+}
+
+impl Acr {
+    pub const ALL: [Acr; 3] = [Acr::Card, Acr::Passkey, Acr::CitizenCertificate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::Card => "urn:cardinal:acr:card",
+            Acr::Passkey => "urn:cardinal:acr:passkey",
+            Acr::CitizenCertificate => "urn:cardinal:acr:citizen-certificate",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Acr> {
+        Acr::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+
+    /// Card and passkey are both two-factor (AAL2); the citizen certificate with PIN is
+    /// the highest level.
+    pub fn rank(self) -> u8 {
+        match self {
+            Acr::Card | Acr::Passkey => 2,
+            Acr::CitizenCertificate => 3,
+        }
+    }
+
+    /// Whether a session authenticated at `self` satisfies a requirement of `required`.
+    pub fn satisfies(self, required: Acr) -> bool {
+        self == required || self.rank() > required.rank()
+    }
+}
+
+impl fmt::Display for Acr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citizen_certificate_satisfies_card_but_not_the_reverse() {
+        assert!(Acr::CitizenCertificate.satisfies(Acr::Card));
+        assert!(!Acr::Card.satisfies(Acr::CitizenCertificate));
+        assert!(Acr::Card.satisfies(Acr::Card));
+        assert!(!Acr::Passkey.satisfies(Acr::Card));
+    }
+
+    #[test]
+    fn acr_values_round_trip() {
+        for a in Acr::ALL {
+            assert_eq!(Acr::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Acr::parse("urn:other"), None);
+    }
+}

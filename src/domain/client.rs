@@ -1,0 +1,209 @@
+//! Relying-party clients as registered by an operator.
+
+use std::fmt;
+
+use super::{Acr, RedirectUri, Scope};
+
+/// A `client_id`: 1–128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(value: &str) -> Result<ClientId, String> {
+        if value.is_empty() || value.len() > 128 || !value.chars().all(|c| c.is_ascii_graphic()) {
+            return Err("client_id must be 1 to 128 visible ASCII characters".into());
+        }
+        Ok(ClientId(value.to_string()))
+    }
+
+    /// A fresh random id.
+    pub fn generate() -> ClientId {
+        ClientId(crate::crypto::random_token(16))
+    }
+}
+
+impl AsRef<str> for ClientId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(value: &str) -> Result<$name, String> {
+                match value {
+                    $($s => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown {} {other:?}; expected one of: {}",
+                        stringify!($name),
+                        [$($s),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// How a client authenticates at the token, introspection and revocation endpoints.
+    AuthMethod {
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
+        PrivateKeyJwt => "private_key_jwt",
+        None => "none",
+    }
+);
+
+string_enum!(
+    /// Grant types a client may use.
+    GrantType {
+        AuthorizationCode => "authorization_code",
+        RefreshToken => "refresh_token",
+        ClientCredentials => "client_credentials",
+    }
+);
+
+string_enum!(
+    /// Whether `sub` is the same for every client or differs per client (pairwise).
+    SubjectType {
+        Public => "public",
+        Pairwise => "pairwise",
+    }
+);
+
+impl AuthMethod {
+    pub fn uses_secret(self) -> bool {
+        matches!(self, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+    }
+}
+
+/// A registered client.
+#[derive(Clone)]
+pub struct Client {
+    pub client_id: ClientId,
+    pub name: String,
+    /// Keyed hash of the secret; `None` for public and private_key_jwt clients.
+    pub secret_hash: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub min_acr: Option<Acr>,
+    pub skip_consent: bool,
+    pub subject_type: SubjectType,
+    /// The client's public keys for private_key_jwt (a JWKS document).
+    pub jwks: Option<String>,
+    /// `id_token_signed_response_alg`; the OP default when `None`.
+    pub id_token_alg: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("auth_method", &self.auth_method)
+            .field("secret_hash", &self.secret_hash.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The registered redirect URI that `requested` matches, if any.
+    pub fn find_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|r| r.matches(requested))
+    }
+
+    pub fn allows_post_logout_redirect(&self, requested: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r.as_ref() == requested)
+    }
+
+    /// The pairwise sector: the host of the redirect URIs (which must agree, checked at
+    /// registration).
+    pub fn sector_identifier(&self) -> String {
+        self.redirect_uris
+            .first()
+            .and_then(RedirectUri::host)
+            .unwrap_or_else(|| self.client_id.to_string())
+    }
+
+    /// Checks that the registration is coherent; returns what an operator must fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name must not be empty".into());
+        }
+        if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err("a client with the authorization_code grant needs at least one redirect URI".into());
+        }
+        if self.grant_types.is_empty() {
+            return Err("a client needs at least one grant type".into());
+        }
+        if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
+            return Err("a public client (auth method none) cannot use client_credentials".into());
+        }
+        if self.auth_method == AuthMethod::PrivateKeyJwt && self.jwks.is_none() {
+            return Err("private_key_jwt needs the client's public keys (--jwks FILE)".into());
+        }
+        if self.subject_type == SubjectType::Pairwise {
+            let hosts: std::collections::BTreeSet<_> = self.redirect_uris.iter().filter_map(RedirectUri::host).collect();
+            if hosts.len() > 1 {
+                return Err("pairwise subjects need all redirect URIs on one host".into());
+            }
+        }
+        for s in self.scopes.iter() {
+            if !super::scope::KNOWN_SCOPES.contains(&s) {
+                return Err(format!(
+                    "unknown scope {s:?}; known scopes: {}",
+                    super::scope::KNOWN_SCOPES.join(", ")
+                ));
+            }
+        }
+        if let Some(alg) = &self.id_token_alg {
+            if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
+                return Err(format!("id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"));
+            }
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            RedirectUri::parse(uri).map_err(|e| format!("back-channel logout URI: {e}"))?;
+            if uri.contains('#') {
+                return Err("back-channel logout URI must not contain a fragment".into());
+            }
+        }
+        Ok(())
+    }
+}

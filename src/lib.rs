@@ -1,0 +1,11 @@
+//! Cardinal: an OpenID Connect identity provider with NHI-card sign-in.
+
+pub mod backchannel;
+pub mod clock;
+pub mod configuration;
+pub mod crypto;
+pub mod domain;
+pub mod metrics;
+pub mod oidc;
+pub mod store;
+pub mod telemetry;

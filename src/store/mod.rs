@@ -1,0 +1,301 @@
+//! Persistence behind role traits. This module is the only place that imports diesel.
+//!
+//! Every piece of single-use state (codes, refresh tokens, interactions, client-assertion
+//! `jti`s) is consumed by one conditional write whose affected-row count decides the
+//! winner, so that any number of instances on one database agree (SECURITY.md §0.5).
+
+pub mod models;
+pub mod schema;
+pub mod sql;
+
+use crate::clock::UnixTime;
+use crate::domain::Client;
+
+pub use sql::Database;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a record with this key already exists")]
+    Duplicate,
+    #[error(transparent)]
+    Db(#[from] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A person who can sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A signing key as stored: public JWK in the clear, private JWK encrypted (JWE).
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub private_jwe: String,
+    pub created_at: UnixTime,
+    pub active_from: UnixTime,
+}
+
+/// An SSO session. The cookie holds a random value; only its hash is stored.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    /// Public session id (the `sid` claim).
+    pub sid: String,
+    pub person_id: String,
+    pub auth_time: UnixTime,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub ended_at: Option<UnixTime>,
+}
+
+impl SessionRecord {
+    pub fn is_active(&self, now: UnixTime) -> bool {
+        self.ended_at.is_none() && self.expires_at > now
+    }
+}
+
+/// A pending authorization request while the user signs in and consents.
+#[derive(Debug, Clone)]
+pub struct InteractionRecord {
+    pub id: String,
+    /// Hash of the browser-binding cookie set when the interaction started.
+    pub browser_hash: String,
+    pub client_id: String,
+    /// The validated authorization request, JSON.
+    pub request: String,
+    pub csrf_token: String,
+    pub login: Option<LoginRecord>,
+    pub consent_given: bool,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+/// Who signed in during an interaction, how and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecord {
+    pub person_id: String,
+    pub auth_time: UnixTime,
+    pub acr: String,
+    pub amr: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub person_id: String,
+    pub sid: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub claims: Option<String>,
+    pub auth_time: UnixTime,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+/// What one authorization (or client_credentials request) granted; tokens hang off it and
+/// revoking it revokes them all.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub id: String,
+    pub client_id: String,
+    pub person_id: Option<String>,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub claims: Option<String>,
+    pub auth_time: Option<UnixTime>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessTokenRecord {
+    pub jti_hash: String,
+    pub grant_id: Option<String>,
+    pub client_id: String,
+    pub person_id: Option<String>,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// Rows written together when tokens are issued.
+#[derive(Debug, Clone)]
+pub struct IssueBundle {
+    /// A new grant to create (code exchange, client credentials); `None` when refreshing.
+    pub new_grant: Option<GrantRecord>,
+    pub access_token: AccessTokenRecord,
+    pub refresh_token: Option<RefreshTokenRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: UnixTime,
+    pub event: String,
+    pub outcome: String,
+    pub actor: Option<String>,
+    pub person_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub trait ClientStore {
+    fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Fails with [`StoreError::Duplicate`] when the id is taken.
+    fn create_client(&self, client: &Client) -> StoreResult<()>;
+    /// Returns false when no such client exists.
+    fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+}
+
+pub trait PersonStore {
+    fn find_person(&self, id: &str) -> StoreResult<Option<Person>>;
+    fn create_person(&self, person: &Person) -> StoreResult<()>;
+}
+
+pub trait KeyStore {
+    fn list_keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+}
+
+pub trait SessionStore {
+    fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    fn find_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// A new sign-in by the same person: the session keeps its `sid` but gets a new
+    /// cookie value (no fixation), auth time, acr and amr. False when it has ended.
+    fn reauthenticate(&self, old_id_hash: &str, renewed: &SessionRecord) -> StoreResult<bool>;
+    /// Active sessions of a person (for "end all sessions").
+    fn person_sessions(&self, person_id: &str, now: UnixTime) -> StoreResult<Vec<SessionRecord>>;
+    fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Ends an active session; false when it was already ended.
+    fn end_session(&self, sid: &str, now: UnixTime) -> StoreResult<bool>;
+    fn add_session_client(&self, sid: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
+    fn session_clients(&self, sid: &str) -> StoreResult<Vec<String>>;
+    /// Revokes the grants made in a session, except those with `offline_access`.
+    fn revoke_session_grants(&self, sid: &str, now: UnixTime) -> StoreResult<u64>;
+}
+
+pub trait InteractionStore {
+    fn create_interaction(&self, interaction: &InteractionRecord) -> StoreResult<()>;
+    fn find_interaction(&self, id: &str) -> StoreResult<Option<InteractionRecord>>;
+    /// Records the sign-in of an open interaction; false when it is consumed or expired.
+    fn record_login(&self, id: &str, login: &LoginRecord, now: UnixTime) -> StoreResult<bool>;
+    fn record_consent(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Single use: true for exactly one caller.
+    fn consume_interaction(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
+pub trait ConsentStore {
+    fn find_consent(&self, person_id: &str, client_id: &str) -> StoreResult<Option<String>>;
+    fn save_consent(&self, person_id: &str, client_id: &str, scopes: &str, now: UnixTime) -> StoreResult<()>;
+}
+
+pub trait CodeStore {
+    fn create_code(&self, code: &CodeRecord) -> StoreResult<()>;
+    fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
+    /// Single use: true for exactly one caller, and only before expiry.
+    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
+pub trait TokenStore {
+    /// Writes a grant (if new) and its tokens in one transaction.
+    fn issue_tokens(&self, bundle: &IssueBundle) -> StoreResult<()>;
+    /// Consumes `old_hash` and writes the new tokens in one transaction; false (and
+    /// nothing written) when the old token was already used, revoked or expired.
+    fn rotate_refresh_token(&self, old_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool>;
+    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    fn find_grant(&self, id: &str) -> StoreResult<Option<GrantRecord>>;
+    fn find_access_token(&self, jti_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    /// Revokes a grant and every token issued under it.
+    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Like `revoke_grant`, and when the grant does not exist yet (a concurrent code
+    /// redemption has not written it), writes it revoked so that it never becomes usable.
+    fn revoke_or_block_grant(&self, id: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
+    fn revoke_access_token(&self, jti_hash: &str, now: UnixTime) -> StoreResult<()>;
+    /// Remembers a client-assertion `jti` until it expires; false when it was seen before.
+    fn record_jti(&self, jti_hash: &str, client_id: &str, expires_at: UnixTime) -> StoreResult<bool>;
+}
+
+pub trait AuditStore {
+    fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    fn list_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+pub trait Maintenance {
+    /// A cheap round trip to the database.
+    fn ping(&self) -> StoreResult<()>;
+    /// Deletes expired single-use state; returns the number of rows removed.
+    fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+    /// Connections (in use, idle) for metrics.
+    fn pool_state(&self) -> (u32, u32);
+}
+
+/// Everything the engine needs.
+pub trait Storage:
+    ClientStore
+    + PersonStore
+    + KeyStore
+    + SessionStore
+    + InteractionStore
+    + ConsentStore
+    + CodeStore
+    + TokenStore
+    + AuditStore
+    + Maintenance
+    + Send
+    + Sync
+{
+}
+
+impl<T> Storage for T where
+    T: ClientStore
+        + PersonStore
+        + KeyStore
+        + SessionStore
+        + InteractionStore
+        + ConsentStore
+        + CodeStore
+        + TokenStore
+        + AuditStore
+        + Maintenance
+        + Send
+        + Sync
+{
+}

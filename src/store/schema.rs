@@ -1,0 +1,197 @@
+//! The diesel schema, shared by SQLite and PostgreSQL (see `migrations/`).
+//! Times are Unix seconds (`BIGINT`); lists and JSON documents are `TEXT`.
+
+diesel::table! {
+    persons (id) {
+        id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
+        phone_number -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        auth_method -> Text,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        grant_types -> Text,
+        scopes -> Text,
+        min_acr -> Nullable<Text>,
+        skip_consent -> Bool,
+        subject_type -> Text,
+        jwks -> Nullable<Text>,
+        id_token_alg -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        public_jwk -> Text,
+        private_jwe -> Text,
+        created_at -> BigInt,
+        active_from -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        sid -> Text,
+        person_id -> Text,
+        auth_time -> BigInt,
+        acr -> Text,
+        amr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    session_clients (sid, client_id) {
+        sid -> Text,
+        client_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    interactions (id) {
+        id -> Text,
+        browser_hash -> Text,
+        client_id -> Text,
+        request -> Text,
+        csrf_token -> Text,
+        person_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        acr -> Nullable<Text>,
+        amr -> Nullable<Text>,
+        consent_given -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (person_id, client_id) {
+        person_id -> Text,
+        client_id -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        client_id -> Text,
+        person_id -> Nullable<Text>,
+        sid -> Nullable<Text>,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        acr -> Nullable<Text>,
+        amr -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        person_id -> Text,
+        sid -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        claims -> Nullable<Text>,
+        auth_time -> BigInt,
+        acr -> Text,
+        amr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    access_tokens (jti_hash) {
+        jti_hash -> Text,
+        grant_id -> Nullable<Text>,
+        client_id -> Text,
+        person_id -> Nullable<Text>,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    used_jtis (jti_hash) {
+        jti_hash -> Text,
+        client_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        actor -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    persons,
+    clients,
+    signing_keys,
+    sessions,
+    session_clients,
+    interactions,
+    consents,
+    grants,
+    authorization_codes,
+    access_tokens,
+    refresh_tokens,
+    used_jtis,
+    audit_events,
+);
