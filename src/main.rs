@@ -1,1 +1,48 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cardinal::cli::{Cli, Command, ConfigCommand};
+use cardinal::configuration::Settings;
+use cardinal::startup::Application;
+use cardinal::{commands, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let services = commands::services(&settings)?;
+            println!("database is up to date ({:?})", services.database.backend());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", settings.redacted_toml()?);
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Keys(k) => commands::keys::run(&settings, k),
+        Command::Client(c) => commands::client::run(&settings, c),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings.clone()).await?;
+        tracing::info!(issuer = %settings.issuer, port = app.port(), "Cardinal is serving");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

@@ -23,13 +23,15 @@ use super::Engine;
 use crate::clock::UnixTime;
 use crate::crypto::{new_secret_token, random_token, token_hash};
 use crate::domain::{Acr, Client, GrantType, Scope};
-use crate::store::{CodeRecord, ConsentStore, InteractionRecord, InteractionStore, SessionRecord, SessionStore, ClientStore, CodeStore};
+use crate::store::{CodeRecord, InteractionRecord, SessionRecord};
 
 /// Cookies the browser presented.
 #[derive(Debug, Clone, Default)]
 pub struct BrowserContext {
     pub session_token: Option<String>,
     pub browser_token: Option<String>,
+    /// The client's address (for the audit trail).
+    pub ip: Option<String>,
 }
 
 /// Where and how to send the authorization response.

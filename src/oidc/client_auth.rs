@@ -9,7 +9,6 @@ use super::request::RawParams;
 use super::Engine;
 use crate::crypto::{ct_eq, token_hash, KeyPurpose};
 use crate::domain::{AuthMethod, Client};
-use crate::store::{ClientStore, TokenStore};
 
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

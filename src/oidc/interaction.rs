@@ -10,7 +10,7 @@ use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, new_secret_token, random_token, token_hash};
 use crate::domain::{Acr, Client};
 use crate::store::{
-    ClientStore, ConsentStore, InteractionRecord, InteractionStore, LoginRecord, PersonStore, SessionRecord, SessionStore,
+    InteractionRecord, LoginRecord, SessionRecord,
 };
 
 /// What the sign-in page needs to know.
@@ -177,7 +177,7 @@ impl Engine {
             return Err(OAuthError::invalid_request("this sign-in request has expired; start again"));
         }
         self.metrics().login(&result.method, "success");
-        self.audit("login", "success", Some(&result.person_id), Some(loaded.client.client_id.as_ref()), Some(format!("method={} acr={}", result.method, result.acr)));
+        self.audit_from(ctx.ip.as_deref(), "login", "success", Some(&result.person_id), Some(loaded.client.client_id.as_ref()), Some(format!("method={} acr={}", result.method, result.acr)));
         Ok(LoginCompletion { session_token, ended })
     }
 

@@ -6,7 +6,6 @@ use super::error::OAuthResult;
 use super::Engine;
 use crate::crypto::token_hash;
 use crate::domain::Client;
-use crate::store::TokenStore;
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Introspection {

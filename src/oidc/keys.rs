@@ -215,7 +215,10 @@ impl KeyManager {
         private.set_key_id(kid.clone());
         private.set_algorithm(alg.as_str());
         private.set_key_use("sig");
-        let public = private.to_public_key().map_err(|e| anyhow!("Failed to derive a public key: {e}"))?;
+        let mut public = private.to_public_key().map_err(|e| anyhow!("Failed to derive a public key: {e}"))?;
+        public.set_key_id(kid.clone());
+        public.set_algorithm(alg.as_str());
+        public.set_key_use("sig");
         let record = KeyRecord {
             kid: kid.clone(),
             alg: alg.as_str().into(),

@@ -10,7 +10,7 @@ use super::Engine;
 use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, random_token, KeyPurpose};
 use crate::domain::Client;
-use crate::store::{ClientStore, SessionRecord, SessionStore};
+use crate::store::{SessionRecord};
 
 /// A logout token to POST to a client's back-channel logout URI.
 #[derive(Clone)]

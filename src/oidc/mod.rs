@@ -145,6 +145,19 @@ impl Engine {
 
     /// Appends an audit event; a failure is logged, never fatal to the request.
     pub fn audit(&self, event: &str, outcome: &str, person_id: Option<&str>, client_id: Option<&str>, detail: Option<String>) {
+        self.audit_from(None, event, outcome, person_id, client_id, detail);
+    }
+
+    /// Appends an audit event that records the client's address.
+    pub fn audit_from(
+        &self,
+        ip: Option<&str>,
+        event: &str,
+        outcome: &str,
+        person_id: Option<&str>,
+        client_id: Option<&str>,
+        detail: Option<String>,
+    ) {
         let e = AuditEvent {
             at: self.now(),
             event: event.into(),
@@ -152,7 +165,7 @@ impl Engine {
             actor: None,
             person_id: person_id.map(str::to_string),
             client_id: client_id.map(str::to_string),
-            ip: None,
+            ip: ip.map(str::to_string),
             detail,
         };
         if let Err(err) = self.store().append_audit(&e) {

@@ -8,7 +8,7 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::Engine;
 use crate::crypto::token_hash;
 use crate::domain::Scope;
-use crate::store::{AccessTokenRecord, ClientStore, PersonStore, TokenStore};
+use crate::store::{AccessTokenRecord};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UserInfo {

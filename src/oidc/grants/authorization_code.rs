@@ -7,7 +7,7 @@ use crate::oidc::request::ClaimsRequest;
 use crate::oidc::Engine;
 use crate::crypto::token_hash;
 use crate::domain::{Client, CodeChallenge, CodeVerifier, GrantType, Scope};
-use crate::store::{CodeStore, GrantRecord, PersonStore, TokenStore};
+use crate::store::{GrantRecord};
 
 impl Engine {
     pub(super) fn exchange_code(

@@ -6,7 +6,6 @@ use crate::crypto::token_hash;
 use crate::domain::{Client, GrantType, Scope};
 use crate::oidc::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::oidc::Engine;
-use crate::store::{PersonStore, TokenStore};
 
 impl Engine {
     pub(super) fn refresh(&self, client: &Client, refresh_token: &str, scope: Option<&str>) -> OAuthResult<TokenResponse> {

@@ -1,0 +1,15 @@
+//! The CLI's commands, run against the configured database.
+
+pub mod client;
+pub mod keys;
+
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::configuration::Settings;
+use crate::startup::Services;
+
+/// Builds the services the same way `serve` does (migrating and creating keys if needed).
+pub fn services(settings: &Settings) -> anyhow::Result<Services> {
+    Services::build(settings.clone(), Arc::new(SystemClock))
+}

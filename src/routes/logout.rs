@@ -1,0 +1,92 @@
+//! `GET`/`POST /logout` (RP-initiated logout) and `POST /logout/confirm`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::responses::{blocking_failed, error_page, page, removal, see_other};
+use super::AppState;
+use crate::oidc::logout::{EndSessionOutcome, EndSessionRequest};
+
+fn parse(pairs: Vec<(String, String)>) -> (EndSessionRequest, Option<String>) {
+    let map: BTreeMap<String, String> = pairs.into_iter().collect();
+    let get = |k: &str| map.get(k).cloned().filter(|v| !v.is_empty());
+    (
+        EndSessionRequest {
+            id_token_hint: get("id_token_hint"),
+            client_id: get("client_id"),
+            post_logout_redirect_uri: get("post_logout_redirect_uri"),
+            state: get("state"),
+            ui_locales: get("ui_locales"),
+        },
+        get("csrf_token"),
+    )
+}
+
+async fn end_session(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(String, String)>, confirmed: bool) -> HttpResponse {
+    let (request, csrf) = parse(pairs);
+    let ui_locales: Vec<String> = request.ui_locales.iter().flat_map(|v| v.split(' ').map(str::to_string)).collect();
+    let lang = state.lang(&req, &ui_locales);
+    let ctx = state.browser(&req);
+    let engine = state.engine.clone();
+    let confirmation = if confirmed { Some(csrf.unwrap_or_default()) } else { None };
+    let outcome = match web::block(move || engine.end_session(request, &ctx, confirmation.as_deref())).await {
+        Ok(o) => o,
+        Err(e) => return error_page(&state, &req, &blocking_failed(e)),
+    };
+    let t = &state.templates;
+    match outcome {
+        EndSessionOutcome::ErrorPage(e) => error_page(&state, &req, &e),
+        EndSessionOutcome::Confirm { csrf_token, client_name, request } => {
+            let hidden: BTreeMap<&str, String> = [
+                ("id_token_hint", request.id_token_hint),
+                ("client_id", request.client_id),
+                ("post_logout_redirect_uri", request.post_logout_redirect_uri),
+                ("state", request.state),
+                ("ui_locales", request.ui_locales),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            page(
+                &state,
+                "logout_confirm",
+                &lang,
+                StatusCode::OK,
+                json!({ "title": t.text(&lang, "logout_confirm_title", &[]), "csrf_token": csrf_token, "client_name": client_name, "hidden": hidden }),
+            )
+        }
+        EndSessionOutcome::LoggedOut { redirect, signed_out, deliveries } => {
+            state.backchannel.spawn(deliveries);
+            let mut resp = match redirect {
+                Some(uri) => see_other(&uri),
+                None => page(
+                    &state,
+                    "logged_out",
+                    &lang,
+                    StatusCode::OK,
+                    json!({ "title": t.text(&lang, "logged_out_title", &[]), "signed_out": signed_out }),
+                ),
+            };
+            let _ = resp.add_cookie(&removal(&state, &state.cookies.session));
+            resp
+        }
+    }
+}
+
+pub async fn get_logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    end_session(state, req, pairs, false).await
+}
+
+pub async fn post_logout(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    end_session(state, req, pairs, false).await
+}
+
+pub async fn post_logout_confirm(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    end_session(state, req, pairs, true).await
+}

@@ -1,0 +1,133 @@
+//! HTTP routes: thin handlers that extract, call the engine off the executor, and map
+//! the result to a response. All error-to-HTTP mapping lives in `responses.rs`.
+
+pub mod authorize;
+pub mod health;
+pub mod interaction;
+pub mod introspect;
+pub mod logout;
+pub mod responses;
+pub mod token;
+pub mod userinfo;
+pub mod well_known;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+
+use crate::backchannel::BackchannelSender;
+use crate::oidc::authorize::BrowserContext;
+use crate::oidc::Engine;
+use crate::templates::Templates;
+
+/// A way to sign in, listed on the login page. `path` contains `{id}`, replaced by the
+/// interaction id.
+#[derive(Debug, Clone)]
+pub struct LoginMethod {
+    pub labels: Vec<(String, String)>,
+    pub path: String,
+}
+
+impl LoginMethod {
+    pub fn label(&self, lang: &str) -> String {
+        self.labels
+            .iter()
+            .find(|(l, _)| l == lang)
+            .or_else(|| self.labels.first())
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub templates: Arc<Templates>,
+    pub backchannel: BackchannelSender,
+    pub login_methods: Arc<Vec<LoginMethod>>,
+    pub cookies: CookieNames,
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+/// Cookie names: `__Host-` prefixed when served over TLS (ASVS 3.3.1).
+#[derive(Debug, Clone)]
+pub struct CookieNames {
+    pub session: String,
+    pub browser: String,
+    pub lang: String,
+    pub secure: bool,
+}
+
+impl CookieNames {
+    pub fn new(secure: bool) -> Self {
+        let prefix = if secure { "__Host-" } else { "" };
+        CookieNames {
+            session: format!("{prefix}cardinal_session"),
+            browser: format!("{prefix}cardinal_browser"),
+            lang: format!("{prefix}cardinal_lang"),
+            secure,
+        }
+    }
+}
+
+impl AppState {
+    /// The cookies and client address of a request.
+    pub fn browser(&self, req: &HttpRequest) -> BrowserContext {
+        BrowserContext {
+            session_token: req.cookie(&self.cookies.session).map(|c| c.value().to_string()),
+            browser_token: req.cookie(&self.cookies.browser).map(|c| c.value().to_string()),
+            ip: Some(client_ip(req, &self.trusted_proxies).to_string()),
+        }
+    }
+
+    /// The page language: `ui_locales`, then the language cookie, then Accept-Language.
+    pub fn lang(&self, req: &HttpRequest, ui_locales: &[String]) -> String {
+        let cookie = req.cookie(&self.cookies.lang).map(|c| c.value().to_string());
+        let accept = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let query_lang = req.query_string().split('&').find_map(|p| p.strip_prefix("lang=")).map(str::to_string);
+        let mut candidates: Vec<String> = query_lang.into_iter().collect();
+        candidates.extend(ui_locales.iter().cloned());
+        candidates.extend(cookie);
+        candidates.extend(accept.split(',').map(|s| s.trim().to_string()));
+        self.templates.pick_lang(candidates.iter().map(String::as_str))
+    }
+}
+
+/// The client's address: the peer, or — only when the peer is a configured proxy — the
+/// last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> IpAddr {
+    let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    forwarded_ip(peer, req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()), trusted)
+}
+
+fn forwarded_ip(peer: IpAddr, header: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(header) = header else { return peer };
+    let hops: Vec<IpAddr> = header.split(',').filter_map(|h| h.trim().parse().ok()).collect();
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let attacker: IpAddr = "203.0.113.9".parse().unwrap();
+        let trusted = vec![proxy];
+        assert_eq!(forwarded_ip(attacker, Some("1.2.3.4"), &trusted), attacker);
+        assert_eq!(forwarded_ip(proxy, Some("1.2.3.4"), &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(forwarded_ip(proxy, Some("6.6.6.6, 1.2.3.4, 10.0.0.1"), &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(forwarded_ip(proxy, None, &trusted), proxy);
+    }
+}

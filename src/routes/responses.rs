@@ -1,0 +1,136 @@
+//! Every mapping from engine results to HTTP: JSON errors with `WWW-Authenticate`,
+//! HTML error pages, authorization responses (303 redirect or form_post).
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::json;
+
+use super::AppState;
+use crate::crypto::random_token;
+use crate::oidc::authorize::AuthorizationResponse;
+use crate::oidc::request::ResponseMode;
+use crate::oidc::{ErrorCode, OAuthError};
+
+fn log_if_server_error(err: &OAuthError) {
+    if err.code == ErrorCode::ServerError {
+        tracing::error!(error = ?err, "request failed");
+    } else {
+        tracing::info!(error = %err.code, description = %err.description, "request refused");
+    }
+}
+
+/// RFC 6749 §5.2 JSON error. `basic` adds `WWW-Authenticate: Basic` to a 401.
+pub fn oauth_json_error(err: &OAuthError, basic: bool) -> HttpResponse {
+    log_if_server_error(err);
+    let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = if basic { "Basic realm=\"cardinal\"" } else { "Bearer" };
+        resp.insert_header((header::WWW_AUTHENTICATE, challenge));
+    }
+    resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
+}
+
+/// RFC 6750 §3 error for the UserInfo endpoint.
+pub fn bearer_error(err: &OAuthError) -> HttpResponse {
+    log_if_server_error(err);
+    let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let description = err.description.replace('"', "'");
+    let challenge = format!("Bearer error=\"{}\", error_description=\"{}\"", err.code.as_str(), description);
+    HttpResponse::build(status)
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": err.code.as_str(), "error_description": err.description }))
+}
+
+/// `200 OK` JSON that must not be cached (tokens, introspection).
+pub fn no_store_json<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// Renders an HTML page; a template failure becomes a plain 500.
+pub fn page(state: &AppState, name: &str, lang: &str, status: StatusCode, data: serde_json::Value) -> HttpResponse {
+    match state.templates.render(name, lang, data) {
+        Ok(html) => HttpResponse::build(status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = ?e, "template failed");
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Internal error")
+        }
+    }
+}
+
+/// The HTML error page (never a redirect).
+pub fn error_page(state: &AppState, req: &HttpRequest, err: &OAuthError) -> HttpResponse {
+    log_if_server_error(err);
+    let lang = state.lang(req, &[]);
+    let status = if err.code == ErrorCode::ServerError { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+    let title = state.templates.text(&lang, "error_title", &[]);
+    page(state, "error", &lang, status, json!({ "title": title, "code": err.code.as_str(), "description": err.description }))
+}
+
+/// Sends an authorization response to the client: a 303 redirect (RFC 9700 §4.12) or
+/// an auto-submitting form (form_post).
+pub fn authorization_response(state: &AppState, lang: &str, resp: &AuthorizationResponse) -> HttpResponse {
+    match resp.mode {
+        ResponseMode::Query => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, resp.location()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        ResponseMode::FormPost => {
+            let nonce = random_token(16);
+            let mut r = page(
+                state,
+                "form_post",
+                lang,
+                StatusCode::OK,
+                json!({ "action": resp.redirect_uri, "params": resp.params, "nonce": nonce }),
+            );
+            let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'");
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            r
+        }
+    }
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A cookie with the flags of ASVS 3.3: HttpOnly, SameSite=Lax, Secure over TLS, Path=/.
+pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age_secs: i64) -> Cookie<'a> {
+    let mut c = Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.cookies.secure)
+        .finish();
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(max_age_secs));
+    c
+}
+
+/// An expired cookie, to delete one.
+pub fn removal<'a>(state: &AppState, name: &'a str) -> Cookie<'a> {
+    let mut c = cookie(state, name, String::new(), 0);
+    c.make_removal();
+    c
+}
+
+/// `web::block` failed: the thread pool is gone or the closure panicked.
+pub fn blocking_failed(e: impl std::fmt::Display) -> OAuthError {
+    OAuthError::server(anyhow::anyhow!("blocking task failed: {e}"))
+}

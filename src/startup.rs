@@ -1,0 +1,264 @@
+//! Wiring: database, keys, engine, templates and the route table.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context};
+use base64::Engine as _;
+use futures_util::FutureExt;
+
+use crate::backchannel::BackchannelSender;
+use crate::clock::{Clock, SystemClock};
+use crate::configuration::Settings;
+use crate::crypto::{KeyPurpose, KeyRing};
+use crate::metrics::Metrics;
+use crate::oidc::{Engine, KeyManager, SigningAlg};
+use crate::routes::{self, AppState, CookieNames, LoginMethod};
+use crate::store::{Database, Storage};
+use crate::templates::Templates;
+
+/// Extra routes (authentication methods) added to the route table.
+pub type RouteHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// What differs between a production start and a test or demo start.
+#[derive(Clone)]
+pub struct Options {
+    pub clock: Arc<dyn Clock>,
+    pub login_methods: Vec<LoginMethod>,
+    pub routes: Option<RouteHook>,
+    /// Bind to this listener instead of `settings.listen` (tests bind port 0).
+    pub listener: Option<Arc<TcpListener>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { clock: Arc::new(SystemClock), login_methods: Vec::new(), routes: None, listener: None }
+    }
+}
+
+/// Everything built from the settings, before the HTTP server starts.
+pub struct Services {
+    pub settings: Settings,
+    pub database: Database,
+    pub engine: Engine,
+}
+
+/// Reads the secret key from the settings, or from (creating) `DATA_DIR/secret.key`.
+pub fn load_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    let decode = |text: &str| -> anyhow::Result<Vec<u8>> {
+        let t = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
+            .context("keys.secret_key must be base64")?;
+        if bytes.len() < 32 {
+            bail!("keys.secret_key must hold at least 32 bytes (it has {})", bytes.len());
+        }
+        Ok(bytes)
+    };
+    if let Some(secret) = &settings.keys.secret_key {
+        return decode(secret.expose());
+    }
+    let path = settings.data_dir.join("secret.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?;
+        return decode(&text);
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("Failed to create {}", settings.data_dir.display()))?;
+    let key = crate::crypto::random_token(32);
+    let raw = crate::crypto::b64url_decode(&key).context("generated key")?;
+    let text = base64::engine::general_purpose::STANDARD.encode(&raw);
+    write_private_file(&path, &text)?;
+    tracing::warn!(
+        path = %path.display(),
+        "No keys.secret_key configured: generated one into the data directory. Configure CARDINAL_KEYS__SECRET_KEY \
+         (the same on every instance) for production."
+    );
+    Ok(raw)
+}
+
+fn write_private_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("Failed to create {}", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("Failed to write {}", path.display()))
+}
+
+impl Services {
+    /// Connects and migrates the database, loads or creates the signing keys.
+    pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+        let target = settings.database_target()?;
+        let database = Database::connect(&target, &settings.database)?;
+        let applied = database.migrate(&target)?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "database migrated");
+        }
+        let ring = KeyRing::new(load_secret_key(&settings)?);
+        let store: Arc<dyn Storage> = Arc::new(database.clone());
+        let keys = KeyManager::new(store.clone(), ring.derive(KeyPurpose::KeyEncryption), settings.tokens.longest_signed_lifetime());
+        let algs = settings.keys.algorithms.iter().map(|a| SigningAlg::parse(a).map_err(anyhow::Error::msg)).collect::<anyhow::Result<Vec<_>>>()?;
+        let created = keys.ensure_keys(&algs, clock.now())?;
+        if !created.is_empty() {
+            tracing::info!(kids = ?created, "created signing keys");
+        }
+        let engine = Engine::new(settings.clone(), store, keys, clock, ring, Metrics::new()?)?;
+        Ok(Services { settings, database, engine })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with(settings, Options::default()).await
+    }
+
+    pub async fn build_with(settings: Settings, options: Options) -> anyhow::Result<Application> {
+        let clock = options.clock.clone();
+        let services = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || Services::build(settings, clock)).await??
+        };
+        let listener = match &options.listener {
+            Some(l) => l.try_clone().context("Failed to use the given listener")?,
+            None => TcpListener::bind(&settings.listen).with_context(|| format!("Failed to listen on {}", settings.listen))?,
+        };
+        let port = listener.local_addr()?.port();
+        let templates = Arc::new(Templates::new(settings.templates_dir.as_deref(), &settings.oidc.ui_locales)?);
+        let state = AppState {
+            engine: services.engine.clone(),
+            templates,
+            backchannel: BackchannelSender::new()?,
+            login_methods: Arc::new(options.login_methods.clone()),
+            cookies: CookieNames::new(settings.is_https()),
+            trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
+        };
+        spawn_purger(services.engine.clone());
+        let hsts = settings.is_https();
+        let hook = options.routes.clone();
+        let server = HttpServer::new(move || {
+            let metrics = state.engine.metrics().clone();
+            let mut headers = DefaultHeaders::new()
+                .add(("x-content-type-options", "nosniff"))
+                .add(("referrer-policy", "no-referrer"))
+                .add(("x-frame-options", "DENY"))
+                .add((
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ));
+            if hsts {
+                headers = headers.add(("strict-transport-security", "max-age=31536000; includeSubDomains"));
+            }
+            let hook = hook.clone();
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .wrap(headers)
+                .wrap_fn(move |req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().to_string();
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let metrics = metrics.clone();
+                    srv.call(req).map(move |res| {
+                        if let Ok(r) = &res {
+                            metrics.request(&route, &method, r.status().as_u16(), started.elapsed().as_secs_f64());
+                        }
+                        res
+                    })
+                })
+                .configure(|cfg| route_table(cfg, hook.as_ref()))
+        })
+        .shutdown_timeout(30);
+        let server = match &settings.http.tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls_config(&tls.certificate, &tls.private_key)?)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
+    use routes::*;
+    cfg.route("/healthz", web::get().to(health::get_healthz))
+        .route("/readyz", web::get().to(health::get_readyz))
+        .route("/metrics", web::get().to(health::get_metrics))
+        .route("/static/cardinal.css", web::get().to(health::get_stylesheet))
+        .route("/.well-known/openid-configuration", web::get().to(well_known::get_openid_configuration))
+        .route("/jwks", web::get().to(well_known::get_jwks))
+        .route("/authorize", web::get().to(authorize::get_authorize))
+        .route("/authorize", web::post().to(authorize::post_authorize))
+        .route("/interaction/{id}", web::get().to(interaction::get_interaction))
+        .route("/interaction/{id}/consent", web::post().to(interaction::post_consent))
+        .route("/interaction/{id}/abort", web::post().to(interaction::post_abort))
+        .route("/token", web::post().to(token::post_token))
+        .route("/userinfo", web::get().to(userinfo::userinfo))
+        .route("/userinfo", web::post().to(userinfo::userinfo))
+        .route("/introspect", web::post().to(introspect::post_introspect))
+        .route("/revoke", web::post().to(introspect::post_revoke))
+        .route("/logout", web::get().to(logout::get_logout))
+        .route("/logout", web::post().to(logout::post_logout))
+        .route("/logout/confirm", web::post().to(logout::post_logout_confirm));
+    if let Some(h) = hook {
+        h(cfg);
+    }
+}
+
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<rustls::ServerConfig> {
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert).with_context(|| format!("Failed to open {}", cert.display()))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .context("Failed to read the TLS certificate")?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key).with_context(|| format!("Failed to open {}", key.display()))?,
+    ))
+    .context("Failed to read the TLS private key")?
+    .context("No private key in the TLS key file")?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("Invalid TLS certificate or key")
+}
+
+/// Deletes expired single-use state every five minutes (R15: tables stay bounded).
+fn spawn_purger(engine: Engine) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(Duration::from_secs(300));
+        loop {
+            interval.tick().await;
+            let e = engine.clone();
+            match web::block(move || e.store().purge_expired(e.now())).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "purged expired state"),
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!(error = ?err, "purge failed"),
+                Err(err) => tracing::warn!(error = %err, "purge task failed"),
+            }
+        }
+    });
+}
