@@ -120,6 +120,7 @@ impl Services {
 pub struct Application {
     port: u16,
     server: Server,
+    engine: Engine,
 }
 
 impl Application {
@@ -187,11 +188,16 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, engine: services.engine })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The engine behind the server (tests and the demo seed data through it).
+    pub fn engine(&self) -> Engine {
+        self.engine.clone()
     }
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (30 s).
@@ -248,8 +254,8 @@ fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<r
 
 /// Deletes expired single-use state every five minutes (R15: tables stay bounded).
 fn spawn_purger(engine: Engine) {
-    actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(Duration::from_secs(300));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(300));
         loop {
             interval.tick().await;
             let e = engine.clone();

@@ -1,1 +1,13 @@
+//! One integration-test binary (kanidm style): one module per area.
 
+mod authorize;
+mod cli;
+mod client_auth;
+mod discovery;
+mod helpers;
+mod logout;
+mod multi_instance;
+mod rp_flow;
+mod token_code;
+mod token_refresh;
+mod userinfo;
