@@ -230,8 +230,9 @@ pub trait ConsentStore {
 pub trait CodeStore {
     fn create_code(&self, code: &CodeRecord) -> StoreResult<()>;
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
-    /// Single use: true for exactly one caller, and only before expiry.
-    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Single use: consumes the code (only before expiry) and writes the tokens issued
+    /// from it in one transaction. True for exactly one caller; the others write nothing.
+    fn redeem_code(&self, code_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool>;
 }
 
 pub trait TokenStore {
@@ -245,9 +246,6 @@ pub trait TokenStore {
     fn find_access_token(&self, jti_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
     /// Revokes a grant and every token issued under it.
     fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
-    /// Like `revoke_grant`, and when the grant does not exist yet (a concurrent code
-    /// redemption has not written it), writes it revoked so that it never becomes usable.
-    fn revoke_or_block_grant(&self, id: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
     fn revoke_access_token(&self, jti_hash: &str, now: UnixTime) -> StoreResult<()>;
     /// Remembers a client-assertion `jti` until it expires; false when it was seen before.
     fn record_jti(&self, jti_hash: &str, client_id: &str, expires_at: UnixTime) -> StoreResult<bool>;

@@ -50,21 +50,17 @@ impl TestDb {
             TestDb::Postgres(url) => url.clone(),
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, TestDb::Postgres(_))
-    }
 }
 
 pub const SECRET_KEY: &str = "Y2FyZGluYWwtdGVzdC1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub engine: Engine,
     pub clock: OffsetClock,
     pub db: TestDb,
-    pub data_dir: Arc<tempfile::TempDir>,
+    /// Kept so that the folder lives as long as the app.
+    pub _data_dir: Arc<tempfile::TempDir>,
     /// A browser: cookies kept, redirects not followed.
     pub browser: reqwest::Client,
     /// An API client without cookies.
@@ -114,11 +110,10 @@ pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Test
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        port,
         engine,
         clock,
         db,
-        data_dir,
+        _data_dir: data_dir,
         browser: reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -1,6 +1,6 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3).
 
-use super::{Mint, TokenResponse};
+use super::{Consumes, Mint, TokenResponse};
 use crate::oidc::claims::IdTokenClaims;
 use crate::oidc::error::{OAuthError, OAuthResult};
 use crate::oidc::request::ClaimsRequest;
@@ -46,12 +46,7 @@ impl Engine {
             }
             (None, None) => {}
         }
-        if !self.store().consume_code(&hash, now)? {
-            // Lost the race, or expired. A reuse revokes what the first redemption issued.
-            let again = self.store().find_code(&hash)?;
-            if again.is_some_and(|c| c.consumed_at.is_some()) {
-                return Err(self.code_reused(&record.grant_id, client));
-            }
+        if record.expires_at <= now {
             return Err(invalid());
         }
         let person = self
@@ -77,10 +72,26 @@ impl Engine {
         };
         let subject = self.subject_for(client, &person.id);
         let minted = self.mint(
-            Mint { client, grant: &grant, new_grant: true, scope: scope.clone(), with_refresh: offline, rotating: None, subject: subject.clone() },
+            Mint {
+                client,
+                grant: &grant,
+                new_grant: true,
+                scope: scope.clone(),
+                with_refresh: offline,
+                consumes: Consumes::Code(&hash),
+                subject: subject.clone(),
+            },
             now,
         )?;
-        let (access_token, refresh_token, expires_in) = minted.ok_or_else(invalid)?;
+        let Some((access_token, refresh_token, expires_in)) = minted else {
+            // Lost the race, or expired meanwhile. A reuse revokes what the winner issued
+            // (written in the same transaction as the consumption, so it is there).
+            let again = self.store().find_code(&hash)?;
+            if again.is_some_and(|c| c.consumed_at.is_some()) {
+                return Err(self.code_reused(&record.grant_id, client));
+            }
+            return Err(invalid());
+        };
         let id_token = self.id_token(client, &grant, &person, subject, record.nonce.clone(), now)?;
         self.audit("token", "issued", Some(&person.id), Some(client.client_id.as_ref()), Some("authorization_code".into()));
         Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, refresh_token, id_token: Some(id_token), scope: scope.to_string() })
@@ -88,7 +99,7 @@ impl Engine {
 
     fn code_reused(&self, grant_id: &str, client: &Client) -> OAuthError {
         let now = self.now();
-        if let Err(e) = self.store().revoke_or_block_grant(grant_id, client.client_id.as_ref(), now) {
+        if let Err(e) = self.store().revoke_grant(grant_id, now) {
             return OAuthError::server(e);
         }
         self.audit("code_reuse", "revoked", None, Some(client.client_id.as_ref()), Some(format!("grant={grant_id}")));

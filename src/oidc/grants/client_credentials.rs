@@ -1,6 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a token for the client itself.
 
-use super::{new_grant_id, Mint, TokenResponse};
+use super::{new_grant_id, Consumes, Mint, TokenResponse};
 use crate::domain::{Client, GrantType, Scope};
 use crate::oidc::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::oidc::Engine;
@@ -50,7 +50,7 @@ impl Engine {
                 new_grant: true,
                 scope: scope.clone(),
                 with_refresh: false,
-                rotating: None,
+                consumes: Consumes::Nothing,
                 subject: client.client_id.to_string(),
             },
             now,

@@ -63,6 +63,16 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// The single-use credential traded in for tokens.
+#[derive(Debug, Clone, Copy)]
+enum Consumes<'a> {
+    Nothing,
+    /// Hash of the authorization code.
+    Code(&'a str),
+    /// Hash of the refresh token being rotated.
+    RefreshToken(&'a str),
+}
+
 /// What tokens to mint under a grant.
 struct Mint<'a> {
     client: &'a Client,
@@ -71,8 +81,8 @@ struct Mint<'a> {
     new_grant: bool,
     scope: Scope,
     with_refresh: bool,
-    /// The refresh token being rotated, if refreshing.
-    rotating: Option<&'a str>,
+    /// The single-use credential this issuance consumes, in the same transaction.
+    consumes: Consumes<'a>,
     subject: String,
 }
 
@@ -88,8 +98,8 @@ impl Engine {
         }
     }
 
-    /// Writes an access token (and refresh token) under `grant`; `Ok(None)` when rotation
-    /// lost a race (the old refresh token was used meanwhile).
+    /// Writes an access token (and refresh token) under `grant`; `Ok(None)` when the
+    /// consumed code or refresh token was used meanwhile (nothing is written then).
     fn mint(&self, m: Mint<'_>, now: UnixTime) -> OAuthResult<Option<(String, Option<String>, i64)>> {
         let ttl = self.settings().tokens.access_token_ttl;
         let jti = random_token(16);
@@ -131,20 +141,16 @@ impl Engine {
                 revoked_at: None,
             }),
         };
-        match m.rotating {
-            Some(old) => {
-                if !self.store().rotate_refresh_token(old, now, &bundle)? {
-                    return Ok(None);
-                }
+        let won = match m.consumes {
+            Consumes::Nothing => {
+                self.store().issue_tokens(&bundle)?;
+                true
             }
-            None => match self.store().issue_tokens(&bundle) {
-                Ok(()) => {}
-                // The grant id was taken: a concurrent reuse of the code blocked it.
-                Err(crate::store::StoreError::Duplicate) => {
-                    return Err(OAuthError::invalid_grant("the authorization code was already used"))
-                }
-                Err(e) => return Err(e.into()),
-            },
+            Consumes::Code(hash) => self.store().redeem_code(hash, now, &bundle)?,
+            Consumes::RefreshToken(hash) => self.store().rotate_refresh_token(hash, now, &bundle)?,
+        };
+        if !won {
+            return Ok(None);
         }
         Ok(Some((access_token, refresh, ttl)))
     }

@@ -1,7 +1,7 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection
 //! (RFC 9700 §4.14.2): a used refresh token presented again revokes the whole grant.
 
-use super::{Mint, TokenResponse};
+use super::{Consumes, Mint, TokenResponse};
 use crate::crypto::token_hash;
 use crate::domain::{Client, GrantType, Scope};
 use crate::oidc::error::{ErrorCode, OAuthError, OAuthResult};
@@ -44,7 +44,7 @@ impl Engine {
         let person = self.store().find_person(&person_id)?.ok_or_else(invalid)?;
         let subject = self.subject_for(client, &person.id);
         let minted = self.mint(
-            Mint { client, grant: &grant, new_grant: false, scope: scope.clone(), with_refresh: true, rotating: Some(&hash), subject: subject.clone() },
+            Mint { client, grant: &grant, new_grant: false, scope: scope.clone(), with_refresh: true, consumes: Consumes::RefreshToken(&hash), subject: subject.clone() },
             now,
         )?;
         let Some((access_token, refresh_token, expires_in)) = minted else {

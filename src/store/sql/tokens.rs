@@ -48,18 +48,22 @@ impl CodeStore for Database {
         row.map(CodeRecord::try_from).transpose().map_err(StoreError::Db)
     }
 
-    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let n = self.with(|c| {
-            diesel::update(
+    fn redeem_code(&self, code_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool> {
+        self.write_tx(|c| {
+            let n = diesel::update(
                 authorization_codes::table
                     .find(code_hash)
                     .filter(authorization_codes::consumed_at.is_null())
                     .filter(authorization_codes::expires_at.gt(now)),
             )
             .set(authorization_codes::consumed_at.eq(Some(now)))
-            .execute(c)
-        })?;
-        Ok(n == 1)
+            .execute(c)?;
+            if n != 1 {
+                return Ok(false);
+            }
+            insert_bundle(c, bundle)?;
+            Ok(true)
+        })
     }
 }
 
@@ -108,35 +112,6 @@ impl TokenStore for Database {
 
     fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
         self.write_tx(|c| revoke_grant_rows(c, id, now))
-    }
-
-    fn revoke_or_block_grant(&self, id: &str, client_id: &str, now: UnixTime) -> StoreResult<()> {
-        let result = self.write_tx(|c| {
-            let exists: i64 = grants::table.filter(grants::id.eq(id)).count().get_result(c)?;
-            if exists == 0 {
-                let placeholder = GrantRecord {
-                    id: id.to_string(),
-                    client_id: client_id.to_string(),
-                    person_id: None,
-                    sid: None,
-                    scope: String::new(),
-                    claims: None,
-                    auth_time: None,
-                    acr: None,
-                    amr: Vec::new(),
-                    created_at: now,
-                    expires_at: now + 3600,
-                    revoked_at: Some(now),
-                };
-                diesel::insert_into(grants::table).values(GrantRow::from(&placeholder)).execute(c)?;
-            }
-            revoke_grant_rows(c, id, now)
-        });
-        match result {
-            // The redemption wrote the grant between our check and insert: revoke it.
-            Err(StoreError::Duplicate) => self.revoke_grant(id, now),
-            other => other,
-        }
     }
 
     fn revoke_access_token(&self, jti_hash: &str, now: UnixTime) -> StoreResult<()> {
