@@ -30,6 +30,7 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
         .arg("serve")
+        .env_clear()
         .env("CARDINAL_DATABASE_URL", &db_path)
         .env("CARDINAL_LISTEN", format!("127.0.0.1:{port}"))
         .env("CARDINAL_ISSUER", format!("http://127.0.0.1:{port}"))

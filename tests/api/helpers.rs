@@ -1,5 +1,5 @@
 //! `spawn_app()`: a Cardinal on port 0 with a fresh database (SQLite file, or a new
-//! PostgreSQL database when `CARDINAL_TEST_POSTGRES` names a server), a clock tests can
+//! PostgreSQL database when `TEST_POSTGRES` names a server), a clock tests can
 //! move, and a test-only sign-in method at `/test-login/{id}`.
 
 use std::net::TcpListener;
@@ -32,11 +32,11 @@ pub enum TestDb {
 
 impl TestDb {
     pub fn new() -> TestDb {
-        match std::env::var("CARDINAL_TEST_POSTGRES") {
+        match std::env::var("TEST_POSTGRES") {
             Ok(server) if !server.is_empty() => {
                 let name = format!("cardinal_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", server.trim_end_matches('/')))
-                    .expect("CARDINAL_TEST_POSTGRES must name a reachable PostgreSQL server");
+                    .expect("TEST_POSTGRES must name a reachable PostgreSQL server");
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
                 TestDb::Postgres(format!("{}/{name}", server.trim_end_matches('/')))
             }
