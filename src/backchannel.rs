@@ -26,14 +26,22 @@ impl BackchannelSender {
             let http = self.http.clone();
             tokio::spawn(async move {
                 for attempt in 0..3u32 {
-                    let result = http.post(&d.uri).form(&[("logout_token", d.logout_token.as_str())]).send().await;
+                    let result = http
+                        .post(&d.uri)
+                        .form(&[("logout_token", d.logout_token.as_str())])
+                        .send()
+                        .await;
                     match result {
                         Ok(r) if r.status().is_success() => {
                             tracing::info!(client_id = %d.client_id, "back-channel logout delivered");
                             return;
                         }
-                        Ok(r) => tracing::warn!(client_id = %d.client_id, status = %r.status(), attempt, "back-channel logout refused"),
-                        Err(e) => tracing::warn!(client_id = %d.client_id, error = %e, attempt, "back-channel logout failed"),
+                        Ok(r) => {
+                            tracing::warn!(client_id = %d.client_id, status = %r.status(), attempt, "back-channel logout refused")
+                        }
+                        Err(e) => {
+                            tracing::warn!(client_id = %d.client_id, error = %e, attempt, "back-channel logout failed")
+                        }
                     }
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
                 }

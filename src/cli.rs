@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cardinal", version, about = "OpenID Connect identity provider with NHI-card sign-in")]
+#[command(
+    name = "cardinal",
+    version,
+    about = "OpenID Connect identity provider with NHI-card sign-in"
+)]
 pub struct Cli {
     /// Configuration file (default: ./cardinal.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -15,6 +19,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the identity provider.
     Serve,
@@ -57,6 +62,7 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// Register a client; prints its id and (once) its secret.
     Create(ClientCreateArgs),

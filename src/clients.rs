@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::crypto::new_secret_token;
-use crate::domain::{Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType};
+use crate::domain::{
+    Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
+};
 use crate::oidc::{Engine, OAuthError};
 use crate::store::StoreError;
 
@@ -67,10 +69,22 @@ impl From<&Client> for ClientView {
             client_id: c.client_id.to_string(),
             name: c.name.clone(),
             auth_method: c.auth_method.as_str().into(),
-            redirect_uris: c.redirect_uris.iter().map(|u| u.as_ref().to_string()).collect(),
-            post_logout_redirect_uris: c.post_logout_redirect_uris.iter().map(|u| u.as_ref().to_string()).collect(),
+            redirect_uris: c
+                .redirect_uris
+                .iter()
+                .map(|u| u.as_ref().to_string())
+                .collect(),
+            post_logout_redirect_uris: c
+                .post_logout_redirect_uris
+                .iter()
+                .map(|u| u.as_ref().to_string())
+                .collect(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
             scopes: c.scopes.to_vec(),
             min_acr: c.min_acr.map(|a| a.as_str().to_string()),
             skip_consent: c.skip_consent,
@@ -96,7 +110,12 @@ fn uris(values: &[String]) -> Result<Vec<RedirectUri>, String> {
 
 /// Splits repeated and space-separated values.
 fn tokens(values: &[String]) -> Vec<String> {
-    values.iter().flat_map(|v| v.split([' ', ','])).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    values
+        .iter()
+        .flat_map(|v| v.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Applies `draft` over `base` (or the defaults) and validates the result.
@@ -107,12 +126,19 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         (None, None) => ClientId::generate(),
     };
     let grant_types = match &draft.grant_types {
-        Some(g) if !g.is_empty() => tokens(g).iter().map(|s| GrantType::parse(s)).collect::<Result<Vec<_>, _>>()?,
-        _ => base.map(|b| b.grant_types.clone()).unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
+        Some(g) if !g.is_empty() => tokens(g)
+            .iter()
+            .map(|s| GrantType::parse(s))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => base
+            .map(|b| b.grant_types.clone())
+            .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
     };
     let auth_method = match &draft.auth_method {
         Some(m) => AuthMethod::parse(m)?,
-        None => base.map(|b| b.auth_method).unwrap_or(AuthMethod::ClientSecretBasic),
+        None => base
+            .map(|b| b.auth_method)
+            .unwrap_or(AuthMethod::ClientSecretBasic),
     };
     let scopes = match &draft.scopes {
         Some(s) if !s.is_empty() => Scope::parse(&tokens(s).join(" "))?,
@@ -131,7 +157,11 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
     };
     let client = Client {
         client_id,
-        name: draft.name.clone().or_else(|| base.map(|b| b.name.clone())).unwrap_or_default(),
+        name: draft
+            .name
+            .clone()
+            .or_else(|| base.map(|b| b.name.clone()))
+            .unwrap_or_default(),
         secret_hash: base.and_then(|b| b.secret_hash.clone()),
         auth_method,
         redirect_uris: match &draft.redirect_uris {
@@ -140,7 +170,9 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         },
         post_logout_redirect_uris: match &draft.post_logout_redirect_uris {
             Some(v) if !v.is_empty() => uris(v)?,
-            _ => base.map(|b| b.post_logout_redirect_uris.clone()).unwrap_or_default(),
+            _ => base
+                .map(|b| b.post_logout_redirect_uris.clone())
+                .unwrap_or_default(),
         },
         backchannel_logout_uri: match &draft.backchannel_logout_uri {
             Some(v) => v.clone(),
@@ -149,19 +181,32 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         grant_types,
         scopes,
         min_acr,
-        skip_consent: draft.skip_consent.or(base.map(|b| b.skip_consent)).unwrap_or(false),
+        skip_consent: draft
+            .skip_consent
+            .or(base.map(|b| b.skip_consent))
+            .unwrap_or(false),
         subject_type: match &draft.subject_type {
             Some(s) => SubjectType::parse(s)?,
             None => base.map(|b| b.subject_type).unwrap_or(SubjectType::Public),
         },
-        jwks: draft.jwks.clone().or_else(|| base.and_then(|b| b.jwks.clone())),
-        id_token_alg: draft.id_token_alg.clone().or_else(|| base.and_then(|b| b.id_token_alg.clone())),
+        jwks: draft
+            .jwks
+            .clone()
+            .or_else(|| base.and_then(|b| b.jwks.clone())),
+        id_token_alg: draft
+            .id_token_alg
+            .clone()
+            .or_else(|| base.and_then(|b| b.id_token_alg.clone())),
         created_at: base.map(|b| b.created_at).unwrap_or(now),
         updated_at: now,
     };
     if let Some(jwks) = &client.jwks {
-        let parsed: serde_json::Value = serde_json::from_str(jwks).map_err(|_| "the JWKS is not JSON".to_string())?;
-        let keys = parsed.get("keys").and_then(|k| k.as_array()).ok_or("the JWKS has no \"keys\" array")?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(jwks).map_err(|_| "the JWKS is not JSON".to_string())?;
+        let keys = parsed
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or("the JWKS has no \"keys\" array")?;
         if keys.iter().any(|k| k.get("d").is_some()) {
             return Err("the JWKS contains a private key; register only public keys".into());
         }
@@ -171,7 +216,10 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
 }
 
 /// Registers a client. Returns it and, for secret-based methods, the secret (shown once).
-pub fn create(engine: &Engine, draft: &ClientDraft) -> Result<(Client, Option<String>), ClientError> {
+pub fn create(
+    engine: &Engine,
+    draft: &ClientDraft,
+) -> Result<(Client, Option<String>), ClientError> {
     let now = engine.now();
     let mut client = apply(draft, None, now).map_err(ClientError::Invalid)?;
     let secret = client.auth_method.uses_secret().then(new_secret_token);
@@ -181,17 +229,30 @@ pub fn create(engine: &Engine, draft: &ClientDraft) -> Result<(Client, Option<St
         Err(StoreError::Duplicate) => return Err(ClientError::Taken(client.client_id.to_string())),
         Err(e) => return Err(e.into()),
     }
-    engine.audit("client_create", "success", None, Some(client.client_id.as_ref()), None);
+    engine.audit(
+        "client_create",
+        "success",
+        None,
+        Some(client.client_id.as_ref()),
+        None,
+    );
     Ok((client, secret))
 }
 
 pub fn find(engine: &Engine, client_id: &str) -> Result<Client, ClientError> {
-    engine.store().find_client(client_id)?.ok_or_else(|| ClientError::NotFound(client_id.to_string()))
+    engine
+        .store()
+        .find_client(client_id)?
+        .ok_or_else(|| ClientError::NotFound(client_id.to_string()))
 }
 
 /// Changes a client. A switch to a secret-based method issues a secret (returned once);
 /// a switch away from one drops the stored secret.
-pub fn update(engine: &Engine, client_id: &str, draft: &ClientDraft) -> Result<(Client, Option<String>), ClientError> {
+pub fn update(
+    engine: &Engine,
+    client_id: &str,
+    draft: &ClientDraft,
+) -> Result<(Client, Option<String>), ClientError> {
     let existing = find(engine, client_id)?;
     let mut client = apply(draft, Some(&existing), engine.now()).map_err(ClientError::Invalid)?;
     let mut secret = None;
@@ -220,13 +281,22 @@ pub fn delete(engine: &Engine, client_id: &str) -> Result<(), ClientError> {
 pub fn rotate_secret(engine: &Engine, client_id: &str) -> Result<String, ClientError> {
     let mut client = find(engine, client_id)?;
     if !client.auth_method.uses_secret() {
-        return Err(ClientError::Invalid(format!("client {client_id} authenticates with {}, not a secret", client.auth_method)));
+        return Err(ClientError::Invalid(format!(
+            "client {client_id} authenticates with {}, not a secret",
+            client.auth_method
+        )));
     }
     let secret = new_secret_token();
     client.secret_hash = Some(engine.hash_client_secret(&secret));
     client.updated_at = engine.now();
     engine.store().update_client(&client)?;
-    engine.audit("client_rotate_secret", "success", None, Some(client_id), None);
+    engine.audit(
+        "client_rotate_secret",
+        "success",
+        None,
+        Some(client_id),
+        None,
+    );
     Ok(secret)
 }
 
@@ -278,7 +348,10 @@ mod tests {
     #[test]
     fn update_keeps_unmentioned_values() {
         let c = apply(&draft(), None, 1).unwrap();
-        let d = ClientDraft { min_acr: Some(Some("citizen-certificate".into())), ..Default::default() };
+        let d = ClientDraft {
+            min_acr: Some(Some("citizen-certificate".into())),
+            ..Default::default()
+        };
         let u = apply(&d, Some(&c), 2).unwrap();
         assert_eq!(u.redirect_uris, c.redirect_uris);
         assert_eq!(u.min_acr, Some(Acr::CitizenCertificate));
@@ -290,7 +363,8 @@ mod tests {
     fn private_jwks_are_refused() {
         let mut d = draft();
         d.auth_method = Some("private_key_jwt".into());
-        d.jwks = Some(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}"#.into());
+        d.jwks =
+            Some(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}"#.into());
         assert!(apply(&d, None, 1).unwrap_err().contains("private"));
     }
 }

@@ -72,7 +72,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".into() }
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
     }
 }
 
@@ -89,7 +92,11 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { pool_size: 8, acquire_timeout_secs: 5, sqlite_busy_timeout_ms: 5000 }
+        Self {
+            pool_size: 8,
+            acquire_timeout_secs: 5,
+            sqlite_busy_timeout_ms: 5000,
+        }
     }
 }
 
@@ -156,7 +163,9 @@ impl Default for TokenSettings {
 impl TokenSettings {
     /// The longest time a token signed now may be verified against JWKS.
     pub fn longest_signed_lifetime(&self) -> i64 {
-        self.access_token_ttl.max(self.id_token_ttl).max(self.logout_token_ttl)
+        self.access_token_ttl
+            .max(self.id_token_ttl)
+            .max(self.logout_token_ttl)
     }
 }
 
@@ -171,7 +180,10 @@ pub struct OidcSettings {
 
 impl Default for OidcSettings {
     fn default() -> Self {
-        Self { require_pkce: true, ui_locales: vec!["zh-TW".into(), "en".into()] }
+        Self {
+            require_pkce: true,
+            ui_locales: vec!["zh-TW".into(), "en".into()],
+        }
     }
 }
 
@@ -238,7 +250,12 @@ impl Settings {
                 bail!("keys.algorithms: unsupported algorithm {alg:?} (use RS256, ES256, EdDSA)");
             }
         }
-        if !self.keys.algorithms.iter().any(|a| a == &self.keys.default_algorithm) {
+        if !self
+            .keys
+            .algorithms
+            .iter()
+            .any(|a| a == &self.keys.default_algorithm)
+        {
             bail!("keys.default_algorithm must be one of keys.algorithms");
         }
         if !self.keys.algorithms.iter().any(|a| a == "RS256") {
@@ -276,7 +293,10 @@ impl Settings {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseTarget::Postgres(url.to_string()));
         }
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         if path.is_empty() {
             bail!("database_url is empty");
         }
@@ -349,9 +369,14 @@ fn toml_from_json(json: &serde_json::Value) -> String {
             serde_json::Value::Bool(b) => Some(b.to_string()),
             serde_json::Value::Number(n) => Some(n.to_string()),
             serde_json::Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
-            serde_json::Value::Array(items) => {
-                Some(format!("[{}]", items.iter().filter_map(scalar).collect::<Vec<_>>().join(", ")))
-            }
+            serde_json::Value::Array(items) => Some(format!(
+                "[{}]",
+                items
+                    .iter()
+                    .filter_map(scalar)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             serde_json::Value::Object(_) => None,
         }
     }
@@ -363,7 +388,11 @@ fn toml_from_json(json: &serde_json::Value) -> String {
         }
         for (k, v) in map {
             if let serde_json::Value::Object(inner) = v {
-                let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.push_str(&format!("\n[{name}]\n"));
                 table(out, &name, inner);
             }
@@ -377,6 +406,7 @@ fn toml_from_json(json: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 
@@ -384,11 +414,20 @@ mod tests {
     fn database_url_scheme_selects_backend() {
         let mut s = Settings::default();
         s.database_url = "sqlite:///tmp/x.db".into();
-        assert_eq!(s.database_target().unwrap(), DatabaseTarget::Sqlite("/tmp/x.db".into()));
+        assert_eq!(
+            s.database_target().unwrap(),
+            DatabaseTarget::Sqlite("/tmp/x.db".into())
+        );
         s.database_url = "data/c.db".into();
-        assert_eq!(s.database_target().unwrap(), DatabaseTarget::Sqlite("data/c.db".into()));
+        assert_eq!(
+            s.database_target().unwrap(),
+            DatabaseTarget::Sqlite("data/c.db".into())
+        );
         s.database_url = "postgres://u@h/db".into();
-        assert!(matches!(s.database_target().unwrap(), DatabaseTarget::Postgres(_)));
+        assert!(matches!(
+            s.database_target().unwrap(),
+            DatabaseTarget::Postgres(_)
+        ));
         s.database_url = "mysql://u@h/db".into();
         assert!(s.database_target().is_err());
     }
@@ -396,7 +435,9 @@ mod tests {
     #[test]
     fn redacted_config_hides_secret_key_and_database_password() {
         let mut s = Settings::default();
-        s.keys.secret_key = Some(SecretValue::new("c3VwZXJzZWNyZXRzdXBlcnNlY3JldHN1cGVyc2VjcmV0MTI="));
+        s.keys.secret_key = Some(SecretValue::new(
+            "c3VwZXJzZWNyZXRzdXBlcnNlY3JldHN1cGVyc2VjcmV0MTI=",
+        ));
         s.database_url = "postgres://cardinal:hunter2@db/cardinal".into();
         let text = s.redacted_toml().unwrap();
         assert!(!text.contains("c3VwZXJzZWNyZXQ"), "{text}");

@@ -123,7 +123,10 @@ mod tests {
     fn derived_keys_differ_by_purpose_and_root() {
         let ring = KeyRing::new(vec![7; 32]);
         let other = KeyRing::new(vec![8; 32]);
-        assert_ne!(ring.derive(KeyPurpose::ClientSecret), ring.derive(KeyPurpose::Pairwise));
+        assert_ne!(
+            ring.derive(KeyPurpose::ClientSecret),
+            ring.derive(KeyPurpose::Pairwise)
+        );
         assert_ne!(
             ring.keyed_hash(KeyPurpose::ClientSecret, b"x"),
             other.keyed_hash(KeyPurpose::ClientSecret, b"x")

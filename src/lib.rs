@@ -1,17 +1,17 @@
 //! Cardinal: an OpenID Connect identity provider with NHI-card sign-in.
 
 pub mod backchannel;
+pub mod cli;
+pub mod clients;
 pub mod clock;
+pub mod commands;
 pub mod configuration;
 pub mod crypto;
 pub mod domain;
 pub mod metrics;
 pub mod oidc;
-pub mod store;
-pub mod telemetry;
 pub mod routes;
 pub mod startup;
+pub mod store;
+pub mod telemetry;
 pub mod templates;
-pub mod cli;
-pub mod clients;
-pub mod commands;

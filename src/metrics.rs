@@ -1,7 +1,9 @@
 //! Prometheus metrics: requests and latencies per route, logins by method and outcome,
 //! database pool use.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -22,25 +24,47 @@ impl Metrics {
     pub fn new() -> anyhow::Result<Metrics> {
         let registry = Registry::new_custom(Some("cardinal".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route"],
         )?;
-        let logins = IntCounterVec::new(Opts::new("logins_total", "Sign-ins by method and outcome"), &["method", "outcome"])?;
-        let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])?;
+        let logins = IntCounterVec::new(
+            Opts::new("logins_total", "Sign-ins by method and outcome"),
+            &["method", "outcome"],
+        )?;
+        let pool = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections by state"),
+            &["state"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(logins.clone()))?;
         registry.register(Box::new(pool.clone()))?;
-        Ok(Metrics { registry, requests, latency, logins, pool })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            logins,
+            pool,
+        })
     }
 
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
@@ -49,14 +73,19 @@ impl Metrics {
     }
 
     pub fn set_pool(&self, in_use: u32, idle: u32) {
-        self.pool.with_label_values(&["in_use"]).set(i64::from(in_use));
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(in_use));
         self.pool.with_label_values(&["idle"]).set(i64::from(idle));
     }
 
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        if TextEncoder::new().encode(&self.registry.gather(), &mut buf).is_err() {
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .is_err()
+        {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()

@@ -36,7 +36,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { clock: Arc::new(SystemClock), login_methods: Vec::new(), routes: None, listener: None }
+        Options {
+            clock: Arc::new(SystemClock),
+            login_methods: Vec::new(),
+            routes: None,
+            listener: None,
+        }
     }
 }
 
@@ -56,7 +61,10 @@ pub fn load_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
             .context("keys.secret_key must be base64")?;
         if bytes.len() < 32 {
-            bail!("keys.secret_key must hold at least 32 bytes (it has {})", bytes.len());
+            bail!(
+                "keys.secret_key must hold at least 32 bytes (it has {})",
+                bytes.len()
+            );
         }
         Ok(bytes)
     };
@@ -65,7 +73,8 @@ pub fn load_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let path = settings.data_dir.join("secret.key");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("Failed to read {}", path.display()))?;
         return decode(&text);
     }
     std::fs::create_dir_all(&settings.data_dir)
@@ -91,8 +100,11 @@ fn write_private_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> 
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("Failed to create {}", path.display()))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("Failed to write {}", path.display()))
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("Failed to create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("Failed to write {}", path.display()))
 }
 
 impl Services {
@@ -106,14 +118,27 @@ impl Services {
         }
         let ring = KeyRing::new(load_secret_key(&settings)?);
         let store: Arc<dyn Storage> = Arc::new(database.clone());
-        let keys = KeyManager::new(store.clone(), ring.derive(KeyPurpose::KeyEncryption), settings.tokens.longest_signed_lifetime());
-        let algs = settings.keys.algorithms.iter().map(|a| SigningAlg::parse(a).map_err(anyhow::Error::msg)).collect::<anyhow::Result<Vec<_>>>()?;
+        let keys = KeyManager::new(
+            store.clone(),
+            ring.derive(KeyPurpose::KeyEncryption),
+            settings.tokens.longest_signed_lifetime(),
+        );
+        let algs = settings
+            .keys
+            .algorithms
+            .iter()
+            .map(|a| SigningAlg::parse(a).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let created = keys.ensure_keys(&algs, clock.now())?;
         if !created.is_empty() {
             tracing::info!(kids = ?created, "created signing keys");
         }
         let engine = Engine::new(settings.clone(), store, keys, clock, ring, Metrics::new()?)?;
-        Ok(Services { settings, database, engine })
+        Ok(Services {
+            settings,
+            database,
+            engine,
+        })
     }
 }
 
@@ -136,10 +161,14 @@ impl Application {
         };
         let listener = match &options.listener {
             Some(l) => l.try_clone().context("Failed to use the given listener")?,
-            None => TcpListener::bind(&settings.listen).with_context(|| format!("Failed to listen on {}", settings.listen))?,
+            None => TcpListener::bind(&settings.listen)
+                .with_context(|| format!("Failed to listen on {}", settings.listen))?,
         };
         let port = listener.local_addr()?.port();
-        let templates = Arc::new(Templates::new(settings.templates_dir.as_deref(), &settings.oidc.ui_locales)?);
+        let templates = Arc::new(Templates::new(
+            settings.templates_dir.as_deref(),
+            &settings.oidc.ui_locales,
+        )?);
         let state = AppState {
             engine: services.engine.clone(),
             templates,
@@ -184,11 +213,16 @@ impl Application {
         })
         .shutdown_timeout(30);
         let server = match &settings.http.tls {
-            Some(tls) => server.listen_rustls_0_23(listener, tls_config(&tls.certificate, &tls.private_key)?)?,
+            Some(tls) => server
+                .listen_rustls_0_23(listener, tls_config(&tls.certificate, &tls.private_key)?)?,
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application { port, server, engine: services.engine })
+        Ok(Application {
+            port,
+            server,
+            engine: services.engine,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -211,14 +245,29 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
     cfg.route("/healthz", web::get().to(health::get_healthz))
         .route("/readyz", web::get().to(health::get_readyz))
         .route("/metrics", web::get().to(health::get_metrics))
-        .route("/static/cardinal.css", web::get().to(health::get_stylesheet))
-        .route("/.well-known/openid-configuration", web::get().to(well_known::get_openid_configuration))
+        .route(
+            "/static/cardinal.css",
+            web::get().to(health::get_stylesheet),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(well_known::get_openid_configuration),
+        )
         .route("/jwks", web::get().to(well_known::get_jwks))
         .route("/authorize", web::get().to(authorize::get_authorize))
         .route("/authorize", web::post().to(authorize::post_authorize))
-        .route("/interaction/{id}", web::get().to(interaction::get_interaction))
-        .route("/interaction/{id}/consent", web::post().to(interaction::post_consent))
-        .route("/interaction/{id}/abort", web::post().to(interaction::post_abort))
+        .route(
+            "/interaction/{id}",
+            web::get().to(interaction::get_interaction),
+        )
+        .route(
+            "/interaction/{id}/consent",
+            web::post().to(interaction::post_consent),
+        )
+        .route(
+            "/interaction/{id}/abort",
+            web::post().to(interaction::post_abort),
+        )
         .route("/token", web::post().to(token::post_token))
         .route("/userinfo", web::get().to(userinfo::userinfo))
         .route("/userinfo", web::post().to(userinfo::userinfo))
@@ -226,13 +275,19 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route("/revoke", web::post().to(introspect::post_revoke))
         .route("/logout", web::get().to(logout::get_logout))
         .route("/logout", web::post().to(logout::post_logout))
-        .route("/logout/confirm", web::post().to(logout::post_logout_confirm));
+        .route(
+            "/logout/confirm",
+            web::post().to(logout::post_logout_confirm),
+        );
     if let Some(h) = hook {
         h(cfg);
     }
 }
 
-fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<rustls::ServerConfig> {
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<rustls::ServerConfig> {
     let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
         std::fs::File::open(cert).with_context(|| format!("Failed to open {}", cert.display()))?,
     ))

@@ -6,10 +6,20 @@ use crate::configuration::{LogFormat, LogSettings};
 
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
     let result = match settings.format {
-        LogFormat::Json => fmt().json().with_writer(std::io::stderr).with_env_filter(filter).with_current_span(false).try_init(),
-        LogFormat::Text => fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).try_init(),
+        LogFormat::Json => fmt()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init(),
     };
     // A subscriber may already be set (tests, `cardinal demo`); that is fine.
     let _ = result;

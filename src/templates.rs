@@ -10,18 +10,29 @@ use serde_json::{json, Value};
 
 /// (name, built-in source). Partials start with `partials/`.
 const BUILT_IN: &[(&str, &str)] = &[
-    ("partials/header", include_str!("../templates/partials/header.hbs")),
-    ("partials/footer", include_str!("../templates/partials/footer.hbs")),
+    (
+        "partials/header",
+        include_str!("../templates/partials/header.hbs"),
+    ),
+    (
+        "partials/footer",
+        include_str!("../templates/partials/footer.hbs"),
+    ),
     ("error", include_str!("../templates/error.hbs")),
     ("login", include_str!("../templates/login.hbs")),
     ("consent", include_str!("../templates/consent.hbs")),
-    ("logout_confirm", include_str!("../templates/logout_confirm.hbs")),
+    (
+        "logout_confirm",
+        include_str!("../templates/logout_confirm.hbs"),
+    ),
     ("logged_out", include_str!("../templates/logged_out.hbs")),
     ("form_post", include_str!("../templates/form_post.hbs")),
 ];
 
-const LOCALES: &[(&str, &str)] =
-    &[("zh-TW", include_str!("../templates/i18n/zh-TW.json")), ("en", include_str!("../templates/i18n/en.json"))];
+const LOCALES: &[(&str, &str)] = &[
+    ("zh-TW", include_str!("../templates/i18n/zh-TW.json")),
+    ("en", include_str!("../templates/i18n/en.json")),
+];
 
 pub const STYLESHEET: &str = include_str!("../templates/static/cardinal.css");
 
@@ -38,28 +49,38 @@ impl Templates {
         registry.set_strict_mode(false);
         for (name, source) in BUILT_IN {
             let text = match override_dir.map(|d| d.join(format!("{name}.hbs"))) {
-                Some(path) if path.exists() => {
-                    std::fs::read_to_string(&path).with_context(|| format!("Failed to read template {}", path.display()))?
-                }
+                Some(path) if path.exists() => std::fs::read_to_string(&path)
+                    .with_context(|| format!("Failed to read template {}", path.display()))?,
                 _ => (*source).to_string(),
             };
             let key = name.strip_prefix("partials/").unwrap_or(name);
             if name.starts_with("partials/") {
-                registry.register_partial(key, text).map_err(|e| anyhow!("Template {name}: {e}"))?;
+                registry
+                    .register_partial(key, text)
+                    .map_err(|e| anyhow!("Template {name}: {e}"))?;
             } else {
-                registry.register_template_string(key, text).map_err(|e| anyhow!("Template {name}: {e}"))?;
+                registry
+                    .register_template_string(key, text)
+                    .map_err(|e| anyhow!("Template {name}: {e}"))?;
             }
         }
         let mut dictionaries = BTreeMap::new();
         for (lang, text) in LOCALES {
-            let value: Value = serde_json::from_str(text).with_context(|| format!("Locale {lang} is not JSON"))?;
+            let value: Value =
+                serde_json::from_str(text).with_context(|| format!("Locale {lang} is not JSON"))?;
             dictionaries.insert((*lang).to_string(), value);
         }
         let default_lang = languages.first().cloned().unwrap_or_else(|| "zh-TW".into());
         if !dictionaries.contains_key(&default_lang) {
-            return Err(anyhow!("no translation for the default language {default_lang}"));
+            return Err(anyhow!(
+                "no translation for the default language {default_lang}"
+            ));
         }
-        Ok(Templates { registry, dictionaries, default_lang })
+        Ok(Templates {
+            registry,
+            dictionaries,
+            default_lang,
+        })
     }
 
     /// The first supported language among the candidates (ui_locales, cookie,
@@ -70,14 +91,22 @@ impl Templates {
             if tag.is_empty() {
                 continue;
             }
-            if let Some(found) = self.dictionaries.keys().find(|k| k.eq_ignore_ascii_case(tag)) {
+            if let Some(found) = self
+                .dictionaries
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(tag))
+            {
                 return found.clone();
             }
             let primary = tag.split('-').next().unwrap_or_default();
             if primary.eq_ignore_ascii_case("zh") && self.dictionaries.contains_key("zh-TW") {
                 return "zh-TW".into();
             }
-            if let Some(found) = self.dictionaries.keys().find(|k| k.eq_ignore_ascii_case(primary)) {
+            if let Some(found) = self
+                .dictionaries
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(primary))
+            {
                 return found.clone();
             }
         }
@@ -93,7 +122,8 @@ impl Templates {
             .and_then(|v| v.as_str())
             .unwrap_or(key)
             .to_string();
-        vars.iter().fold(raw, |acc, (k, v)| acc.replace(&format!("{{{{{k}}}}}"), v))
+        vars.iter()
+            .fold(raw, |acc, (k, v)| acc.replace(&format!("{{{{{k}}}}}"), v))
     }
 
     /// Renders page `name` in `lang` with `data` (an object) plus `t` (the dictionary).
@@ -102,10 +132,17 @@ impl Templates {
             Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
-        let dict = self.dictionaries.get(lang).or_else(|| self.dictionaries.get(&self.default_lang)).cloned().unwrap_or(json!({}));
+        let dict = self
+            .dictionaries
+            .get(lang)
+            .or_else(|| self.dictionaries.get(&self.default_lang))
+            .cloned()
+            .unwrap_or(json!({}));
         ctx.insert("t".into(), dict);
         ctx.insert("lang".into(), Value::String(lang.to_string()));
-        self.registry.render(name, &Value::Object(ctx)).map_err(|e| anyhow!("Failed to render {name}: {e}"))
+        self.registry
+            .render(name, &Value::Object(ctx))
+            .map_err(|e| anyhow!("Failed to render {name}: {e}"))
     }
 }
 
@@ -128,16 +165,27 @@ mod tests {
     #[test]
     fn pages_escape_html_and_speak_the_language() {
         let t = templates();
-        let html = t.render("error", "zh-TW", json!({"title": "x", "description": "<script>", "code": "invalid_request"})).unwrap();
+        let html = t
+            .render(
+                "error",
+                "zh-TW",
+                json!({"title": "x", "description": "<script>", "code": "invalid_request"}),
+            )
+            .unwrap();
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("發生錯誤"));
-        let en = t.render("error", "en", json!({"description": "d", "code": "c"})).unwrap();
+        let en = t
+            .render("error", "en", json!({"description": "d", "code": "c"}))
+            .unwrap();
         assert!(en.contains("Something went wrong"));
     }
 
     #[test]
     fn placeholders_are_filled() {
         let t = templates();
-        assert_eq!(t.text("en", "login_intro", &[("client", "eCPA")]), "eCPA asks you to sign in.");
+        assert_eq!(
+            t.text("en", "login_intro", &[("client", "eCPA")]),
+            "eCPA asks you to sign in."
+        );
     }
 }

@@ -19,7 +19,10 @@ fn draft_from(options: &ClientOptions) -> anyhow::Result<ClientDraft> {
         min_acr: options.min_acr.clone().map(Some),
         subject_type: options.subject_type.clone(),
         jwks: match &options.jwks {
-            Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("Failed to read {}", path.display()))?,
+            ),
             None => None,
         },
         id_token_alg: options.id_token_alg.clone(),
@@ -54,7 +57,10 @@ fn print_view(view: &ClientView, secret: Option<&str>, as_json: bool) -> anyhow:
     if let Some(a) = &view.min_acr {
         println!("minimum acr:  {a}");
     }
-    println!("subject type: {}   skip consent: {}", view.subject_type, view.skip_consent);
+    println!(
+        "subject type: {}   skip consent: {}",
+        view.subject_type, view.skip_consent
+    );
     Ok(())
 }
 
@@ -71,7 +77,12 @@ pub fn run(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
             print_view(&ClientView::from(&client), secret.as_deref(), args.json)?;
         }
         ClientCommand::List { json } => {
-            let list: Vec<ClientView> = engine.store().list_clients()?.iter().map(ClientView::from).collect();
+            let list: Vec<ClientView> = engine
+                .store()
+                .list_clients()?
+                .iter()
+                .map(ClientView::from)
+                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -104,7 +115,10 @@ pub fn run(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::RotateSecret { client_id, json } => {
             let secret = clients::rotate_secret(engine, &client_id)?;
             if json {
-                println!("{}", json!({ "client_id": client_id, "client_secret": secret }));
+                println!(
+                    "{}",
+                    json!({ "client_id": client_id, "client_secret": secret })
+                );
             } else {
                 println!("client_secret: {secret}   (shown once; the old secret no longer works)");
             }

@@ -15,7 +15,10 @@ pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
-                println!("{:<18} {:<6} {:<8} {:<26} {}", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRED AT");
+                println!(
+                    "{:<18} {:<6} {:<8} {:<26} RETIRED AT",
+                    "KID", "ALG", "STATE", "SIGNS FROM"
+                );
                 for k in keys {
                     println!(
                         "{:<18} {:<6} {:<8} {:<26} {}",
@@ -28,18 +31,42 @@ pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        KeysCommand::Rotate { alg, now: immediately } => {
+        KeysCommand::Rotate {
+            alg,
+            now: immediately,
+        } => {
             let algs: Vec<SigningAlg> = if alg.is_empty() {
-                settings.keys.algorithms.iter().map(|a| SigningAlg::parse(a)).collect::<Result<_, _>>()
+                settings
+                    .keys
+                    .algorithms
+                    .iter()
+                    .map(|a| SigningAlg::parse(a))
+                    .collect::<Result<_, _>>()
             } else {
-                alg.iter().map(|a| SigningAlg::parse(a)).collect::<Result<_, _>>()
+                alg.iter()
+                    .map(|a| SigningAlg::parse(a))
+                    .collect::<Result<_, _>>()
             }
             .map_err(anyhow::Error::msg)?;
-            let delay = if immediately { 0 } else { settings.keys.prepublish_secs };
+            let delay = if immediately {
+                0
+            } else {
+                settings.keys.prepublish_secs
+            };
             for a in algs {
                 let kid = engine.keys().rotate(a, now, delay)?;
-                engine.audit("key_rotate", "success", None, None, Some(format!("alg={} kid={kid}", a.as_str())));
-                println!("{} key {kid} published; signs from {}", a.as_str(), format_rfc3339(now + delay));
+                engine.audit(
+                    "key_rotate",
+                    "success",
+                    None,
+                    None,
+                    Some(format!("alg={} kid={kid}", a.as_str())),
+                );
+                println!(
+                    "{} key {kid} published; signs from {}",
+                    a.as_str(),
+                    format_rfc3339(now + delay)
+                );
             }
         }
     }

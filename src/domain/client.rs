@@ -96,7 +96,10 @@ string_enum!(
 
 impl AuthMethod {
     pub fn uses_secret(self) -> bool {
-        matches!(self, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
     }
 }
 
@@ -130,7 +133,10 @@ impl fmt::Debug for Client {
             .field("client_id", &self.client_id)
             .field("name", &self.name)
             .field("auth_method", &self.auth_method)
-            .field("secret_hash", &self.secret_hash.as_ref().map(|_| "[redacted]"))
+            .field(
+                "secret_hash",
+                &self.secret_hash.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -150,7 +156,9 @@ impl Client {
     }
 
     pub fn allows_post_logout_redirect(&self, requested: &str) -> bool {
-        self.post_logout_redirect_uris.iter().any(|r| r.as_ref() == requested)
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|r| r.as_ref() == requested)
     }
 
     /// The pairwise sector: the host of the redirect URIs (which must agree, checked at
@@ -168,7 +176,9 @@ impl Client {
             return Err("name must not be empty".into());
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
-            return Err("a client with the authorization_code grant needs at least one redirect URI".into());
+            return Err(
+                "a client with the authorization_code grant needs at least one redirect URI".into(),
+            );
         }
         if self.grant_types.is_empty() {
             return Err("a client needs at least one grant type".into());
@@ -180,7 +190,11 @@ impl Client {
             return Err("private_key_jwt needs the client's public keys (--jwks FILE)".into());
         }
         if self.subject_type == SubjectType::Pairwise {
-            let hosts: std::collections::BTreeSet<_> = self.redirect_uris.iter().filter_map(RedirectUri::host).collect();
+            let hosts: std::collections::BTreeSet<_> = self
+                .redirect_uris
+                .iter()
+                .filter_map(RedirectUri::host)
+                .collect();
             if hosts.len() > 1 {
                 return Err("pairwise subjects need all redirect URIs on one host".into());
             }
@@ -195,7 +209,9 @@ impl Client {
         }
         if let Some(alg) = &self.id_token_alg {
             if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
-                return Err(format!("id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"));
+                return Err(format!(
+                    "id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"
+                ));
             }
         }
         if let Some(uri) = &self.backchannel_logout_uri {

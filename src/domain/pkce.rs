@@ -16,12 +16,25 @@ impl CodeChallenge {
         match method {
             Some("S256") => {}
             None => return Err("code_challenge_method is required and must be S256".into()),
-            Some("plain") => return Err("code_challenge_method plain is not allowed; use S256".into()),
-            Some(other) => return Err(format!("code_challenge_method {other:?} is not supported; use S256")),
+            Some("plain") => {
+                return Err("code_challenge_method plain is not allowed; use S256".into())
+            }
+            Some(other) => {
+                return Err(format!(
+                    "code_challenge_method {other:?} is not supported; use S256"
+                ))
+            }
         }
         // base64url of a SHA-256 digest is exactly 43 characters.
-        if challenge.len() != 43 || !challenge.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err("code_challenge must be the base64url SHA-256 of the verifier (43 characters)".into());
+        if challenge.len() != 43
+            || !challenge
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
+                    .into(),
+            );
         }
         Ok(CodeChallenge(challenge.to_string()))
     }
@@ -55,7 +68,9 @@ impl std::fmt::Debug for CodeVerifier {
 impl CodeVerifier {
     pub fn parse(value: &str) -> Result<CodeVerifier, String> {
         if !(43..=128).contains(&value.len()) || !value.chars().all(is_unreserved) {
-            return Err("code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)".into());
+            return Err(
+                "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)".into(),
+            );
         }
         Ok(CodeVerifier(value.to_string()))
     }
@@ -69,7 +84,8 @@ mod tests {
     fn rfc7636_appendix_b_example_verifies() {
         let verifier = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
         let challenge =
-            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256")).unwrap();
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256"))
+                .unwrap();
         assert!(challenge.verify(&verifier));
         let other = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX").unwrap();
         assert!(!challenge.verify(&other));

@@ -22,9 +22,12 @@ impl RedirectUri {
         if value.contains('*') {
             return Err(format!("redirect URI {value:?}: wildcards are not allowed"));
         }
-        let url = Url::parse(value).map_err(|e| format!("redirect URI {value:?} is not an absolute URI: {e}"))?;
+        let url = Url::parse(value)
+            .map_err(|e| format!("redirect URI {value:?} is not an absolute URI: {e}"))?;
         if url.fragment().is_some() || value.contains('#') {
-            return Err(format!("redirect URI {value:?} must not contain a fragment"));
+            return Err(format!(
+                "redirect URI {value:?} must not contain a fragment"
+            ));
         }
         match url.scheme() {
             "https" => {}
@@ -45,7 +48,9 @@ impl RedirectUri {
             }
         }
         if url.username() != "" || url.password().is_some() {
-            return Err(format!("redirect URI {value:?} must not contain user information"));
+            return Err(format!(
+                "redirect URI {value:?} must not contain user information"
+            ));
         }
         Ok(RedirectUri(value.to_string()))
     }
@@ -67,7 +72,8 @@ impl RedirectUri {
         if reg.scheme() != "http" || !is_loopback(&reg) || req.scheme() != "http" {
             return false;
         }
-        let (Some(Host::Ipv4(_) | Host::Ipv6(_)), true) = (reg.host(), reg.host() == req.host()) else {
+        let (Some(Host::Ipv4(_) | Host::Ipv6(_)), true) = (reg.host(), reg.host() == req.host())
+        else {
             return false;
         };
         let mut req_without_port = req.clone();
@@ -81,7 +87,9 @@ impl RedirectUri {
 
     /// The host, for pairwise sector identifiers.
     pub fn host(&self) -> Option<String> {
-        Url::parse(&self.0).ok().and_then(|u| u.host_str().map(str::to_string))
+        Url::parse(&self.0)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
     }
 }
 

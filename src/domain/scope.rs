@@ -24,8 +24,13 @@ impl Scope {
                 }
                 return Err("scope has an empty token (two spaces in a row?)".into());
             }
-            if !token.chars().all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c)) {
-                return Err(format!("scope token {token:?} has a character RFC 6749 does not allow"));
+            if !token
+                .chars()
+                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c))
+            {
+                return Err(format!(
+                    "scope token {token:?} has a character RFC 6749 does not allow"
+                ));
             }
             set.insert(token.to_string());
         }
@@ -68,7 +73,12 @@ impl Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let joined = self.0.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+        let joined = self
+            .0
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
         f.write_str(&joined)
     }
 }

@@ -46,7 +46,11 @@ impl AuthorizationResponse {
     /// The redirect target for `response_mode=query`.
     pub fn location(&self) -> String {
         let query = serde_urlencoded::to_string(&self.params).unwrap_or_default();
-        let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
+        let sep = if self.redirect_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!("{}{}{}", self.redirect_uri, sep, query)
     }
 }
@@ -58,7 +62,10 @@ pub enum AuthorizeOutcome {
     /// Send the response (code or error) to the client's redirect URI.
     Respond(AuthorizationResponse),
     /// The user must sign in or consent; `browser_token` is the binding cookie to set.
-    Interact { interaction_id: String, browser_token: String },
+    Interact {
+        interaction_id: String,
+        browser_token: String,
+    },
 }
 
 /// The sign-in the request can rely on.
@@ -73,7 +80,13 @@ pub struct CurrentAuth {
 
 impl From<&SessionRecord> for CurrentAuth {
     fn from(s: &SessionRecord) -> Self {
-        CurrentAuth { person_id: s.person_id.clone(), sid: s.sid.clone(), auth_time: s.auth_time, acr: s.acr.clone(), amr: s.amr.clone() }
+        CurrentAuth {
+            person_id: s.person_id.clone(),
+            sid: s.sid.clone(),
+            auth_time: s.auth_time,
+            acr: s.acr.clone(),
+            amr: s.amr.clone(),
+        }
     }
 }
 
@@ -88,7 +101,13 @@ pub enum Decision {
 const MAX_PARAM_LEN: usize = 4096;
 
 impl Engine {
-    pub fn error_response(&self, redirect_uri: &str, mode: ResponseMode, state: Option<&str>, err: &OAuthError) -> AuthorizationResponse {
+    pub fn error_response(
+        &self,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        state: Option<&str>,
+        err: &OAuthError,
+    ) -> AuthorizationResponse {
         let mut params = vec![("error".to_string(), err.code.as_str().to_string())];
         if !err.description.is_empty() {
             params.push(("error_description".into(), err.description.clone()));
@@ -97,7 +116,11 @@ impl Engine {
             params.push(("state".into(), s.to_string()));
         }
         params.push(("iss".into(), self.issuer().to_string()));
-        AuthorizationResponse { redirect_uri: redirect_uri.to_string(), mode, params }
+        AuthorizationResponse {
+            redirect_uri: redirect_uri.to_string(),
+            mode,
+            params,
+        }
     }
 
     /// Steps 1–2: the client and redirect URI, without which nothing may be redirected.
@@ -105,36 +128,59 @@ impl Engine {
         if params.is_duplicated("client_id") {
             return Err(OAuthError::invalid_request("client_id must be sent once"));
         }
-        let client_id = params.get("client_id").ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?;
+        let client_id = params
+            .get("client_id")
+            .ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?;
         let client = self
             .store()
             .find_client(client_id)?
             .ok_or_else(|| OAuthError::invalid_request("client_id is not a registered client"))?;
         if params.is_duplicated("redirect_uri") {
-            return Err(OAuthError::invalid_request("redirect_uri must be sent once"));
+            return Err(OAuthError::invalid_request(
+                "redirect_uri must be sent once",
+            ));
         }
-        let redirect_uri = params
-            .get("redirect_uri")
-            .ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing (OpenID Connect requires it)"))?;
+        let redirect_uri = params.get("redirect_uri").ok_or_else(|| {
+            OAuthError::invalid_request("redirect_uri is missing (OpenID Connect requires it)")
+        })?;
         if client.find_redirect_uri(redirect_uri).is_none() {
-            return Err(OAuthError::invalid_request("redirect_uri is not registered for this client"));
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is not registered for this client",
+            ));
         }
         Ok((client.clone(), redirect_uri.to_string()))
     }
 
     /// Steps 3–9: everything whose failure is reported to the client.
-    fn validate_request(&self, client: &Client, redirect_uri: &str, mode: ResponseMode, params: &RawParams) -> OAuthResult<AuthorizeRequest> {
+    fn validate_request(
+        &self,
+        client: &Client,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        params: &RawParams,
+    ) -> OAuthResult<AuthorizeRequest> {
         if !client.allows_grant(GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client may not use the authorization code flow",
+            ));
         }
         if let Some(dup) = params.first_duplicate() {
-            return Err(OAuthError::invalid_request(format!("parameter {dup} must not be repeated")));
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {dup} must not be repeated"
+            )));
         }
         if params.get("request").is_some() {
-            return Err(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"));
+            return Err(OAuthError::new(
+                ErrorCode::RequestNotSupported,
+                "request objects are not supported",
+            ));
         }
         if params.get("request_uri").is_some() {
-            return Err(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+            return Err(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "request_uri is not supported",
+            ));
         }
         match params.get("response_type") {
             None => return Err(OAuthError::invalid_request("response_type is missing")),
@@ -146,17 +192,34 @@ impl Engine {
                 ))
             }
         }
-        for key in ["state", "nonce", "login_hint", "claims", "acr_values", "ui_locales", "id_token_hint"] {
+        for key in [
+            "state",
+            "nonce",
+            "login_hint",
+            "claims",
+            "acr_values",
+            "ui_locales",
+            "id_token_hint",
+        ] {
             if params.get(key).is_some_and(|v| v.len() > MAX_PARAM_LEN) {
-                return Err(OAuthError::invalid_request(format!("{key} is longer than {MAX_PARAM_LEN} characters")));
+                return Err(OAuthError::invalid_request(format!(
+                    "{key} is longer than {MAX_PARAM_LEN} characters"
+                )));
             }
         }
-        let requested = Scope::parse(params.get("scope").unwrap_or("")).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+        let requested = Scope::parse(params.get("scope").unwrap_or(""))
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
         if !requested.contains("openid") {
-            return Err(OAuthError::new(ErrorCode::InvalidScope, "scope must include openid"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "scope must include openid",
+            ));
         }
         if !client.scopes.contains("openid") {
-            return Err(OAuthError::new(ErrorCode::InvalidScope, "this client is not registered for the openid scope"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "this client is not registered for the openid scope",
+            ));
         }
         let claims = request::parse_claims(params.get("claims"))?;
         let mut scope = requested.intersect(&client.scopes);
@@ -166,7 +229,9 @@ impl Engine {
         }
         let challenge = request::parse_code_challenge(params)?;
         if challenge.is_none() && (client.is_public() || self.settings().oidc.require_pkce) {
-            return Err(OAuthError::invalid_request("PKCE is required: send code_challenge with code_challenge_method=S256"));
+            return Err(OAuthError::invalid_request(
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
         }
         let prompt = request::parse_prompt(params.get("prompt"))?;
         let max_age = request::parse_max_age(params.get("max_age"))?;
@@ -179,9 +244,15 @@ impl Engine {
             None => None,
             Some(hint) => {
                 let claims = super::tokens::verify_id_token_hint(self.keys(), hint, self.now())
-                    .map_err(|_| OAuthError::invalid_request("id_token_hint is not an ID token issued by this OP"))?;
+                    .map_err(|_| {
+                        OAuthError::invalid_request(
+                            "id_token_hint is not an ID token issued by this OP",
+                        )
+                    })?;
                 if claims.iss != self.issuer() || claims.aud != client.client_id.as_ref() {
-                    return Err(OAuthError::invalid_request("id_token_hint was not issued to this client"));
+                    return Err(OAuthError::invalid_request(
+                        "id_token_hint was not issued to this client",
+                    ));
                 }
                 Some(claims.sub)
             }
@@ -200,7 +271,10 @@ impl Engine {
             essential_acr,
             claims,
             login_hint: params.get("login_hint").map(str::to_string),
-            ui_locales: params.get("ui_locales").map(|v| v.split(' ').map(str::to_string).collect()).unwrap_or_default(),
+            ui_locales: params
+                .get("ui_locales")
+                .map(|v| v.split(' ').map(str::to_string).collect())
+                .unwrap_or_default(),
             id_token_hint_sub,
         })
     }
@@ -217,10 +291,19 @@ impl Engine {
             Some("form_post") => (ResponseMode::FormPost, None),
             Some(other) => (
                 ResponseMode::Query,
-                Some(OAuthError::invalid_request(format!("response_mode {other:?} is not supported (query, form_post)"))),
+                Some(OAuthError::invalid_request(format!(
+                    "response_mode {other:?} is not supported (query, form_post)"
+                ))),
             ),
         };
-        let fail = |e: OAuthError| AuthorizeOutcome::Respond(self.error_response(&redirect_uri, mode, state.as_deref(), &e));
+        let fail = |e: OAuthError| {
+            AuthorizeOutcome::Respond(self.error_response(
+                &redirect_uri,
+                mode,
+                state.as_deref(),
+                &e,
+            ))
+        };
         if let Some(e) = mode_error {
             return fail(e);
         }
@@ -238,27 +321,46 @@ impl Engine {
             Err(e) => return fail(e),
         };
         match self.decide(&client, &req, session.as_ref(), None, now) {
-            Ok(Decision::Issue(current)) => match self.issue_code(&client, &req, &current, false, now) {
-                Ok(resp) => AuthorizeOutcome::Respond(resp),
-                Err(e) => fail(e),
-            },
+            Ok(Decision::Issue(current)) => {
+                match self.issue_code(&client, &req, &current, false, now) {
+                    Ok(resp) => AuthorizeOutcome::Respond(resp),
+                    Err(e) => fail(e),
+                }
+            }
             Ok(Decision::Fail(e)) => fail(e),
-            Ok(Decision::Login | Decision::Consent) => match self.start_interaction(&client, &req, ctx, now) {
-                Ok((interaction_id, browser_token)) => AuthorizeOutcome::Interact { interaction_id, browser_token },
-                Err(e) => fail(e),
-            },
+            Ok(Decision::Login | Decision::Consent) => {
+                match self.start_interaction(&client, &req, ctx, now) {
+                    Ok((interaction_id, browser_token)) => AuthorizeOutcome::Interact {
+                        interaction_id,
+                        browser_token,
+                    },
+                    Err(e) => fail(e),
+                }
+            }
             Err(e) => fail(e),
         }
     }
 
     /// The active SSO session named by the session cookie.
-    pub fn current_session(&self, ctx: &BrowserContext, now: UnixTime) -> OAuthResult<Option<SessionRecord>> {
-        let Some(token) = ctx.session_token.as_deref() else { return Ok(None) };
+    pub fn current_session(
+        &self,
+        ctx: &BrowserContext,
+        now: UnixTime,
+    ) -> OAuthResult<Option<SessionRecord>> {
+        let Some(token) = ctx.session_token.as_deref() else {
+            return Ok(None);
+        };
         let session = self.store().find_session(&token_hash(token))?;
         Ok(session.filter(|s| s.is_active(now)))
     }
 
-    fn start_interaction(&self, client: &Client, req: &AuthorizeRequest, ctx: &BrowserContext, now: UnixTime) -> OAuthResult<(String, String)> {
+    fn start_interaction(
+        &self,
+        client: &Client,
+        req: &AuthorizeRequest,
+        ctx: &BrowserContext,
+        now: UnixTime,
+    ) -> OAuthResult<(String, String)> {
         let browser_token = ctx.browser_token.clone().unwrap_or_else(new_secret_token);
         let record = InteractionRecord {
             id: random_token(16),
@@ -287,15 +389,22 @@ impl Engine {
     ) -> OAuthResult<Decision> {
         let prompt_none = req.has_prompt("none");
         let Some(session) = session else {
-            return Ok(if prompt_none { Decision::Fail(login_required("no one is signed in")) } else { Decision::Login });
+            return Ok(if prompt_none {
+                Decision::Fail(login_required("no one is signed in"))
+            } else {
+                Decision::Login
+            });
         };
         let fresh = interaction
             .and_then(|i| i.login.as_ref())
             .is_some_and(|l| l.person_id == session.person_id && l.auth_time == session.auth_time);
         let session_acr = Acr::parse(&session.acr);
         let requested = req.requested_acrs();
-        let requested_ok = requested.is_empty() || session_acr.is_some_and(|a| requested.iter().any(|r| a.satisfies(*r)));
-        let min_ok = client.min_acr.is_none_or(|m| session_acr.is_some_and(|a| a.satisfies(m)));
+        let requested_ok = requested.is_empty()
+            || session_acr.is_some_and(|a| requested.iter().any(|r| a.satisfies(*r)));
+        let min_ok = client
+            .min_acr
+            .is_none_or(|m| session_acr.is_some_and(|a| a.satisfies(m)));
         if fresh {
             if !min_ok || (!requested_ok && req.essential_acr) {
                 return Ok(Decision::Fail(OAuthError::new(
@@ -304,28 +413,51 @@ impl Engine {
                 )));
             }
         } else {
-            let hint_mismatch =
-                req.id_token_hint_sub.as_deref().is_some_and(|sub| sub != self.subject_for(client, &session.person_id));
+            let hint_mismatch = req
+                .id_token_hint_sub
+                .as_deref()
+                .is_some_and(|sub| sub != self.subject_for(client, &session.person_id));
             let too_old = req.max_age.is_some_and(|m| now - session.auth_time > m);
             let reasons = [
-                (req.has_prompt("login"), "prompt=login asks for a new sign-in"),
+                (
+                    req.has_prompt("login"),
+                    "prompt=login asks for a new sign-in",
+                ),
                 (too_old, "the sign-in is older than max_age"),
-                (!requested_ok || !min_ok, "a stronger authentication is required"),
-                (hint_mismatch, "the signed-in user is not the one in id_token_hint"),
+                (
+                    !requested_ok || !min_ok,
+                    "a stronger authentication is required",
+                ),
+                (
+                    hint_mismatch,
+                    "the signed-in user is not the one in id_token_hint",
+                ),
             ];
             if let Some((_, why)) = reasons.iter().find(|(hit, _)| *hit) {
-                return Ok(if prompt_none { Decision::Fail(login_required(why)) } else { Decision::Login });
+                return Ok(if prompt_none {
+                    Decision::Fail(login_required(why))
+                } else {
+                    Decision::Login
+                });
             }
         }
         let consent_given = interaction.is_some_and(|i| i.consent_given);
         if !client.skip_consent && !consent_given {
-            let covered = match self.store().find_consent(&session.person_id, client.client_id.as_ref())? {
-                Some(stored) => Scope::parse(&stored).map(|s| req.scope().without("openid").is_subset(&s)).unwrap_or(false),
+            let covered = match self
+                .store()
+                .find_consent(&session.person_id, client.client_id.as_ref())?
+            {
+                Some(stored) => Scope::parse(&stored)
+                    .map(|s| req.scope().without("openid").is_subset(&s))
+                    .unwrap_or(false),
                 None => false,
             };
             if req.has_prompt("consent") || !covered {
                 return Ok(if prompt_none {
-                    Decision::Fail(OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented to this client"))
+                    Decision::Fail(OAuthError::new(
+                        ErrorCode::ConsentRequired,
+                        "the user has not consented to this client",
+                    ))
                 } else {
                     Decision::Consent
                 });
@@ -335,14 +467,22 @@ impl Engine {
     }
 
     /// Issues an authorization code for a decided request.
-    pub fn issue_code(&self, client: &Client, req: &AuthorizeRequest, current: &CurrentAuth, consent_given_now: bool, now: UnixTime) -> OAuthResult<AuthorizationResponse> {
+    pub fn issue_code(
+        &self,
+        client: &Client,
+        req: &AuthorizeRequest,
+        current: &CurrentAuth,
+        consent_given_now: bool,
+        now: UnixTime,
+    ) -> OAuthResult<AuthorizationResponse> {
         let mut scope = req.scope();
         if scope.contains("offline_access") {
             let stored_offline = self
                 .store()
                 .find_consent(&current.person_id, client.client_id.as_ref())?
                 .is_some_and(|s| s.split(' ').any(|t| t == "offline_access"));
-            let allowed = client.allows_grant(GrantType::RefreshToken) && (client.skip_consent || consent_given_now || stored_offline);
+            let allowed = client.allows_grant(GrantType::RefreshToken)
+                && (client.skip_consent || consent_given_now || stored_offline);
             if !allowed {
                 scope = scope.without("offline_access");
             }
@@ -358,7 +498,10 @@ impl Engine {
             scope: scope.to_string(),
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.clone(),
-            claims: req.claims.as_ref().and_then(|c| serde_json::to_string(c).ok()),
+            claims: req
+                .claims
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok()),
             auth_time: current.auth_time,
             acr: current.acr.clone(),
             amr: current.amr.clone(),
@@ -367,13 +510,18 @@ impl Engine {
             consumed_at: None,
         };
         self.store().create_code(&record)?;
-        self.store().add_session_client(&current.sid, client.client_id.as_ref(), now)?;
+        self.store()
+            .add_session_client(&current.sid, client.client_id.as_ref(), now)?;
         let mut params = vec![("code".to_string(), code)];
         if let Some(s) = &req.state {
             params.push(("state".into(), s.clone()));
         }
         params.push(("iss".into(), self.issuer().to_string()));
-        Ok(AuthorizationResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
+        Ok(AuthorizationResponse {
+            redirect_uri: req.redirect_uri.clone(),
+            mode: req.response_mode,
+            params,
+        })
     }
 }
 

@@ -21,7 +21,9 @@ pub struct ClientAuthInput {
 
 impl ClientAuthInput {
     pub fn used_basic(&self) -> bool {
-        self.authorization_header.as_deref().is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
+        self.authorization_header
+            .as_deref()
+            .is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
     }
 }
 
@@ -38,42 +40,66 @@ fn parse_basic(header: &str) -> OAuthResult<(String, String)> {
     let decoded = STANDARD.decode(encoded).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    Ok((form_decode(id).ok_or_else(bad)?, form_decode(secret).ok_or_else(bad)?))
+    Ok((
+        form_decode(id).ok_or_else(bad)?,
+        form_decode(secret).ok_or_else(bad)?,
+    ))
 }
 
 impl Engine {
     /// The keyed hash stored for a client secret.
     pub fn hash_client_secret(&self, secret: &str) -> String {
-        self.ring().keyed_hash(KeyPurpose::ClientSecret, secret.as_bytes())
+        self.ring()
+            .keyed_hash(KeyPurpose::ClientSecret, secret.as_bytes())
     }
 
     /// Authenticates the client by exactly one method, the one it registered.
-    pub fn authenticate_client(&self, input: &ClientAuthInput, endpoint: &str) -> OAuthResult<Client> {
+    pub fn authenticate_client(
+        &self,
+        input: &ClientAuthInput,
+        endpoint: &str,
+    ) -> OAuthResult<Client> {
         let p = &input.params;
         let basic = if input.used_basic() {
-            Some(parse_basic(input.authorization_header.as_deref().unwrap_or_default())?)
+            Some(parse_basic(
+                input.authorization_header.as_deref().unwrap_or_default(),
+            )?)
         } else {
             None
         };
         let has_secret = p.get("client_secret").is_some();
-        let has_assertion = p.get("client_assertion").is_some() || p.get("client_assertion_type").is_some();
-        let methods = usize::from(basic.is_some()) + usize::from(has_secret) + usize::from(has_assertion);
+        let has_assertion =
+            p.get("client_assertion").is_some() || p.get("client_assertion_type").is_some();
+        let methods =
+            usize::from(basic.is_some()) + usize::from(has_secret) + usize::from(has_assertion);
         if methods > 1 {
-            return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+            return Err(OAuthError::invalid_request(
+                "use exactly one client authentication method",
+            ));
         }
         let unknown = || OAuthError::invalid_client("client authentication failed");
         let (method, client_id) = if let Some((id, _)) = &basic {
             (AuthMethod::ClientSecretBasic, id.clone())
         } else if has_secret {
-            (AuthMethod::ClientSecretPost, p.get("client_id").ok_or_else(unknown)?.to_string())
+            (
+                AuthMethod::ClientSecretPost,
+                p.get("client_id").ok_or_else(unknown)?.to_string(),
+            )
         } else if has_assertion {
             (AuthMethod::PrivateKeyJwt, self.assertion_client_id(p)?)
         } else {
-            (AuthMethod::None, p.get("client_id").ok_or_else(|| OAuthError::invalid_client("client_id is missing"))?.to_string())
+            (
+                AuthMethod::None,
+                p.get("client_id")
+                    .ok_or_else(|| OAuthError::invalid_client("client_id is missing"))?
+                    .to_string(),
+            )
         };
         if let Some(form_id) = p.get("client_id") {
             if form_id != client_id {
-                return Err(OAuthError::invalid_request("client_id in the body differs from the authenticated client"));
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the authenticated client",
+                ));
             }
         }
         let client = self.store().find_client(&client_id)?.ok_or_else(unknown)?;
@@ -91,7 +117,13 @@ impl Engine {
                 };
                 let stored = client.secret_hash.as_deref().ok_or_else(unknown)?;
                 if !ct_eq(&self.hash_client_secret(secret), stored) {
-                    self.audit("client_auth", "failure", None, Some(client.client_id.as_ref()), Some(method.as_str().into()));
+                    self.audit(
+                        "client_auth",
+                        "failure",
+                        None,
+                        Some(client.client_id.as_ref()),
+                        Some(method.as_str().into()),
+                    );
                     return Err(unknown());
                 }
             }
@@ -103,12 +135,20 @@ impl Engine {
 
     fn assertion_client_id(&self, p: &RawParams) -> OAuthResult<String> {
         if p.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_client(format!("client_assertion_type must be {CLIENT_ASSERTION_TYPE}")));
+            return Err(OAuthError::invalid_client(format!(
+                "client_assertion_type must be {CLIENT_ASSERTION_TYPE}"
+            )));
         }
-        let assertion = p.get("client_assertion").ok_or_else(|| OAuthError::invalid_client("client_assertion is missing"))?;
+        let assertion = p
+            .get("client_assertion")
+            .ok_or_else(|| OAuthError::invalid_client("client_assertion is missing"))?;
         // The issuer is read unverified only to find the client's keys.
-        let payload = assertion.split('.').nth(1).and_then(crate::crypto::b64url_decode);
-        let claims: Option<serde_json::Value> = payload.and_then(|b| serde_json::from_slice(&b).ok());
+        let payload = assertion
+            .split('.')
+            .nth(1)
+            .and_then(crate::crypto::b64url_decode);
+        let claims: Option<serde_json::Value> =
+            payload.and_then(|b| serde_json::from_slice(&b).ok());
         claims
             .and_then(|c| c.get("iss").and_then(|v| v.as_str()).map(str::to_string))
             .ok_or_else(|| OAuthError::invalid_client("client_assertion has no iss"))
@@ -116,12 +156,22 @@ impl Engine {
 
     fn verify_assertion(&self, client: &Client, p: &RawParams, endpoint: &str) -> OAuthResult<()> {
         let fail = |why: &str| {
-            self.audit("client_auth", "failure", None, Some(client.client_id.as_ref()), Some(format!("private_key_jwt: {why}")));
+            self.audit(
+                "client_auth",
+                "failure",
+                None,
+                Some(client.client_id.as_ref()),
+                Some(format!("private_key_jwt: {why}")),
+            );
             OAuthError::invalid_client(format!("client_assertion rejected: {why}"))
         };
-        let jwks = client.jwks.as_deref().ok_or_else(|| fail("the client has no registered keys"))?;
+        let jwks = client
+            .jwks
+            .as_deref()
+            .ok_or_else(|| fail("the client has no registered keys"))?;
         let assertion = p.get("client_assertion").unwrap_or_default();
-        let claims = super::tokens::verify_client_assertion(jwks, assertion).map_err(|e| fail(&e.to_string()))?;
+        let claims = super::tokens::verify_client_assertion(jwks, assertion)
+            .map_err(|e| fail(&e.to_string()))?;
         let now = self.now();
         let id = client.client_id.as_ref();
         if claims.iss != id || claims.sub != id {
@@ -129,7 +179,8 @@ impl Engine {
         }
         // rfc7523bis: the audience is this OP, as a single string.
         match claims.aud.as_str() {
-            Some(aud) if aud == self.issuer() || aud == endpoint || aud == self.endpoint("/token") => {}
+            Some(aud)
+                if aud == self.issuer() || aud == endpoint || aud == self.endpoint("/token") => {}
             Some(_) => return Err(fail("aud must be the issuer identifier")),
             None => return Err(fail("aud must be a single string (the issuer identifier)")),
         }

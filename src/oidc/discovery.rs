@@ -9,7 +9,12 @@ impl Engine {
     pub fn discovery(&self) -> Value {
         let s = self.settings();
         let algs: Vec<&str> = s.keys.algorithms.iter().map(String::as_str).collect();
-        let auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+        let auth_methods = [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ];
         json!({
             "issuer": self.issuer(),
             "authorization_endpoint": self.endpoint("/authorize"),

@@ -80,7 +80,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), source: None }
+        Self {
+            code,
+            description: description.into(),
+            source: None,
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {

@@ -9,9 +9,7 @@ use super::{AuthResult, Engine};
 use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, new_secret_token, random_token, token_hash};
 use crate::domain::{Acr, Client};
-use crate::store::{
-    InteractionRecord, LoginRecord, SessionRecord,
-};
+use crate::store::{InteractionRecord, LoginRecord, SessionRecord};
 
 /// What the sign-in page needs to know.
 #[derive(Debug, Clone)]
@@ -59,19 +57,39 @@ struct Loaded {
 }
 
 impl Engine {
-    fn load_interaction(&self, id: &str, ctx: &BrowserContext, now: UnixTime) -> OAuthResult<Loaded> {
-        let gone = || OAuthError::invalid_request("this sign-in request has expired or was already used; go back to the application and start again");
+    fn load_interaction(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        now: UnixTime,
+    ) -> OAuthResult<Loaded> {
+        let gone = || {
+            OAuthError::invalid_request("this sign-in request has expired or was already used; go back to the application and start again")
+        };
         let record = self.store().find_interaction(id)?.ok_or_else(gone)?;
         if record.consumed_at.is_some() || record.expires_at <= now {
             return Err(gone());
         }
-        let bound = ctx.browser_token.as_deref().is_some_and(|t| ct_eq(&token_hash(t), &record.browser_hash));
+        let bound = ctx
+            .browser_token
+            .as_deref()
+            .is_some_and(|t| ct_eq(&token_hash(t), &record.browser_hash));
         if !bound {
-            return Err(OAuthError::invalid_request("this sign-in request was started in another browser"));
+            return Err(OAuthError::invalid_request(
+                "this sign-in request was started in another browser",
+            ));
         }
-        let client = self.store().find_client(&record.client_id)?.ok_or_else(gone)?;
-        let request: AuthorizeRequest = serde_json::from_str(&record.request).map_err(OAuthError::server)?;
-        Ok(Loaded { record, client, request })
+        let client = self
+            .store()
+            .find_client(&record.client_id)?
+            .ok_or_else(gone)?;
+        let request: AuthorizeRequest =
+            serde_json::from_str(&record.request).map_err(OAuthError::server)?;
+        Ok(Loaded {
+            record,
+            client,
+            request,
+        })
     }
 
     /// Shows the next step of an interaction, or finishes it with a response to the client.
@@ -81,9 +99,18 @@ impl Engine {
             Ok(l) => l,
             Err(e) => return ResumeOutcome::ErrorPage(e),
         };
-        let Loaded { record, client, request } = loaded;
+        let Loaded {
+            record,
+            client,
+            request,
+        } = loaded;
         let respond_error = |e: &OAuthError| {
-            ResumeOutcome::Respond(self.error_response(&request.redirect_uri, request.response_mode, request.state.as_deref(), e))
+            ResumeOutcome::Respond(self.error_response(
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                e,
+            ))
         };
         let session = match self.current_session(ctx, now) {
             Ok(s) => s,
@@ -113,20 +140,29 @@ impl Engine {
                     csrf_token: record.csrf_token.clone(),
                     client_name: client.name.clone(),
                     person_name,
-                    scopes: request.scope().iter().filter(|s| *s != "openid").map(str::to_string).collect(),
+                    scopes: request
+                        .scope()
+                        .iter()
+                        .filter(|s| *s != "openid")
+                        .map(str::to_string)
+                        .collect(),
                     ui_locales: request.ui_locales.clone(),
                 })
             }
             Decision::Fail(e) => match self.store().consume_interaction(&record.id, now) {
                 Ok(true) => respond_error(&e),
-                Ok(false) => ResumeOutcome::ErrorPage(OAuthError::invalid_request("this sign-in request was already used")),
+                Ok(false) => ResumeOutcome::ErrorPage(OAuthError::invalid_request(
+                    "this sign-in request was already used",
+                )),
                 Err(err) => respond_error(&OAuthError::from(err)),
             },
             Decision::Issue(current) => {
                 match self.store().consume_interaction(&record.id, now) {
                     Ok(true) => {}
                     Ok(false) => {
-                        return ResumeOutcome::ErrorPage(OAuthError::invalid_request("this sign-in request was already used"))
+                        return ResumeOutcome::ErrorPage(OAuthError::invalid_request(
+                            "this sign-in request was already used",
+                        ))
                     }
                     Err(e) => return respond_error(&OAuthError::from(e)),
                 }
@@ -141,11 +177,18 @@ impl Engine {
     /// The interface of every authentication method: `result` proves who signed in for
     /// interaction `id`. Creates (or renews) the SSO session; the caller sets the cookie and
     /// then resumes the interaction.
-    pub fn complete_login(&self, id: &str, ctx: &BrowserContext, result: &AuthResult) -> OAuthResult<LoginCompletion> {
+    pub fn complete_login(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        result: &AuthResult,
+    ) -> OAuthResult<LoginCompletion> {
         let now = self.now();
         let loaded = self.load_interaction(id, ctx, now)?;
         if self.store().find_person(&result.person_id)?.is_none() {
-            return Err(OAuthError::server(anyhow::anyhow!("authentication method returned an unknown person")));
+            return Err(OAuthError::server(anyhow::anyhow!(
+                "authentication method returned an unknown person"
+            )));
         }
         let session_token = new_secret_token();
         let renewed = SessionRecord {
@@ -162,7 +205,9 @@ impl Engine {
         let mut ended = Vec::new();
         let existing = self.current_session(ctx, now)?;
         let kept = match &existing {
-            Some(old) if old.person_id == result.person_id => self.store().reauthenticate(&old.id_hash, &renewed)?,
+            Some(old) if old.person_id == result.person_id => {
+                self.store().reauthenticate(&old.id_hash, &renewed)?
+            }
             Some(old) => {
                 ended = self.end_session_record(old, now)?;
                 false
@@ -172,28 +217,58 @@ impl Engine {
         if !kept {
             self.store().create_session(&renewed)?;
         }
-        let login = LoginRecord { person_id: result.person_id.clone(), auth_time: now, acr: renewed.acr.clone(), amr: renewed.amr.clone() };
+        let login = LoginRecord {
+            person_id: result.person_id.clone(),
+            auth_time: now,
+            acr: renewed.acr.clone(),
+            amr: renewed.amr.clone(),
+        };
         if !self.store().record_login(&loaded.record.id, &login, now)? {
-            return Err(OAuthError::invalid_request("this sign-in request has expired; start again"));
+            return Err(OAuthError::invalid_request(
+                "this sign-in request has expired; start again",
+            ));
         }
         self.metrics().login(&result.method, "success");
-        self.audit_from(ctx.ip.as_deref(), "login", "success", Some(&result.person_id), Some(loaded.client.client_id.as_ref()), Some(format!("method={} acr={}", result.method, result.acr)));
-        Ok(LoginCompletion { session_token, ended })
+        self.audit_from(
+            ctx.ip.as_deref(),
+            "login",
+            "success",
+            Some(&result.person_id),
+            Some(loaded.client.client_id.as_ref()),
+            Some(format!("method={} acr={}", result.method, result.acr)),
+        );
+        Ok(LoginCompletion {
+            session_token,
+            ended,
+        })
     }
 
     /// Checks the CSRF token of a form posted inside interaction `id`.
-    pub fn check_interaction_csrf(&self, id: &str, ctx: &BrowserContext, csrf: &str) -> OAuthResult<()> {
+    pub fn check_interaction_csrf(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        csrf: &str,
+    ) -> OAuthResult<()> {
         let loaded = self.load_interaction(id, ctx, self.now())?;
         if ct_eq(&loaded.record.csrf_token, csrf) {
             Ok(())
         } else {
-            Err(OAuthError::invalid_request("the form has expired; reload the page and try again"))
+            Err(OAuthError::invalid_request(
+                "the form has expired; reload the page and try again",
+            ))
         }
     }
 
     /// The consent form: approve records the consent and resumes; deny answers
     /// `access_denied` to the client.
-    pub fn submit_consent(&self, id: &str, ctx: &BrowserContext, csrf: &str, approve: bool) -> ResumeOutcome {
+    pub fn submit_consent(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        csrf: &str,
+        approve: bool,
+    ) -> ResumeOutcome {
         if let Err(e) = self.check_interaction_csrf(id, ctx, csrf) {
             return ResumeOutcome::ErrorPage(e);
         }
@@ -203,15 +278,33 @@ impl Engine {
         }
         let result = (|| -> OAuthResult<()> {
             let loaded = self.load_interaction(id, ctx, now)?;
-            let session = self.current_session(ctx, now)?.ok_or_else(|| OAuthError::invalid_request("you are no longer signed in"))?;
+            let session = self
+                .current_session(ctx, now)?
+                .ok_or_else(|| OAuthError::invalid_request("you are no longer signed in"))?;
             let mut scopes = loaded.request.scope();
-            if let Some(previous) = self.store().find_consent(&session.person_id, loaded.client.client_id.as_ref())? {
+            if let Some(previous) = self
+                .store()
+                .find_consent(&session.person_id, loaded.client.client_id.as_ref())?
+            {
                 let prev = crate::domain::Scope::parse(&previous).unwrap_or_default();
-                scopes = crate::domain::Scope::from_tokens(scopes.iter().chain(prev.iter()).map(str::to_string));
+                scopes = crate::domain::Scope::from_tokens(
+                    scopes.iter().chain(prev.iter()).map(str::to_string),
+                );
             }
-            self.store().save_consent(&session.person_id, loaded.client.client_id.as_ref(), &scopes.to_string(), now)?;
+            self.store().save_consent(
+                &session.person_id,
+                loaded.client.client_id.as_ref(),
+                &scopes.to_string(),
+                now,
+            )?;
             self.store().record_consent(id, now)?;
-            self.audit("consent", "granted", Some(&session.person_id), Some(loaded.client.client_id.as_ref()), Some(scopes.to_string()));
+            self.audit(
+                "consent",
+                "granted",
+                Some(&session.person_id),
+                Some(loaded.client.client_id.as_ref()),
+                Some(scopes.to_string()),
+            );
             Ok(())
         })();
         match result {
@@ -229,12 +322,21 @@ impl Engine {
         };
         match self.store().consume_interaction(id, now) {
             Ok(true) => {}
-            Ok(false) => return ResumeOutcome::ErrorPage(OAuthError::invalid_request("this sign-in request was already used")),
+            Ok(false) => {
+                return ResumeOutcome::ErrorPage(OAuthError::invalid_request(
+                    "this sign-in request was already used",
+                ))
+            }
             Err(e) => return ResumeOutcome::ErrorPage(e.into()),
         }
         let e = OAuthError::new(ErrorCode::AccessDenied, why);
         let r = &loaded.request;
-        ResumeOutcome::Respond(self.error_response(&r.redirect_uri, r.response_mode, r.state.as_deref(), &e))
+        ResumeOutcome::Respond(self.error_response(
+            &r.redirect_uri,
+            r.response_mode,
+            r.state.as_deref(),
+            &e,
+        ))
     }
 }
 

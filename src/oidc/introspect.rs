@@ -62,15 +62,26 @@ impl Engine {
             }
             return Ok(Introspection::default());
         }
-        let Some(rt) = self.store().find_refresh_token(&token_hash(token))? else { return Ok(Introspection::default()) };
-        if rt.client_id != caller.client_id.as_ref() || rt.consumed_at.is_some() || rt.revoked_at.is_some() || rt.expires_at <= now {
+        let Some(rt) = self.store().find_refresh_token(&token_hash(token))? else {
+            return Ok(Introspection::default());
+        };
+        if rt.client_id != caller.client_id.as_ref()
+            || rt.consumed_at.is_some()
+            || rt.revoked_at.is_some()
+            || rt.expires_at <= now
+        {
             return Ok(Introspection::default());
         }
-        let Some(grant) = self.store().find_grant(&rt.grant_id)? else { return Ok(Introspection::default()) };
+        let Some(grant) = self.store().find_grant(&rt.grant_id)? else {
+            return Ok(Introspection::default());
+        };
         if grant.revoked_at.is_some() {
             return Ok(Introspection::default());
         }
-        let sub = grant.person_id.as_deref().map(|p| self.subject_for(caller, p));
+        let sub = grant
+            .person_id
+            .as_deref()
+            .map(|p| self.subject_for(caller, p));
         Ok(Introspection {
             active: true,
             scope: Some(grant.scope),
@@ -93,8 +104,15 @@ impl Engine {
         if looks_like_jwt(token) {
             if let Ok(claims) = super::tokens::verify_access_token(self.keys(), token, now) {
                 if claims.client_id == caller.client_id.as_ref() {
-                    self.store().revoke_access_token(&token_hash(&claims.jti), now)?;
-                    self.audit("revoke", "access_token", None, Some(caller.client_id.as_ref()), None);
+                    self.store()
+                        .revoke_access_token(&token_hash(&claims.jti), now)?;
+                    self.audit(
+                        "revoke",
+                        "access_token",
+                        None,
+                        Some(caller.client_id.as_ref()),
+                        None,
+                    );
                 }
             }
             return Ok(());
@@ -102,7 +120,13 @@ impl Engine {
         if let Some(rt) = self.store().find_refresh_token(&token_hash(token))? {
             if rt.client_id == caller.client_id.as_ref() {
                 self.store().revoke_grant(&rt.grant_id, now)?;
-                self.audit("revoke", "refresh_token", None, Some(caller.client_id.as_ref()), None);
+                self.audit(
+                    "revoke",
+                    "refresh_token",
+                    None,
+                    Some(caller.client_id.as_ref()),
+                    None,
+                );
             }
         }
         Ok(())

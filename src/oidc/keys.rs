@@ -9,11 +9,11 @@
 use std::sync::{Arc, RwLock};
 
 use anyhow::{anyhow, bail, Context};
-use josekit::jwe::{JweHeader, Dir};
+use josekit::jwe::{Dir, JweHeader};
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, ES256, EdDSA, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use serde::Serialize;
 
 use crate::clock::UnixTime;
@@ -43,7 +43,9 @@ impl SigningAlg {
         SigningAlg::ALL
             .into_iter()
             .find(|a| a.as_str() == value)
-            .ok_or_else(|| format!("unsupported signing algorithm {value:?} (use RS256, ES256 or EdDSA)"))
+            .ok_or_else(|| {
+                format!("unsupported signing algorithm {value:?} (use RS256, ES256 or EdDSA)")
+            })
     }
 
     fn generate(self) -> anyhow::Result<Jwk> {
@@ -141,7 +143,15 @@ impl std::fmt::Debug for KeyManager {
 
 impl KeyManager {
     pub fn new(store: Arc<dyn Storage>, kek: [u8; 32], retention_secs: i64) -> Self {
-        Self { store, kek, retention_secs, cache: Arc::new(RwLock::new(Cache { keys: Vec::new(), loaded_at: i64::MIN })) }
+        Self {
+            store,
+            kek,
+            retention_secs,
+            cache: Arc::new(RwLock::new(Cache {
+                keys: Vec::new(),
+                loaded_at: i64::MIN,
+            })),
+        }
     }
 
     fn encrypt(&self, jwk: &Jwk) -> anyhow::Result<String> {
@@ -165,35 +175,67 @@ impl KeyManager {
 
     fn load_record(&self, r: &KeyRecord) -> anyhow::Result<LoadedKey> {
         let alg = SigningAlg::parse(&r.alg).map_err(|e| anyhow!("Stored key {}: {e}", r.kid))?;
-        let public = Jwk::from_bytes(r.public_jwk.as_bytes()).with_context(|| format!("Stored key {} public JWK", r.kid))?;
+        let public = Jwk::from_bytes(r.public_jwk.as_bytes())
+            .with_context(|| format!("Stored key {} public JWK", r.kid))?;
         let private = self.decrypt(&r.private_jwe, &r.kid)?;
-        Ok(LoadedKey { kid: r.kid.clone(), alg, public, private, created_at: r.created_at, active_from: r.active_from })
+        Ok(LoadedKey {
+            kid: r.kid.clone(),
+            alg,
+            public,
+            private,
+            created_at: r.created_at,
+            active_from: r.active_from,
+        })
     }
 
     /// Re-reads the keys from the database.
     pub fn reload(&self, now: UnixTime) -> anyhow::Result<()> {
-        let records = self.store.list_keys().context("Failed to read signing keys")?;
-        let mut keys = records.iter().map(|r| self.load_record(r)).collect::<anyhow::Result<Vec<_>>>()?;
-        keys.sort_by(|a, b| (a.active_from, a.created_at, &a.kid).cmp(&(b.active_from, b.created_at, &b.kid)));
-        let mut cache = self.cache.write().map_err(|_| anyhow!("key cache lock poisoned"))?;
-        *cache = Cache { keys, loaded_at: now };
+        let records = self
+            .store
+            .list_keys()
+            .context("Failed to read signing keys")?;
+        let mut keys = records
+            .iter()
+            .map(|r| self.load_record(r))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        keys.sort_by(|a, b| {
+            (a.active_from, a.created_at, &a.kid).cmp(&(b.active_from, b.created_at, &b.kid))
+        });
+        let mut cache = self
+            .cache
+            .write()
+            .map_err(|_| anyhow!("key cache lock poisoned"))?;
+        *cache = Cache {
+            keys,
+            loaded_at: now,
+        };
         Ok(())
     }
 
     fn keys(&self, now: UnixTime) -> anyhow::Result<Vec<LoadedKey>> {
         let stale = {
-            let cache = self.cache.read().map_err(|_| anyhow!("key cache lock poisoned"))?;
+            let cache = self
+                .cache
+                .read()
+                .map_err(|_| anyhow!("key cache lock poisoned"))?;
             now - cache.loaded_at >= RELOAD_SECS || cache.keys.is_empty()
         };
         if stale {
             self.reload(now)?;
         }
-        let cache = self.cache.read().map_err(|_| anyhow!("key cache lock poisoned"))?;
+        let cache = self
+            .cache
+            .read()
+            .map_err(|_| anyhow!("key cache lock poisoned"))?;
         Ok(cache.keys.clone())
     }
 
     /// Creates a key, active at once, for every configured algorithm that has none.
-    pub fn ensure_keys(&self, algorithms: &[SigningAlg], now: UnixTime) -> anyhow::Result<Vec<String>> {
+    pub fn ensure_keys(
+        &self,
+        algorithms: &[SigningAlg],
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<String>> {
         self.reload(now)?;
         let existing = self.keys(now)?;
         let mut created = Vec::new();
@@ -209,13 +251,20 @@ impl KeyManager {
     }
 
     /// Adds a new key for `alg` that starts signing at `active_from`.
-    pub fn add_key(&self, alg: SigningAlg, now: UnixTime, active_from: UnixTime) -> anyhow::Result<String> {
+    pub fn add_key(
+        &self,
+        alg: SigningAlg,
+        now: UnixTime,
+        active_from: UnixTime,
+    ) -> anyhow::Result<String> {
         let mut private = alg.generate()?;
         let kid = crypto::random_token(12);
         private.set_key_id(kid.clone());
         private.set_algorithm(alg.as_str());
         private.set_key_use("sig");
-        let mut public = private.to_public_key().map_err(|e| anyhow!("Failed to derive a public key: {e}"))?;
+        let mut public = private
+            .to_public_key()
+            .map_err(|e| anyhow!("Failed to derive a public key: {e}"))?;
         public.set_key_id(kid.clone());
         public.set_algorithm(alg.as_str());
         public.set_key_use("sig");
@@ -227,18 +276,29 @@ impl KeyManager {
             created_at: now,
             active_from,
         };
-        self.store.insert_key(&record).context("Failed to store a signing key")?;
+        self.store
+            .insert_key(&record)
+            .context("Failed to store a signing key")?;
         Ok(kid)
     }
 
     /// Rotation: the new key is published now and signs after `prepublish_secs`.
-    pub fn rotate(&self, alg: SigningAlg, now: UnixTime, prepublish_secs: i64) -> anyhow::Result<String> {
+    pub fn rotate(
+        &self,
+        alg: SigningAlg,
+        now: UnixTime,
+        prepublish_secs: i64,
+    ) -> anyhow::Result<String> {
         let kid = self.add_key(alg, now, now + prepublish_secs.max(0))?;
         self.reload(now)?;
         Ok(kid)
     }
 
-    fn states(&self, keys: &[LoadedKey], now: UnixTime) -> Vec<(LoadedKey, KeyState, Option<UnixTime>)> {
+    fn states(
+        &self,
+        keys: &[LoadedKey],
+        now: UnixTime,
+    ) -> Vec<(LoadedKey, KeyState, Option<UnixTime>)> {
         let mut out = Vec::new();
         for alg in SigningAlg::ALL {
             let of_alg: Vec<&LoadedKey> = keys.iter().filter(|k| k.alg == alg).collect();
@@ -252,7 +312,11 @@ impl KeyManager {
                     None => out.push(((*key).clone(), KeyState::Active, None)),
                     Some(s) => {
                         let retired_at = s.active_from;
-                        let state = if retired_at + self.retention_secs < now { KeyState::Expired } else { KeyState::Retired };
+                        let state = if retired_at + self.retention_secs < now {
+                            KeyState::Expired
+                        } else {
+                            KeyState::Retired
+                        };
                         out.push(((*key).clone(), state, Some(retired_at)));
                     }
                 }
@@ -295,33 +359,54 @@ impl KeyManager {
         match self.keys(now) {
             Ok(keys) => {
                 let states = self.states(&keys, now);
-                algorithms.iter().all(|alg| states.iter().any(|(k, s, _)| k.alg == *alg && *s == KeyState::Active))
+                algorithms.iter().all(|alg| {
+                    states
+                        .iter()
+                        .any(|(k, s, _)| k.alg == *alg && *s == KeyState::Active)
+                })
             }
             Err(_) => false,
         }
     }
 
     /// Signs `payload` with the active key for `alg`, with the given `typ`.
-    pub fn sign(&self, alg: SigningAlg, typ: &str, payload: &[u8], now: UnixTime) -> anyhow::Result<String> {
+    pub fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        payload: &[u8],
+        now: UnixTime,
+    ) -> anyhow::Result<String> {
         let keys = self.keys(now)?;
         let active = self
             .states(&keys, now)
             .into_iter()
             .find(|(k, s, _)| k.alg == alg && *s == KeyState::Active)
             .map(|(k, _, _)| k)
-            .ok_or_else(|| anyhow!("No active {} signing key (run `cardinal keys rotate --alg {}`)", alg.as_str(), alg.as_str()))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "No active {} signing key (run `cardinal keys rotate --alg {}`)",
+                    alg.as_str(),
+                    alg.as_str()
+                )
+            })?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(active.kid.clone());
         let signer = alg.signer(&active.private)?;
-        josekit::jws::serialize_compact(payload, &header, signer.as_ref()).map_err(|e| anyhow!("Failed to sign: {e}"))
+        josekit::jws::serialize_compact(payload, &header, signer.as_ref())
+            .map_err(|e| anyhow!("Failed to sign: {e}"))
     }
 
     /// Verifies a JWS made by this OP (any published key). Returns the payload and `typ`.
     /// The algorithm comes from the key, never from the token's header.
     pub fn verify(&self, token: &str, now: UnixTime) -> anyhow::Result<(Vec<u8>, Option<String>)> {
         let header = decode_header(token)?;
-        let kid = header.get("kid").and_then(|v| v.as_str()).ok_or_else(|| anyhow!("token has no kid"))?.to_string();
+        let kid = header
+            .get("kid")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| anyhow!("token has no kid"))?
+            .to_string();
         let mut keys = self.keys(now)?;
         if !keys.iter().any(|k| k.kid == kid) {
             // Perhaps another instance has just rotated.
@@ -344,11 +429,17 @@ impl KeyManager {
 }
 
 /// The JOSE header of a compact JWS, without verifying anything.
-pub(crate) fn decode_header(token: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let first = token.split('.').next().ok_or_else(|| anyhow!("not a JWT"))?;
+pub(crate) fn decode_header(
+    token: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let first = token
+        .split('.')
+        .next()
+        .ok_or_else(|| anyhow!("not a JWT"))?;
     if token.split('.').count() != 3 {
         bail!("not a compact JWS (three parts)");
     }
-    let bytes = crypto::b64url_decode(first).ok_or_else(|| anyhow!("JWT header is not base64url"))?;
+    let bytes =
+        crypto::b64url_decode(first).ok_or_else(|| anyhow!("JWT header is not base64url"))?;
     serde_json::from_slice(&bytes).map_err(|_| anyhow!("JWT header is not a JSON object"))
 }

@@ -10,7 +10,7 @@ use super::Engine;
 use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, random_token, KeyPurpose};
 use crate::domain::Client;
-use crate::store::{SessionRecord};
+use crate::store::SessionRecord;
 
 /// A logout token to POST to a client's back-channel logout URI.
 #[derive(Clone)]
@@ -22,7 +22,10 @@ pub struct LogoutDelivery {
 
 impl std::fmt::Debug for LogoutDelivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogoutDelivery").field("client_id", &self.client_id).field("uri", &self.uri).finish_non_exhaustive()
+        f.debug_struct("LogoutDelivery")
+            .field("client_id", &self.client_id)
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,7 +43,11 @@ pub struct EndSessionRequest {
 pub enum EndSessionOutcome {
     ErrorPage(OAuthError),
     /// No valid `id_token_hint` for the session: ask the user before signing out.
-    Confirm { csrf_token: String, client_name: Option<String>, request: EndSessionRequest },
+    Confirm {
+        csrf_token: String,
+        client_name: Option<String>,
+        request: EndSessionRequest,
+    },
     LoggedOut {
         /// Where to send the browser; `None` shows the signed-out page.
         redirect: Option<String>,
@@ -60,14 +67,24 @@ impl Engine {
 
     /// Handles the end-session endpoint. `confirmation` is the CSRF token of the
     /// confirmation form when the user has confirmed.
-    pub fn end_session(&self, req: EndSessionRequest, ctx: &BrowserContext, confirmation: Option<&str>) -> EndSessionOutcome {
+    pub fn end_session(
+        &self,
+        req: EndSessionRequest,
+        ctx: &BrowserContext,
+        confirmation: Option<&str>,
+    ) -> EndSessionOutcome {
         match self.end_session_inner(req, ctx, confirmation) {
             Ok(o) => o,
             Err(e) => EndSessionOutcome::ErrorPage(e),
         }
     }
 
-    fn end_session_inner(&self, req: EndSessionRequest, ctx: &BrowserContext, confirmation: Option<&str>) -> OAuthResult<EndSessionOutcome> {
+    fn end_session_inner(
+        &self,
+        req: EndSessionRequest,
+        ctx: &BrowserContext,
+        confirmation: Option<&str>,
+    ) -> OAuthResult<EndSessionOutcome> {
         let now = self.now();
         let hint = match req.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
             None => None,
@@ -75,51 +92,81 @@ impl Engine {
                 super::tokens::verify_id_token_hint(self.keys(), h, now)
                     .ok()
                     .filter(|c| c.iss == self.issuer())
-                    .ok_or_else(|| OAuthError::invalid_request("id_token_hint is not an ID token issued by this OP"))?,
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request(
+                            "id_token_hint is not an ID token issued by this OP",
+                        )
+                    })?,
             ),
         };
-        let client_id = match (req.client_id.as_deref().filter(|c| !c.is_empty()), hint.as_ref().map(|h| h.aud.as_str())) {
+        let client_id = match (
+            req.client_id.as_deref().filter(|c| !c.is_empty()),
+            hint.as_ref().map(|h| h.aud.as_str()),
+        ) {
             (Some(a), Some(b)) if a != b => {
-                return Err(OAuthError::invalid_request("client_id does not match the audience of id_token_hint"))
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the audience of id_token_hint",
+                ))
             }
             (Some(a), _) => Some(a.to_string()),
             (None, Some(b)) => Some(b.to_string()),
             (None, None) => None,
         };
         let client: Option<Client> = match &client_id {
-            Some(id) => Some(self.store().find_client(id)?.ok_or_else(|| OAuthError::invalid_request("client_id is not a registered client"))?),
+            Some(id) => Some(self.store().find_client(id)?.ok_or_else(|| {
+                OAuthError::invalid_request("client_id is not a registered client")
+            })?),
             None => None,
         };
-        let redirect = match req.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
+        let redirect = match req
+            .post_logout_redirect_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
             None => None,
             Some(uri) => {
                 let c = client.as_ref().ok_or_else(|| {
                     OAuthError::invalid_request("post_logout_redirect_uri needs id_token_hint or client_id to identify the client")
                 })?;
                 if !c.allows_post_logout_redirect(uri) {
-                    return Err(OAuthError::invalid_request("post_logout_redirect_uri is not registered for this client"));
+                    return Err(OAuthError::invalid_request(
+                        "post_logout_redirect_uri is not registered for this client",
+                    ));
                 }
                 let mut target = uri.to_string();
                 if let Some(state) = req.state.as_deref().filter(|s| !s.is_empty()) {
                     let sep = if target.contains('?') { '&' } else { '?' };
-                    target = format!("{target}{sep}{}", serde_urlencoded::to_string([("state", state)]).unwrap_or_default());
+                    target = format!(
+                        "{target}{sep}{}",
+                        serde_urlencoded::to_string([("state", state)]).unwrap_or_default()
+                    );
                 }
                 Some(target)
             }
         };
         let session = self.current_session(ctx, now)?;
         let Some(session) = session else {
-            return Ok(EndSessionOutcome::LoggedOut { redirect, signed_out: Vec::new(), deliveries: Vec::new() });
+            return Ok(EndSessionOutcome::LoggedOut {
+                redirect,
+                signed_out: Vec::new(),
+                deliveries: Vec::new(),
+            });
         };
         let hint_matches = hint.as_ref().is_some_and(|h| {
             h.sid.as_deref() == Some(session.sid.as_str())
-                || client.as_ref().is_some_and(|c| self.subject_for(c, &session.person_id) == h.sub)
+                || client
+                    .as_ref()
+                    .is_some_and(|c| self.subject_for(c, &session.person_id) == h.sub)
         });
         let token = ctx.session_token.as_deref().unwrap_or_default();
         if !hint_matches {
             match confirmation {
                 Some(csrf) if ct_eq(csrf, &self.logout_csrf(token)) => {}
-                Some(_) => return Err(OAuthError::invalid_request("the logout form has expired; try again")),
+                Some(_) => {
+                    return Err(OAuthError::invalid_request(
+                        "the logout form has expired; try again",
+                    ))
+                }
                 None => {
                     return Ok(EndSessionOutcome::Confirm {
                         csrf_token: self.logout_csrf(token),
@@ -136,21 +183,39 @@ impl Engine {
             .filter_map(|id| self.store().find_client(id).ok().flatten().map(|c| c.name))
             .collect();
         let deliveries = self.end_session_record(&session, now)?;
-        Ok(EndSessionOutcome::LoggedOut { redirect, signed_out, deliveries })
+        Ok(EndSessionOutcome::LoggedOut {
+            redirect,
+            signed_out,
+            deliveries,
+        })
     }
 
     /// Ends a session: marks it ended, revokes its (non-offline) grants, and returns the
     /// logout tokens for its clients' back-channel URIs.
-    pub fn end_session_record(&self, session: &SessionRecord, now: UnixTime) -> OAuthResult<Vec<LogoutDelivery>> {
+    pub fn end_session_record(
+        &self,
+        session: &SessionRecord,
+        now: UnixTime,
+    ) -> OAuthResult<Vec<LogoutDelivery>> {
         if !self.store().end_session(&session.sid, now)? {
             return Ok(Vec::new());
         }
         self.store().revoke_session_grants(&session.sid, now)?;
-        self.audit("logout", "success", Some(&session.person_id), None, Some(format!("sid={}", session.sid)));
+        self.audit(
+            "logout",
+            "success",
+            Some(&session.person_id),
+            None,
+            Some(format!("sid={}", session.sid)),
+        );
         let mut deliveries = Vec::new();
         for client_id in self.store().session_clients(&session.sid)? {
-            let Some(client) = self.store().find_client(&client_id)? else { continue };
-            let Some(uri) = client.backchannel_logout_uri.clone() else { continue };
+            let Some(client) = self.store().find_client(&client_id)? else {
+                continue;
+            };
+            let Some(uri) = client.backchannel_logout_uri.clone() else {
+                continue;
+            };
             let claims = LogoutTokenClaims {
                 iss: self.issuer().to_string(),
                 sub: self.subject_for(&client, &session.person_id),
@@ -161,9 +226,18 @@ impl Engine {
                 events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
                 sid: session.sid.clone(),
             };
-            let logout_token =
-                super::tokens::sign_logout_token(self.keys(), self.id_token_alg(&client), &claims, now).map_err(OAuthError::server)?;
-            deliveries.push(LogoutDelivery { client_id, uri, logout_token });
+            let logout_token = super::tokens::sign_logout_token(
+                self.keys(),
+                self.id_token_alg(&client),
+                &claims,
+                now,
+            )
+            .map_err(OAuthError::server)?;
+            deliveries.push(LogoutDelivery {
+                client_id,
+                uri,
+                logout_token,
+            });
         }
         Ok(deliveries)
     }

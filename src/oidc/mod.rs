@@ -46,7 +46,9 @@ struct Inner {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("issuer", &self.inner.settings.issuer).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("issuer", &self.inner.settings.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,8 +73,19 @@ impl Engine {
         ring: KeyRing,
         metrics: Metrics,
     ) -> anyhow::Result<Engine> {
-        let default_alg = SigningAlg::parse(&settings.keys.default_algorithm).map_err(anyhow::Error::msg)?;
-        Ok(Engine { inner: Arc::new(Inner { settings, store, keys, clock, ring, metrics, default_alg }) })
+        let default_alg =
+            SigningAlg::parse(&settings.keys.default_algorithm).map_err(anyhow::Error::msg)?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                settings,
+                store,
+                keys,
+                clock,
+                ring,
+                metrics,
+                default_alg,
+            }),
+        })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -113,7 +126,9 @@ impl Engine {
             SubjectType::Public => person_id.to_string(),
             SubjectType::Pairwise => {
                 let input = format!("{}|{}", client.sector_identifier(), person_id);
-                self.inner.ring.keyed_hash(KeyPurpose::Pairwise, input.as_bytes())
+                self.inner
+                    .ring
+                    .keyed_hash(KeyPurpose::Pairwise, input.as_bytes())
             }
         }
     }
@@ -139,12 +154,23 @@ impl Engine {
             name: scope.contains("profile").then(|| person.name.clone()),
             email: if email { person.email.clone() } else { None },
             email_verified: (email && person.email.is_some()).then_some(person.email_verified),
-            phone_number: if scope.contains("phone") { person.phone_number.clone() } else { None },
+            phone_number: if scope.contains("phone") {
+                person.phone_number.clone()
+            } else {
+                None
+            },
         }
     }
 
     /// Appends an audit event; a failure is logged, never fatal to the request.
-    pub fn audit(&self, event: &str, outcome: &str, person_id: Option<&str>, client_id: Option<&str>, detail: Option<String>) {
+    pub fn audit(
+        &self,
+        event: &str,
+        outcome: &str,
+        person_id: Option<&str>,
+        client_id: Option<&str>,
+        detail: Option<String>,
+    ) {
         self.audit_from(None, event, outcome, person_id, client_id, detail);
     }
 

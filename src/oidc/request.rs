@@ -104,7 +104,10 @@ impl AuthorizeRequest {
 
     /// The strongest acr this request demands, if any.
     pub fn requested_acrs(&self) -> Vec<Acr> {
-        self.acr_values.iter().filter_map(|a| Acr::parse(a)).collect()
+        self.acr_values
+            .iter()
+            .filter_map(|a| Acr::parse(a))
+            .collect()
     }
 }
 
@@ -120,10 +123,11 @@ impl RawParams {
         let mut map = BTreeMap::new();
         let mut duplicates = Vec::new();
         for (k, v) in pairs {
-            if map.contains_key(&k) {
-                duplicates.push(k);
-            } else {
-                map.insert(k, v);
+            match map.entry(k) {
+                std::collections::btree_map::Entry::Occupied(e) => duplicates.push(e.key().clone()),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         Self { map, duplicates }
@@ -131,7 +135,10 @@ impl RawParams {
 
     /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.map.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.map
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn is_duplicated(&self, key: &str) -> bool {
@@ -144,16 +151,24 @@ impl RawParams {
 }
 
 pub(crate) fn parse_prompt(value: Option<&str>) -> Result<Vec<String>, OAuthError> {
-    let Some(value) = value else { return Ok(Vec::new()) };
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for p in value.split(' ').filter(|p| !p.is_empty()) {
         match p {
             "none" | "login" | "consent" | "select_account" => out.push(p.to_string()),
-            other => return Err(OAuthError::invalid_request(format!("prompt value {other:?} is not supported"))),
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "prompt value {other:?} is not supported"
+                )))
+            }
         }
     }
     if out.iter().any(|p| p == "none") && out.len() > 1 {
-        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(out)
 }
@@ -166,15 +181,28 @@ pub(crate) fn parse_max_age(value: Option<&str>) -> Result<Option<i64>, OAuthErr
             .ok()
             .filter(|n| *n >= 0)
             .map(Some)
-            .ok_or_else(|| OAuthError::invalid_request("max_age must be a non-negative whole number of seconds")),
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "max_age must be a non-negative whole number of seconds",
+                )
+            }),
     }
 }
 
-pub(crate) fn parse_code_challenge(params: &RawParams) -> Result<Option<CodeChallenge>, OAuthError> {
-    match (params.get("code_challenge"), params.get("code_challenge_method")) {
+pub(crate) fn parse_code_challenge(
+    params: &RawParams,
+) -> Result<Option<CodeChallenge>, OAuthError> {
+    match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method was sent without code_challenge")),
-        (Some(c), m) => CodeChallenge::parse(c, m).map(Some).map_err(OAuthError::invalid_request),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method was sent without code_challenge",
+        )),
+        (Some(c), m) => CodeChallenge::parse(c, m)
+            .map(Some)
+            .map_err(OAuthError::invalid_request),
     }
 }
 
@@ -183,7 +211,12 @@ pub(crate) fn parse_claims(value: Option<&str>) -> Result<Option<ClaimsRequest>,
         None => Ok(None),
         Some(v) => serde_json::from_str::<ClaimsRequest>(v)
             .map(Some)
-            .map_err(|_| OAuthError::new(ErrorCode::InvalidRequest, "claims must be a JSON object as in OIDC Core §5.5")),
+            .map_err(|_| {
+                OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "claims must be a JSON object as in OIDC Core §5.5",
+                )
+            }),
     }
 }
 
@@ -206,7 +239,10 @@ mod tests {
     #[test]
     fn prompt_none_stands_alone() {
         assert!(parse_prompt(Some("none login")).is_err());
-        assert_eq!(parse_prompt(Some("login consent")).unwrap(), vec!["login", "consent"]);
+        assert_eq!(
+            parse_prompt(Some("login consent")).unwrap(),
+            vec!["login", "consent"]
+        );
         assert!(parse_prompt(Some("bogus")).is_err());
     }
 
@@ -218,7 +254,13 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(c.covering_scopes().to_string(), "email profile");
-        assert_eq!(c.acr(), (vec!["urn:cardinal:acr:citizen-certificate".to_string()], true));
+        assert_eq!(
+            c.acr(),
+            (
+                vec!["urn:cardinal:acr:citizen-certificate".to_string()],
+                true
+            )
+        );
         assert!(parse_claims(Some("not json")).is_err());
     }
 }

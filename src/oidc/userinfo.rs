@@ -8,7 +8,7 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::Engine;
 use crate::crypto::token_hash;
 use crate::domain::Scope;
-use crate::store::{AccessTokenRecord};
+use crate::store::AccessTokenRecord;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UserInfo {
@@ -20,14 +20,22 @@ pub struct UserInfo {
 impl Engine {
     /// A JWT access token that is well signed, unexpired, meant for this OP and neither
     /// revoked nor under a revoked grant.
-    pub fn check_access_token(&self, token: &str) -> OAuthResult<(AccessTokenClaims, AccessTokenRecord)> {
+    pub fn check_access_token(
+        &self,
+        token: &str,
+    ) -> OAuthResult<(AccessTokenClaims, AccessTokenRecord)> {
         let now = self.now();
-        let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
-        let claims = super::tokens::verify_access_token(self.keys(), token, now).map_err(|_| invalid())?;
+        let invalid =
+            || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+        let claims =
+            super::tokens::verify_access_token(self.keys(), token, now).map_err(|_| invalid())?;
         if claims.iss != self.issuer() || claims.aud != self.issuer() || claims.exp <= now {
             return Err(invalid());
         }
-        let record = self.store().find_access_token(&token_hash(&claims.jti))?.ok_or_else(invalid)?;
+        let record = self
+            .store()
+            .find_access_token(&token_hash(&claims.jti))?
+            .ok_or_else(invalid)?;
         if record.revoked_at.is_some() || record.expires_at <= now {
             return Err(invalid());
         }
@@ -44,12 +52,21 @@ impl Engine {
         let (claims, record) = self.check_access_token(token)?;
         let scope = Scope::parse(&record.scope).unwrap_or_default();
         if !scope.contains("openid") {
-            return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token was not issued with the openid scope"));
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the access token was not issued with the openid scope",
+            ));
         }
         let invalid = || OAuthError::invalid_token("the access token does not belong to a person");
         let person_id = record.person_id.as_deref().ok_or_else(invalid)?;
         let person = self.store().find_person(person_id)?.ok_or_else(invalid)?;
-        let client = self.store().find_client(&claims.client_id)?.ok_or_else(invalid)?;
-        Ok(UserInfo { sub: self.subject_for(&client, &person.id), claims: self.user_claims(&person, &scope) })
+        let client = self
+            .store()
+            .find_client(&claims.client_id)?
+            .ok_or_else(invalid)?;
+        Ok(UserInfo {
+            sub: self.subject_for(&client, &person.id),
+            claims: self.user_claims(&person, &scope),
+        })
     }
 }

@@ -7,9 +7,16 @@ use super::AppState;
 use crate::oidc::authorize::AuthorizeOutcome;
 use crate::oidc::request::RawParams;
 
-async fn authorize(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(String, String)>) -> HttpResponse {
+async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    pairs: Vec<(String, String)>,
+) -> HttpResponse {
     let params = RawParams::new(pairs);
-    let ui_locales: Vec<String> = params.get("ui_locales").map(|v| v.split(' ').map(str::to_string).collect()).unwrap_or_default();
+    let ui_locales: Vec<String> = params
+        .get("ui_locales")
+        .map(|v| v.split(' ').map(str::to_string).collect())
+        .unwrap_or_default();
     let lang = state.lang(&req, &ui_locales);
     let ctx = state.browser(&req);
     let engine = state.engine.clone();
@@ -20,9 +27,17 @@ async fn authorize(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(Str
     match outcome {
         AuthorizeOutcome::ErrorPage(e) => error_page(&state, &req, &e),
         AuthorizeOutcome::Respond(resp) => authorization_response(&state, &lang, &resp),
-        AuthorizeOutcome::Interact { interaction_id, browser_token } => {
+        AuthorizeOutcome::Interact {
+            interaction_id,
+            browser_token,
+        } => {
             let mut resp = see_other(&format!("/interaction/{interaction_id}"));
-            let ttl = state.engine.settings().tokens.session_ttl.max(365 * 24 * 3600);
+            let ttl = state
+                .engine
+                .settings()
+                .tokens
+                .session_ttl
+                .max(365 * 24 * 3600);
             let _ = resp.add_cookie(&cookie(&state, &state.cookies.browser, browser_token, ttl));
             let _ = resp.add_cookie(&cookie(&state, &state.cookies.lang, lang, 365 * 24 * 3600));
             resp
@@ -31,11 +46,16 @@ async fn authorize(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(Str
 }
 
 pub async fn get_authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     authorize(state, req, pairs).await
 }
 
-pub async fn post_authorize(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     authorize(state, req, pairs).await
 }

@@ -15,15 +15,23 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     let engine = state.engine.clone();
     let result = web::block(move || {
         let db = engine.store().ping().is_ok();
-        let algs: Vec<SigningAlg> =
-            engine.settings().keys.algorithms.iter().filter_map(|a| SigningAlg::parse(a).ok()).collect();
+        let algs: Vec<SigningAlg> = engine
+            .settings()
+            .keys
+            .algorithms
+            .iter()
+            .filter_map(|a| SigningAlg::parse(a).ok())
+            .collect();
         let keys = db && engine.keys().ready(&algs, engine.now());
         (db, keys)
     })
     .await;
     match result {
-        Ok((true, true)) => HttpResponse::Ok().json(json!({ "status": "ready", "database": true, "keys": true })),
-        Ok((db, keys)) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": db, "keys": keys })),
+        Ok((true, true)) => {
+            HttpResponse::Ok().json(json!({ "status": "ready", "database": true, "keys": true }))
+        }
+        Ok((db, keys)) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "database": db, "keys": keys })),
         Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable" })),
     }
 }
@@ -31,7 +39,9 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let (in_use, idle) = state.engine.store().pool_state();
     state.engine.metrics().set_pool(in_use, idle);
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.engine.metrics().render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.engine.metrics().render())
 }
 
 pub async fn get_stylesheet() -> HttpResponse {

@@ -5,7 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::responses::{authorization_response, blocking_failed, cookie, error_page, page, see_other};
+use super::responses::{
+    authorization_response, blocking_failed, cookie, error_page, page, see_other,
+};
 use super::AppState;
 use crate::oidc::interaction::{LoginCompletion, ResumeOutcome};
 use crate::oidc::{AuthResult, OAuthError};
@@ -46,7 +48,11 @@ fn show(state: &AppState, req: &HttpRequest, outcome: ResumeOutcome) -> HttpResp
         ResumeOutcome::Consent(view) => {
             let lang = state.lang(req, &view.ui_locales);
             let t = &state.templates;
-            let scopes: Vec<String> = view.scopes.iter().map(|s| t.text(&lang, &format!("scope_{s}"), &[])).collect();
+            let scopes: Vec<String> = view
+                .scopes
+                .iter()
+                .map(|s| t.text(&lang, &format!("scope_{s}"), &[]))
+                .collect();
             let other = t.text(&lang, "other_lang", &[]);
             page(
                 state,
@@ -68,7 +74,11 @@ fn show(state: &AppState, req: &HttpRequest, outcome: ResumeOutcome) -> HttpResp
 }
 
 /// `GET /interaction/{id}`: the next step of a pending authorization.
-pub async fn get_interaction(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn get_interaction(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let id = path.into_inner();
     let ctx = state.browser(&req);
     let engine = state.engine.clone();
@@ -78,9 +88,18 @@ pub async fn get_interaction(state: web::Data<AppState>, req: HttpRequest, path:
     };
     let mut resp = show(&state, &req, outcome);
     // Remember an explicit language choice.
-    if let Some(lang) = req.query_string().split('&').find_map(|p| p.strip_prefix("lang=")) {
+    if let Some(lang) = req
+        .query_string()
+        .split('&')
+        .find_map(|p| p.strip_prefix("lang="))
+    {
         let picked = state.templates.pick_lang([lang]);
-        let _ = resp.add_cookie(&cookie(&state, &state.cookies.lang, picked, 365 * 24 * 3600));
+        let _ = resp.add_cookie(&cookie(
+            &state,
+            &state.cookies.lang,
+            picked,
+            365 * 24 * 3600,
+        ));
     }
     resp
 }
@@ -115,15 +134,22 @@ pub struct CsrfForm {
 }
 
 /// `POST /interaction/{id}/abort`: the user cancels; the client gets `access_denied`.
-pub async fn post_abort(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, form: web::Form<CsrfForm>) -> HttpResponse {
+pub async fn post_abort(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
     let id = path.into_inner();
     let ctx = state.browser(&req);
     let engine = state.engine.clone();
     let csrf = form.into_inner().csrf_token;
-    let result = web::block(move || match engine.check_interaction_csrf(&id, &ctx, &csrf) {
-        Ok(()) => engine.abort_interaction(&id, &ctx, "the user cancelled the sign-in"),
-        Err(e) => ResumeOutcome::ErrorPage(e),
-    })
+    let result = web::block(
+        move || match engine.check_interaction_csrf(&id, &ctx, &csrf) {
+            Ok(()) => engine.abort_interaction(&id, &ctx, "the user cancelled the sign-in"),
+            Err(e) => ResumeOutcome::ErrorPage(e),
+        },
+    )
     .await;
     match result {
         Ok(outcome) => show(&state, &req, outcome),
@@ -134,20 +160,31 @@ pub async fn post_abort(state: web::Data<AppState>, req: HttpRequest, path: web:
 /// For authentication methods: finish a sign-in for interaction `id` and continue.
 /// Sets the session cookie, starts back-channel logout of a replaced session, and
 /// redirects to the interaction.
-pub async fn finish_login(state: &AppState, req: &HttpRequest, id: String, result: AuthResult) -> HttpResponse {
+pub async fn finish_login(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    result: AuthResult,
+) -> HttpResponse {
     let ctx = state.browser(req);
     let engine = state.engine.clone();
     let target = format!("/interaction/{id}");
-    let completion: Result<LoginCompletion, OAuthError> = match web::block(move || engine.complete_login(&id, &ctx, &result)).await {
-        Ok(r) => r,
-        Err(e) => Err(blocking_failed(e)),
-    };
+    let completion: Result<LoginCompletion, OAuthError> =
+        match web::block(move || engine.complete_login(&id, &ctx, &result)).await {
+            Ok(r) => r,
+            Err(e) => Err(blocking_failed(e)),
+        };
     match completion {
         Ok(done) => {
             state.backchannel.spawn(done.ended);
             let mut resp = see_other(&target);
             let ttl = state.engine.settings().tokens.session_ttl;
-            let _ = resp.add_cookie(&cookie(state, &state.cookies.session, done.session_token, ttl));
+            let _ = resp.add_cookie(&cookie(
+                state,
+                &state.cookies.session,
+                done.session_token,
+                ttl,
+            ));
             resp
         }
         Err(e) => error_page(state, req, &e),

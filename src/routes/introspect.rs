@@ -7,7 +7,11 @@ use super::token::{auth_input, form_params};
 use super::AppState;
 use crate::oidc::OAuthError;
 
-pub async fn post_introspect(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let params = match form_params(&req, &body) {
         Ok(p) => p,
         Err(e) => return oauth_json_error(&e, false),
@@ -17,7 +21,10 @@ pub async fn post_introspect(state: web::Data<AppState>, req: HttpRequest, body:
     let engine = state.engine.clone();
     let result = web::block(move || {
         let client = engine.authenticate_client(&input, &engine.endpoint("/introspect"))?;
-        let token = input.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let token = input
+            .params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         engine.introspect(&client, token)
     })
     .await;
@@ -28,7 +35,11 @@ pub async fn post_introspect(state: web::Data<AppState>, req: HttpRequest, body:
     }
 }
 
-pub async fn post_revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let params = match form_params(&req, &body) {
         Ok(p) => p,
         Err(e) => return oauth_json_error(&e, false),
@@ -38,12 +49,17 @@ pub async fn post_revoke(state: web::Data<AppState>, req: HttpRequest, body: web
     let engine = state.engine.clone();
     let result = web::block(move || {
         let client = engine.authenticate_client(&input, &engine.endpoint("/revoke"))?;
-        let token = input.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let token = input
+            .params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         engine.revoke(&client, token)
     })
     .await;
     match result {
-        Ok(Ok(())) => HttpResponse::Ok().insert_header(("cache-control", "no-store")).finish(),
+        Ok(Ok(())) => HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .finish(),
         Ok(Err(e)) => oauth_json_error(&e, basic),
         Err(e) => oauth_json_error(&blocking_failed(e), false),
     }

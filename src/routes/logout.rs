@@ -25,21 +25,42 @@ fn parse(pairs: Vec<(String, String)>) -> (EndSessionRequest, Option<String>) {
     )
 }
 
-async fn end_session(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(String, String)>, confirmed: bool) -> HttpResponse {
+async fn end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    pairs: Vec<(String, String)>,
+    confirmed: bool,
+) -> HttpResponse {
     let (request, csrf) = parse(pairs);
-    let ui_locales: Vec<String> = request.ui_locales.iter().flat_map(|v| v.split(' ').map(str::to_string)).collect();
+    let ui_locales: Vec<String> = request
+        .ui_locales
+        .iter()
+        .flat_map(|v| v.split(' ').map(str::to_string))
+        .collect();
     let lang = state.lang(&req, &ui_locales);
     let ctx = state.browser(&req);
     let engine = state.engine.clone();
-    let confirmation = if confirmed { Some(csrf.unwrap_or_default()) } else { None };
-    let outcome = match web::block(move || engine.end_session(request, &ctx, confirmation.as_deref())).await {
+    let confirmation = if confirmed {
+        Some(csrf.unwrap_or_default())
+    } else {
+        None
+    };
+    let outcome = match web::block(move || {
+        engine.end_session(request, &ctx, confirmation.as_deref())
+    })
+    .await
+    {
         Ok(o) => o,
         Err(e) => return error_page(&state, &req, &blocking_failed(e)),
     };
     let t = &state.templates;
     match outcome {
         EndSessionOutcome::ErrorPage(e) => error_page(&state, &req, &e),
-        EndSessionOutcome::Confirm { csrf_token, client_name, request } => {
+        EndSessionOutcome::Confirm {
+            csrf_token,
+            client_name,
+            request,
+        } => {
             let hidden: BTreeMap<&str, String> = [
                 ("id_token_hint", request.id_token_hint),
                 ("client_id", request.client_id),
@@ -58,7 +79,11 @@ async fn end_session(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(S
                 json!({ "title": t.text(&lang, "logout_confirm_title", &[]), "csrf_token": csrf_token, "client_name": client_name, "hidden": hidden }),
             )
         }
-        EndSessionOutcome::LoggedOut { redirect, signed_out, deliveries } => {
+        EndSessionOutcome::LoggedOut {
+            redirect,
+            signed_out,
+            deliveries,
+        } => {
             state.backchannel.spawn(deliveries);
             let mut resp = match redirect {
                 Some(uri) => see_other(&uri),
@@ -77,16 +102,25 @@ async fn end_session(state: web::Data<AppState>, req: HttpRequest, pairs: Vec<(S
 }
 
 pub async fn get_logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     end_session(state, req, pairs, false).await
 }
 
-pub async fn post_logout(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     end_session(state, req, pairs, false).await
 }
 
-pub async fn post_logout_confirm(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_logout_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     end_session(state, req, pairs, true).await
 }

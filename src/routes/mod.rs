@@ -76,35 +76,55 @@ impl AppState {
     /// The cookies and client address of a request.
     pub fn browser(&self, req: &HttpRequest) -> BrowserContext {
         BrowserContext {
-            session_token: req.cookie(&self.cookies.session).map(|c| c.value().to_string()),
-            browser_token: req.cookie(&self.cookies.browser).map(|c| c.value().to_string()),
+            session_token: req
+                .cookie(&self.cookies.session)
+                .map(|c| c.value().to_string()),
+            browser_token: req
+                .cookie(&self.cookies.browser)
+                .map(|c| c.value().to_string()),
             ip: Some(client_ip(req, &self.trusted_proxies).to_string()),
         }
     }
 
     /// The page language: `ui_locales`, then the language cookie, then Accept-Language.
     pub fn lang(&self, req: &HttpRequest, ui_locales: &[String]) -> String {
-        let cookie = req.cookie(&self.cookies.lang).map(|c| c.value().to_string());
+        let cookie = req
+            .cookie(&self.cookies.lang)
+            .map(|c| c.value().to_string());
         let accept = req
             .headers()
             .get(actix_web::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let query_lang = req.query_string().split('&').find_map(|p| p.strip_prefix("lang=")).map(str::to_string);
+        let query_lang = req
+            .query_string()
+            .split('&')
+            .find_map(|p| p.strip_prefix("lang="))
+            .map(str::to_string);
         let mut candidates: Vec<String> = query_lang.into_iter().collect();
         candidates.extend(ui_locales.iter().cloned());
         candidates.extend(cookie);
         candidates.extend(accept.split(',').map(|s| s.trim().to_string()));
-        self.templates.pick_lang(candidates.iter().map(String::as_str))
+        self.templates
+            .pick_lang(candidates.iter().map(String::as_str))
     }
 }
 
 /// The client's address: the peer, or — only when the peer is a configured proxy — the
 /// last address in `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> IpAddr {
-    let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    forwarded_ip(peer, req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()), trusted)
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    forwarded_ip(
+        peer,
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        trusted,
+    )
 }
 
 fn forwarded_ip(peer: IpAddr, header: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
@@ -112,8 +132,14 @@ fn forwarded_ip(peer: IpAddr, header: Option<&str>, trusted: &[IpAddr]) -> IpAdd
         return peer;
     }
     let Some(header) = header else { return peer };
-    let hops: Vec<IpAddr> = header.split(',').filter_map(|h| h.trim().parse().ok()).collect();
-    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+    let hops: Vec<IpAddr> = header
+        .split(',')
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -126,8 +152,14 @@ mod tests {
         let attacker: IpAddr = "203.0.113.9".parse().unwrap();
         let trusted = vec![proxy];
         assert_eq!(forwarded_ip(attacker, Some("1.2.3.4"), &trusted), attacker);
-        assert_eq!(forwarded_ip(proxy, Some("1.2.3.4"), &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
-        assert_eq!(forwarded_ip(proxy, Some("6.6.6.6, 1.2.3.4, 10.0.0.1"), &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            forwarded_ip(proxy, Some("1.2.3.4"), &trusted),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            forwarded_ip(proxy, Some("6.6.6.6, 1.2.3.4, 10.0.0.1"), &trusted),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(forwarded_ip(proxy, None, &trusted), proxy);
     }
 }

@@ -27,9 +27,14 @@ pub fn oauth_json_error(err: &OAuthError, basic: bool) -> HttpResponse {
     log_if_server_error(err);
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut resp = HttpResponse::build(status);
-    resp.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+    resp.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
     if status == StatusCode::UNAUTHORIZED {
-        let challenge = if basic { "Basic realm=\"cardinal\"" } else { "Bearer" };
+        let challenge = if basic {
+            "Basic realm=\"cardinal\""
+        } else {
+            "Bearer"
+        };
         resp.insert_header((header::WWW_AUTHENTICATE, challenge));
     }
     resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
@@ -40,7 +45,11 @@ pub fn bearer_error(err: &OAuthError) -> HttpResponse {
     log_if_server_error(err);
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let description = err.description.replace('"', "'");
-    let challenge = format!("Bearer error=\"{}\", error_description=\"{}\"", err.code.as_str(), description);
+    let challenge = format!(
+        "Bearer error=\"{}\", error_description=\"{}\"",
+        err.code.as_str(),
+        description
+    );
     HttpResponse::build(status)
         .insert_header((header::WWW_AUTHENTICATE, challenge))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -56,7 +65,13 @@ pub fn no_store_json<T: Serialize>(body: &T) -> HttpResponse {
 }
 
 /// Renders an HTML page; a template failure becomes a plain 500.
-pub fn page(state: &AppState, name: &str, lang: &str, status: StatusCode, data: serde_json::Value) -> HttpResponse {
+pub fn page(
+    state: &AppState,
+    name: &str,
+    lang: &str,
+    status: StatusCode,
+    data: serde_json::Value,
+) -> HttpResponse {
     match state.templates.render(name, lang, data) {
         Ok(html) => HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -64,7 +79,9 @@ pub fn page(state: &AppState, name: &str, lang: &str, status: StatusCode, data: 
             .body(html),
         Err(e) => {
             tracing::error!(error = ?e, "template failed");
-            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Internal error")
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Internal error")
         }
     }
 }
@@ -73,14 +90,28 @@ pub fn page(state: &AppState, name: &str, lang: &str, status: StatusCode, data: 
 pub fn error_page(state: &AppState, req: &HttpRequest, err: &OAuthError) -> HttpResponse {
     log_if_server_error(err);
     let lang = state.lang(req, &[]);
-    let status = if err.code == ErrorCode::ServerError { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+    let status = if err.code == ErrorCode::ServerError {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let title = state.templates.text(&lang, "error_title", &[]);
-    page(state, "error", &lang, status, json!({ "title": title, "code": err.code.as_str(), "description": err.description }))
+    page(
+        state,
+        "error",
+        &lang,
+        status,
+        json!({ "title": title, "code": err.code.as_str(), "description": err.description }),
+    )
 }
 
 /// Sends an authorization response to the client: a 303 redirect (RFC 9700 §4.12) or
 /// an auto-submitting form (form_post).
-pub fn authorization_response(state: &AppState, lang: &str, resp: &AuthorizationResponse) -> HttpResponse {
+pub fn authorization_response(
+    state: &AppState,
+    lang: &str,
+    resp: &AuthorizationResponse,
+) -> HttpResponse {
     match resp.mode {
         ResponseMode::Query => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, resp.location()))

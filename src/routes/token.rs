@@ -12,23 +12,40 @@ use crate::oidc::OAuthError;
 
 /// Parses an `application/x-www-form-urlencoded` body into parameters.
 pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<RawParams, OAuthError> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the form body is malformed"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::invalid_request("the form body is malformed"))?;
     Ok(RawParams::new(pairs))
 }
 
 pub fn auth_input(req: &HttpRequest, params: RawParams) -> ClientAuthInput {
     ClientAuthInput {
-        authorization_header: req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string),
+        authorization_header: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         params,
     }
 }
 
-pub async fn post_token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let params = match form_params(&req, &body) {
         Ok(p) => p,
         Err(e) => return oauth_json_error(&e, false),

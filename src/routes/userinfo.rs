@@ -9,14 +9,24 @@ use super::AppState;
 use crate::oidc::OAuthError;
 
 pub async fn userinfo(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if req.query_string().split('&').any(|p| p.starts_with("access_token=")) {
-        return bearer_error(&OAuthError::invalid_request("send the access token in the Authorization header, not the URL"));
+    if req
+        .query_string()
+        .split('&')
+        .any(|p| p.starts_with("access_token="))
+    {
+        return bearer_error(&OAuthError::invalid_request(
+            "send the access token in the Authorization header, not the URL",
+        ));
     }
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| v[7..].trim().to_string()));
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim().to_string())
+        });
     let Some(token) = token else {
         return HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"cardinal\""))

@@ -7,7 +7,9 @@ use super::AppState;
 use crate::oidc::OAuthError;
 
 pub async fn get_openid_configuration(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(state.engine.discovery())
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=300"))
+        .json(state.engine.discovery())
 }
 
 pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {

@@ -224,7 +224,13 @@ pub trait InteractionStore {
 
 pub trait ConsentStore {
     fn find_consent(&self, person_id: &str, client_id: &str) -> StoreResult<Option<String>>;
-    fn save_consent(&self, person_id: &str, client_id: &str, scopes: &str, now: UnixTime) -> StoreResult<()>;
+    fn save_consent(
+        &self,
+        person_id: &str,
+        client_id: &str,
+        scopes: &str,
+        now: UnixTime,
+    ) -> StoreResult<()>;
 }
 
 pub trait CodeStore {
@@ -232,7 +238,12 @@ pub trait CodeStore {
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
     /// Single use: consumes the code (only before expiry) and writes the tokens issued
     /// from it in one transaction. True for exactly one caller; the others write nothing.
-    fn redeem_code(&self, code_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool>;
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+        bundle: &IssueBundle,
+    ) -> StoreResult<bool>;
 }
 
 pub trait TokenStore {
@@ -240,7 +251,12 @@ pub trait TokenStore {
     fn issue_tokens(&self, bundle: &IssueBundle) -> StoreResult<()>;
     /// Consumes `old_hash` and writes the new tokens in one transaction; false (and
     /// nothing written) when the old token was already used, revoked or expired.
-    fn rotate_refresh_token(&self, old_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool>;
+    fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        now: UnixTime,
+        bundle: &IssueBundle,
+    ) -> StoreResult<bool>;
     fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
     fn find_grant(&self, id: &str) -> StoreResult<Option<GrantRecord>>;
     fn find_access_token(&self, jti_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
@@ -248,7 +264,12 @@ pub trait TokenStore {
     fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
     fn revoke_access_token(&self, jti_hash: &str, now: UnixTime) -> StoreResult<()>;
     /// Remembers a client-assertion `jti` until it expires; false when it was seen before.
-    fn record_jti(&self, jti_hash: &str, client_id: &str, expires_at: UnixTime) -> StoreResult<bool>;
+    fn record_jti(
+        &self,
+        jti_hash: &str,
+        client_id: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<bool>;
 }
 
 pub trait AuditStore {

@@ -5,10 +5,12 @@ use diesel::prelude::*;
 
 use super::schema::*;
 use super::{
-    AccessTokenRecord, AuditEvent, CodeRecord, GrantRecord, InteractionRecord, KeyRecord, LoginRecord, Person,
-    RefreshTokenRecord, SessionRecord,
+    AccessTokenRecord, AuditEvent, CodeRecord, GrantRecord, InteractionRecord, KeyRecord,
+    LoginRecord, Person, RefreshTokenRecord, SessionRecord,
 };
-use crate::domain::{Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType};
+use crate::domain::{
+    Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
+};
 
 pub(crate) fn to_json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -81,7 +83,9 @@ pub struct ClientRow {
 
 impl From<&Client> for ClientRow {
     fn from(c: &Client) -> Self {
-        let uris = |v: &[RedirectUri]| to_json_list(&v.iter().map(|u| u.as_ref().to_string()).collect::<Vec<_>>());
+        let uris = |v: &[RedirectUri]| {
+            to_json_list(&v.iter().map(|u| u.as_ref().to_string()).collect::<Vec<_>>())
+        };
         ClientRow {
             client_id: c.client_id.to_string(),
             name: c.name.clone(),
@@ -90,7 +94,12 @@ impl From<&Client> for ClientRow {
             redirect_uris: uris(&c.redirect_uris),
             post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-            grant_types: to_json_list(&c.grant_types.iter().map(|g| g.as_str().to_string()).collect::<Vec<_>>()),
+            grant_types: to_json_list(
+                &c.grant_types
+                    .iter()
+                    .map(|g| g.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            ),
             scopes: c.scopes.to_string(),
             min_acr: c.min_acr.map(|a| a.as_str().to_string()),
             skip_consent: c.skip_consent,
@@ -107,9 +116,14 @@ impl TryFrom<ClientRow> for Client {
     type Error = anyhow::Error;
 
     fn try_from(r: ClientRow) -> anyhow::Result<Client> {
-        let bad = |what: &str, e: String| anyhow::anyhow!("Stored client {} has a bad {what}: {e}", r.client_id);
+        let bad = |what: &str, e: String| {
+            anyhow::anyhow!("Stored client {} has a bad {what}: {e}", r.client_id)
+        };
         let uris = |text: &str| -> anyhow::Result<Vec<RedirectUri>> {
-            Ok(from_json_list(text)?.into_iter().map(RedirectUri::from_stored).collect())
+            Ok(from_json_list(text)?
+                .into_iter()
+                .map(RedirectUri::from_stored)
+                .collect())
         };
         Ok(Client {
             client_id: ClientId::parse(&r.client_id).map_err(|e| bad("client_id", e))?,
@@ -130,7 +144,8 @@ impl TryFrom<ClientRow> for Client {
                 None => None,
             },
             skip_consent: r.skip_consent,
-            subject_type: SubjectType::parse(&r.subject_type).map_err(|e| bad("subject_type", e))?,
+            subject_type: SubjectType::parse(&r.subject_type)
+                .map_err(|e| bad("subject_type", e))?,
             jwks: r.jwks.clone(),
             id_token_alg: r.id_token_alg.clone(),
             created_at: r.created_at,
@@ -245,9 +260,12 @@ impl TryFrom<InteractionRow> for InteractionRecord {
     type Error = anyhow::Error;
     fn try_from(r: InteractionRow) -> anyhow::Result<Self> {
         let login = match (r.person_id, r.auth_time, r.acr, r.amr) {
-            (Some(person_id), Some(auth_time), Some(acr), Some(amr)) => {
-                Some(LoginRecord { person_id, auth_time, acr, amr: from_json_list(&amr)? })
-            }
+            (Some(person_id), Some(auth_time), Some(acr), Some(amr)) => Some(LoginRecord {
+                person_id,
+                auth_time,
+                acr,
+                amr: from_json_list(&amr)?,
+            }),
             _ => None,
         };
         Ok(InteractionRecord {

@@ -18,15 +18,24 @@ fn cardinal(db: &TestDb, data: &std::path::Path) -> Command {
 
 fn run_json(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[tokio::test]
 async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("fresh").join("cardinal.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
         .arg("serve")
@@ -42,7 +51,11 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
     let http = reqwest::Client::new();
     let mut ready = false;
     while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 ready = true;
                 break;
@@ -51,13 +64,22 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    println!("cardinal serve on a new SQLite file: /readyz answered 200 after {} ms", elapsed.as_millis());
+    println!(
+        "cardinal serve on a new SQLite file: /readyz answered 200 after {} ms",
+        elapsed.as_millis()
+    );
     // SIGTERM: graceful shutdown.
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let status = child.wait().unwrap();
     assert!(ready, "never became ready");
     assert!(db_path.exists(), "the database file was created");
-    assert!(dir.path().join("data").join("secret.key").exists(), "a secret key was generated");
+    assert!(
+        dir.path().join("data").join("secret.key").exists(),
+        "a secret key was generated"
+    );
     assert!(status.success(), "exits cleanly on SIGTERM: {status:?}");
 }
 
@@ -66,32 +88,83 @@ fn client_commands_create_list_show_rotate_update_delete() {
     let db = TestDb::new();
     let data = tempfile::tempdir().unwrap();
     let created = run_json(cardinal(&db, data.path()).args([
-        "client", "create", "--name", "eCPA", "--redirect-uri", "https://ecpa.example.gov.tw/cb", "--grant-type", "authorization_code",
-        "--grant-type", "refresh_token", "--auth-method", "client_secret_basic", "--scope", "openid", "--scope", "profile email",
-        "--post-logout-redirect-uri", "https://ecpa.example.gov.tw/", "--backchannel-logout-uri", "https://ecpa.example.gov.tw/bc",
-        "--min-acr", "card", "--skip-consent", "--subject-type", "pairwise", "--json",
+        "client",
+        "create",
+        "--name",
+        "eCPA",
+        "--redirect-uri",
+        "https://ecpa.example.gov.tw/cb",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--auth-method",
+        "client_secret_basic",
+        "--scope",
+        "openid",
+        "--scope",
+        "profile email",
+        "--post-logout-redirect-uri",
+        "https://ecpa.example.gov.tw/",
+        "--backchannel-logout-uri",
+        "https://ecpa.example.gov.tw/bc",
+        "--min-acr",
+        "card",
+        "--skip-consent",
+        "--subject-type",
+        "pairwise",
+        "--json",
     ]));
     let id = created["client_id"].as_str().unwrap().to_string();
     let secret = created["client_secret"].as_str().unwrap().to_string();
-    assert!(cardinal::crypto::b64url_decode(&secret).unwrap().len() >= 32, "≥ 256-bit secret");
+    assert!(
+        cardinal::crypto::b64url_decode(&secret).unwrap().len() >= 32,
+        "≥ 256-bit secret"
+    );
     assert_eq!(created["min_acr"], "urn:cardinal:acr:card");
     assert_eq!(created["subject_type"], "pairwise");
 
     let list = run_json(cardinal(&db, data.path()).args(["client", "list", "--json"]));
-    assert!(list.as_array().unwrap().iter().any(|c| c["client_id"] == id.as_str()));
-    assert!(!list.to_string().contains(&secret), "the secret is shown once only");
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["client_id"] == id.as_str()));
+    assert!(
+        !list.to_string().contains(&secret),
+        "the secret is shown once only"
+    );
 
-    let rotated = run_json(cardinal(&db, data.path()).args(["client", "rotate-secret", &id, "--json"]));
+    let rotated =
+        run_json(cardinal(&db, data.path()).args(["client", "rotate-secret", &id, "--json"]));
     assert_ne!(rotated["client_secret"], secret.as_str());
 
-    let updated = run_json(cardinal(&db, data.path()).args(["client", "update", &id, "--name", "eCPA 2", "--no-min-acr", "--json"]));
+    let updated = run_json(cardinal(&db, data.path()).args([
+        "client",
+        "update",
+        &id,
+        "--name",
+        "eCPA 2",
+        "--no-min-acr",
+        "--json",
+    ]));
     assert_eq!(updated["name"], "eCPA 2");
     assert!(updated["min_acr"].is_null());
-    assert_eq!(updated["redirect_uris"], serde_json::json!(["https://ecpa.example.gov.tw/cb"]), "unmentioned values stay");
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!(["https://ecpa.example.gov.tw/cb"]),
+        "unmentioned values stay"
+    );
 
-    let out = cardinal(&db, data.path()).args(["client", "delete", &id]).output().unwrap();
+    let out = cardinal(&db, data.path())
+        .args(["client", "delete", &id])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let out = cardinal(&db, data.path()).args(["client", "show", &id]).output().unwrap();
+    let out = cardinal(&db, data.path())
+        .args(["client", "show", &id])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no client"));
 }
@@ -106,7 +179,10 @@ fn client_create_refuses_what_rfc9700_forbids_with_a_clear_message() {
         ("https://*.example.gov.tw/cb", "wildcard"),
         ("javascript:alert(1)", "not allowed"),
     ] {
-        let out = cardinal(&db, data.path()).args(["client", "create", "--name", "x", "--redirect-uri", uri]).output().unwrap();
+        let out = cardinal(&db, data.path())
+            .args(["client", "create", "--name", "x", "--redirect-uri", uri])
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{uri} accepted");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(hint), "{uri}: {err}");
@@ -118,14 +194,37 @@ fn keys_rotate_publishes_a_next_key() {
     let db = TestDb::new();
     let data = tempfile::tempdir().unwrap();
     let before = run_json(cardinal(&db, data.path()).args(["keys", "list", "--json"]));
-    assert_eq!(before.as_array().unwrap().iter().filter(|k| k["state"] == "active").count(), 3);
-    let out = cardinal(&db, data.path()).args(["keys", "rotate", "--alg", "ES256"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["state"] == "active")
+            .count(),
+        3
+    );
+    let out = cardinal(&db, data.path())
+        .args(["keys", "rotate", "--alg", "ES256"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = run_json(cardinal(&db, data.path()).args(["keys", "list", "--json"]));
-    let next: Vec<_> = after.as_array().unwrap().iter().filter(|k| k["state"] == "next").collect();
+    let next: Vec<_> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["state"] == "next")
+        .collect();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0]["alg"], "ES256");
-    let out = cardinal(&db, data.path()).args(["keys", "rotate", "--alg", "HS256"]).output().unwrap();
+    let out = cardinal(&db, data.path())
+        .args(["keys", "rotate", "--alg", "HS256"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -139,13 +238,24 @@ fn config_check_prints_the_effective_config_without_secrets() {
         .env("CARDINAL_TOKENS__CODE_TTL", "30")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("issuer = \"https://idp.example.gov.tw\""), "{text}");
+    assert!(
+        text.contains("issuer = \"https://idp.example.gov.tw\""),
+        "{text}"
+    );
     assert!(text.contains("code_ttl = 30"), "{text}");
     assert!(!text.contains(SECRET_KEY), "secret printed: {text}");
     assert!(text.contains("secret_key = \"[redacted]\""));
-    let bad = cardinal(&db, data.path()).args(["config", "check"]).env("CARDINAL_ISSUER", "https://idp.example.gov.tw/").output().unwrap();
+    let bad = cardinal(&db, data.path())
+        .args(["config", "check"])
+        .env("CARDINAL_ISSUER", "https://idp.example.gov.tw/")
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("must not end with '/'"));
 }

@@ -35,9 +35,14 @@ impl TestDb {
         match std::env::var("TEST_POSTGRES") {
             Ok(server) if !server.is_empty() => {
                 let name = format!("cardinal_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", server.trim_end_matches('/')))
-                    .expect("TEST_POSTGRES must name a reachable PostgreSQL server");
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+                let mut admin = diesel::PgConnection::establish(&format!(
+                    "{}/postgres",
+                    server.trim_end_matches('/')
+                ))
+                .expect("TEST_POSTGRES must name a reachable PostgreSQL server");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
                 TestDb::Postgres(format!("{}/{name}", server.trim_end_matches('/')))
             }
             _ => TestDb::Sqlite(Arc::new(tempfile::tempdir().expect("tempdir"))),
@@ -46,7 +51,11 @@ impl TestDb {
 
     pub fn url(&self) -> String {
         match self {
-            TestDb::Sqlite(dir) => dir.path().join("cardinal.db").to_string_lossy().into_owned(),
+            TestDb::Sqlite(dir) => dir
+                .path()
+                .join("cardinal.db")
+                .to_string_lossy()
+                .into_owned(),
             TestDb::Postgres(url) => url.clone(),
         }
     }
@@ -99,13 +108,18 @@ pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Test
     let clock = OffsetClock::new();
     let options = Options {
         clock: Arc::new(clock.clone()),
-        login_methods: vec![LoginMethod { labels: vec![("en".into(), "Test sign-in".into())], path: "/test-login/{id}".into() }],
+        login_methods: vec![LoginMethod {
+            labels: vec![("en".into(), "Test sign-in".into())],
+            path: "/test-login/{id}".into(),
+        }],
         routes: Some(Arc::new(|cfg: &mut web::ServiceConfig| {
             cfg.route("/test-login/{id}", web::post().to(post_test_login));
         })),
         listener: Some(Arc::new(listener)),
     };
-    let app = Application::build_with(settings, options).await.expect("build app");
+    let app = Application::build_with(settings, options)
+        .await
+        .expect("build app");
     let engine = app.engine();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -119,7 +133,10 @@ pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Test
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
-        api: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        api: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
     }
 }
 
@@ -130,8 +147,17 @@ struct TestLoginForm {
 }
 
 /// The test-only authentication method: whoever posts a person id is that person.
-async fn post_test_login(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, form: web::Form<TestLoginForm>) -> HttpResponse {
-    let acr = form.acr.as_deref().and_then(Acr::parse).unwrap_or(Acr::Card);
+async fn post_test_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<TestLoginForm>,
+) -> HttpResponse {
+    let acr = form
+        .acr
+        .as_deref()
+        .and_then(Acr::parse)
+        .unwrap_or(Acr::Card);
     let result = AuthResult {
         person_id: form.person_id.clone(),
         acr,
@@ -167,7 +193,10 @@ impl TestApp {
             created_at: now,
             updated_at: now,
         };
-        self.engine.store().create_person(&person).expect("create person");
+        self.engine
+            .store()
+            .create_person(&person)
+            .expect("create person");
         person
     }
 
@@ -176,31 +205,58 @@ impl TestApp {
             name: Some("Test RP".into()),
             redirect_uris: Some(vec![REDIRECT_URI.into()]),
             post_logout_redirect_uris: Some(vec!["http://127.0.0.1:9/logged-out".into()]),
-            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into(), "client_credentials".into()]),
+            grant_types: Some(vec![
+                "authorization_code".into(),
+                "refresh_token".into(),
+                "client_credentials".into(),
+            ]),
             ..Default::default()
         };
         customize(&mut draft);
         let (client, secret) = clients::create(&self.engine, &draft).expect("create client");
-        TestClient { client_id: client.client_id.to_string(), secret, redirect_uri: client.redirect_uris[0].as_ref().to_string() }
+        TestClient {
+            client_id: client.client_id.to_string(),
+            secret,
+            redirect_uri: client.redirect_uris[0].as_ref().to_string(),
+        }
     }
 
     /// GET /authorize with these parameters (through the browser).
     pub async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
-        self.browser.get(self.url("/authorize")).query(params).send().await.expect("authorize")
+        self.browser
+            .get(self.url("/authorize"))
+            .query(params)
+            .send()
+            .await
+            .expect("authorize")
     }
 
     /// Signs `person_id` in at interaction `location` (`/interaction/{id}`).
-    pub async fn test_login(&self, location: &str, person_id: &str, acr: Option<&str>) -> reqwest::Response {
+    pub async fn test_login(
+        &self,
+        location: &str,
+        person_id: &str,
+        acr: Option<&str>,
+    ) -> reqwest::Response {
         let id = location.rsplit('/').next().expect("interaction id");
         let mut form = vec![("person_id", person_id)];
         if let Some(a) = acr {
             form.push(("acr", a));
         }
-        self.browser.post(self.url(&format!("/test-login/{id}"))).form(&form).send().await.expect("login")
+        self.browser
+            .post(self.url(&format!("/test-login/{id}")))
+            .form(&form)
+            .send()
+            .await
+            .expect("login")
     }
 
     pub async fn get(&self, location: &str) -> reqwest::Response {
-        let url = if location.starts_with("http") { location.to_string() } else { self.url(location) };
+        let url = if location.starts_with("http") {
+            location.to_string()
+        } else {
+            self.url(location)
+        };
         self.browser.get(url).send().await.expect("get")
     }
 
@@ -240,11 +296,21 @@ impl TestApp {
     }
 
     /// Exchanges a code with client_secret_basic.
-    pub async fn redeem(&self, client: &TestClient, code: &str, verifier: &str) -> reqwest::Response {
+    pub async fn redeem(
+        &self,
+        client: &TestClient,
+        code: &str,
+        verifier: &str,
+    ) -> reqwest::Response {
         self.api
             .post(self.url("/token"))
             .basic_auth(&client.client_id, client.secret.as_deref())
-            .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &client.redirect_uri), ("code_verifier", verifier)])
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &client.redirect_uri),
+                ("code_verifier", verifier),
+            ])
             .send()
             .await
             .expect("token")
@@ -274,7 +340,9 @@ pub fn location(resp: &reqwest::Response) -> String {
 }
 
 pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.
@@ -282,7 +350,11 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&#x3D;", "=").replace("&amp;", "&"))
+    Some(
+        html[start..end]
+            .replace("&#x3D;", "=")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// A PKCE pair (verifier, S256 challenge).
@@ -290,12 +362,17 @@ pub fn pkce() -> (String, String) {
     use base64::Engine as _;
     use sha2::Digest;
     let verifier = cardinal::crypto::random_token(32);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// Standard authorization parameters for `client`.
-pub fn auth_params<'a>(client: &'a TestClient, challenge: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub fn auth_params<'a>(
+    client: &'a TestClient,
+    challenge: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut p = vec![
         ("response_type", "code"),
         ("client_id", client.client_id.as_str()),

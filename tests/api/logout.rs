@@ -40,7 +40,10 @@ async fn spawn_receiver() -> Receiver {
     .unwrap()
     .run();
     tokio::spawn(server);
-    Receiver { uri: format!("http://127.0.0.1:{port}/backchannel"), tokens }
+    Receiver {
+        uri: format!("http://127.0.0.1:{port}/backchannel"),
+        tokens,
+    }
 }
 
 async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
@@ -55,8 +58,15 @@ async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
 
 async fn signed_in(app: &TestApp, client: &TestClient, person_id: &str) -> String {
     let (verifier, challenge) = pkce();
-    let url = app.sign_in(&auth_params(client, &challenge, &[]), person_id).await;
-    let tokens: serde_json::Value = app.redeem(client, &query_param(&url, "code").unwrap(), &verifier).await.json().await.unwrap();
+    let url = app
+        .sign_in(&auth_params(client, &challenge, &[]), person_id)
+        .await;
+    let tokens: serde_json::Value = app
+        .redeem(client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     tokens["id_token"].as_str().unwrap().to_string()
 }
 
@@ -70,12 +80,20 @@ async fn logout_with_hint_redirects_and_notifies_every_client_of_the_session() {
     let hint = signed_in(&app, &ecpa, &person.id).await;
     let webhr_id = signed_in(&app, &webhr, &person.id).await;
     let sid = jwt_claims(&hint)["sid"].as_str().unwrap().to_string();
-    assert_eq!(jwt_claims(&webhr_id)["sid"], sid.as_str(), "one SSO session");
+    assert_eq!(
+        jwt_claims(&webhr_id)["sid"],
+        sid.as_str(),
+        "one SSO session"
+    );
 
     let r = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", hint.as_str()), ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out"), ("state", "bye")])
+        .query(&[
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out"),
+            ("state", "bye"),
+        ])
         .send()
         .await
         .unwrap();
@@ -104,9 +122,14 @@ async fn logout_with_hint_redirects_and_notifies_every_client_of_the_session() {
 
     // The session is gone: prompt=none now answers login_required.
     let (_, challenge) = pkce();
-    let resp = app.authorize(&auth_params(&ecpa, &challenge, &[("prompt", "none")])).await;
+    let resp = app
+        .authorize(&auth_params(&ecpa, &challenge, &[("prompt", "none")]))
+        .await;
     let url = url::Url::parse(&location(&resp)).unwrap();
-    assert_eq!(query_param(&url, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&url, "error").as_deref(),
+        Some("login_required")
+    );
 }
 
 #[tokio::test]
@@ -120,17 +143,37 @@ async fn logout_without_hint_asks_for_confirmation() {
     let page = r.text().await.unwrap();
     assert!(page.contains("登出確認"));
     // A forged confirmation does not log out.
-    let forged = app.browser.post(app.url("/logout/confirm")).form(&[("csrf_token", "forged")]).send().await.unwrap();
+    let forged = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 400);
     let (_, challenge) = pkce();
-    let still = app.authorize(&auth_params(&client, &challenge, &[("prompt", "none")])).await;
-    assert!(query_param(&url::Url::parse(&location(&still)).unwrap(), "code").is_some(), "still signed in");
+    let still = app
+        .authorize(&auth_params(&client, &challenge, &[("prompt", "none")]))
+        .await;
+    assert!(
+        query_param(&url::Url::parse(&location(&still)).unwrap(), "code").is_some(),
+        "still signed in"
+    );
     let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let r = app.browser.post(app.url("/logout/confirm")).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    let r = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let done = r.text().await.unwrap();
     assert!(done.contains("已登出"));
-    assert!(done.contains("Test RP"), "the page lists the applications signed out");
+    assert!(
+        done.contains("Test RP"),
+        "the page lists the applications signed out"
+    );
 }
 
 #[tokio::test]
@@ -142,18 +185,34 @@ async fn unregistered_post_logout_redirect_uri_is_an_error_page() {
     let r = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", hint.as_str()), ("post_logout_redirect_uri", "https://evil.example/")])
+        .query(&[
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
-    let r = app.browser.get(app.url("/logout")).query(&[("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out")]).send().await.unwrap();
-    assert_eq!(r.status(), 400, "a redirect needs the client to be identified");
     let r = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", "forged.token.here"), ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out")])
+        .query(&[("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "a redirect needs the client to be identified"
+    );
+    let r = app
+        .browser
+        .get(app.url("/logout"))
+        .query(&[
+            ("id_token_hint", "forged.token.here"),
+            ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out"),
+        ])
         .send()
         .await
         .unwrap();
@@ -166,13 +225,44 @@ async fn logout_revokes_the_sessions_tokens_but_not_offline_ones() {
     let client = app.add_client(|_| {});
     let person = app.add_person("戌");
     let (verifier, challenge) = pkce();
-    let url = app.sign_in(&auth_params(&client, &challenge, &[("scope", "openid offline_access")]), &person.id).await;
-    let offline: serde_json::Value = app.redeem(&client, &query_param(&url, "code").unwrap(), &verifier).await.json().await.unwrap();
+    let url = app
+        .sign_in(
+            &auth_params(&client, &challenge, &[("scope", "openid offline_access")]),
+            &person.id,
+        )
+        .await;
+    let offline: serde_json::Value = app
+        .redeem(&client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let (verifier, challenge) = pkce();
-    let url = app.sign_in(&auth_params(&client, &challenge, &[]), &person.id).await;
-    let online: serde_json::Value = app.redeem(&client, &query_param(&url, "code").unwrap(), &verifier).await.json().await.unwrap();
+    let url = app
+        .sign_in(&auth_params(&client, &challenge, &[]), &person.id)
+        .await;
+    let online: serde_json::Value = app
+        .redeem(&client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let hint = online["id_token"].as_str().unwrap();
-    app.browser.get(app.url("/logout")).query(&[("id_token_hint", hint)]).send().await.unwrap();
-    assert_eq!(app.introspect(&client, online["access_token"].as_str().unwrap()).await["active"], false);
-    assert_eq!(app.introspect(&client, offline["refresh_token"].as_str().unwrap()).await["active"], true, "offline_access survives logout");
+    app.browser
+        .get(app.url("/logout"))
+        .query(&[("id_token_hint", hint)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.introspect(&client, online["access_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
+    assert_eq!(
+        app.introspect(&client, offline["refresh_token"].as_str().unwrap())
+            .await["active"],
+        true,
+        "offline_access survives logout"
+    );
 }

@@ -1,4 +1,11 @@
 //! One integration-test binary (kanidm style): one module per area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::field_reassign_with_default
+)]
 
 mod authorize;
 mod cli;

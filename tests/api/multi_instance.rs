@@ -11,14 +11,21 @@ async fn code_issued_by_one_instance_is_redeemed_by_the_other_exactly_once() {
     let client = a.add_client(|_| {});
     let person = a.add_person("雙");
     let (verifier, challenge) = pkce();
-    let url = a.sign_in(&auth_params(&client, &challenge, &[]), &person.id).await;
+    let url = a
+        .sign_in(&auth_params(&client, &challenge, &[]), &person.id)
+        .await;
     let code = query_param(&url, "code").unwrap();
     let first = b.redeem(&client, &code, &verifier).await;
     assert_eq!(first.status(), 200, "redeemed on the other instance");
     let body: serde_json::Value = first.json().await.unwrap();
     let again = a.redeem(&client, &code, &verifier).await;
     assert_eq!(again.status(), 400);
-    assert_eq!(b.introspect(&client, body["access_token"].as_str().unwrap()).await["active"], false, "B's tokens are revoked");
+    assert_eq!(
+        b.introspect(&client, body["access_token"].as_str().unwrap())
+            .await["active"],
+        false,
+        "B's tokens are revoked"
+    );
 }
 
 #[tokio::test]
@@ -29,17 +36,28 @@ async fn concurrent_redemptions_across_instances_succeed_exactly_once() {
     let person = a.add_person("並");
     for round in 0..3 {
         let (verifier, challenge) = pkce();
-        let url = a.sign_in(&auth_params(&client, &challenge, &[]), &person.id).await;
+        let url = a
+            .sign_in(&auth_params(&client, &challenge, &[]), &person.id)
+            .await;
         let code = query_param(&url, "code").unwrap();
         let mut set = JoinSet::new();
         for i in 0..32 {
-            let target = if i % 2 == 0 { a.url("/token") } else { b.url("/token") };
+            let target = if i % 2 == 0 {
+                a.url("/token")
+            } else {
+                b.url("/token")
+            };
             let http = a.api.clone();
             let (c, v, code) = (client.clone(), verifier.clone(), code.clone());
             set.spawn(async move {
                 http.post(target)
                     .basic_auth(&c.client_id, c.secret.as_deref())
-                    .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", c.redirect_uri.as_str()), ("code_verifier", v.as_str())])
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", c.redirect_uri.as_str()),
+                        ("code_verifier", v.as_str()),
+                    ])
                     .send()
                     .await
                     .unwrap()
@@ -50,7 +68,11 @@ async fn concurrent_redemptions_across_instances_succeed_exactly_once() {
         let statuses: Vec<u16> = set.join_all().await;
         let ok = statuses.iter().filter(|s| **s == 200).count();
         let refused = statuses.iter().filter(|s| **s == 400).count();
-        assert_eq!((ok, refused), (1, 31), "round {round}: exactly one redemption wins, no 5xx: {statuses:?}");
+        assert_eq!(
+            (ok, refused),
+            (1, 31),
+            "round {round}: exactly one redemption wins, no 5xx: {statuses:?}"
+        );
     }
 }
 
@@ -61,18 +83,35 @@ async fn concurrent_refreshes_rotate_exactly_once() {
     let client = a.add_client(|_| {});
     let person = a.add_person("輪");
     let (verifier, challenge) = pkce();
-    let url = a.sign_in(&auth_params(&client, &challenge, &[("scope", "openid offline_access")]), &person.id).await;
-    let tokens: serde_json::Value = a.redeem(&client, &query_param(&url, "code").unwrap(), &verifier).await.json().await.unwrap();
+    let url = a
+        .sign_in(
+            &auth_params(&client, &challenge, &[("scope", "openid offline_access")]),
+            &person.id,
+        )
+        .await;
+    let tokens: serde_json::Value = a
+        .redeem(&client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap().to_string();
     let mut set = JoinSet::new();
     for i in 0..32 {
-        let target = if i % 2 == 0 { a.url("/token") } else { b.url("/token") };
+        let target = if i % 2 == 0 {
+            a.url("/token")
+        } else {
+            b.url("/token")
+        };
         let http = a.api.clone();
         let (c, rt) = (client.clone(), rt.clone());
         set.spawn(async move {
             http.post(target)
                 .basic_auth(&c.client_id, c.secret.as_deref())
-                .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -81,8 +120,16 @@ async fn concurrent_refreshes_rotate_exactly_once() {
         });
     }
     let statuses: Vec<u16> = set.join_all().await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 31, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        31,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -91,13 +138,19 @@ async fn replay_state_survives_a_restart() {
     let client = a.add_client(|_| {});
     let person = a.add_person("續");
     let (verifier, challenge) = pkce();
-    let url = a.sign_in(&auth_params(&client, &challenge, &[]), &person.id).await;
+    let url = a
+        .sign_in(&auth_params(&client, &challenge, &[]), &person.id)
+        .await;
     let code = query_param(&url, "code").unwrap();
     assert_eq!(a.redeem(&client, &code, &verifier).await.status(), 200);
     let db = a.db.clone();
     drop(a);
     let restarted = spawn_on(db, |_| {}).await;
-    assert_eq!(restarted.redeem(&client, &code, &verifier).await.status(), 400, "a used code stays used after a restart");
+    assert_eq!(
+        restarted.redeem(&client, &code, &verifier).await.status(),
+        400,
+        "a used code stays used after a restart"
+    );
 }
 
 #[tokio::test]
@@ -107,9 +160,16 @@ async fn sso_session_is_shared_between_instances() {
     let client = a.add_client(|_| {});
     let person = a.add_person("共");
     let (_, challenge) = pkce();
-    a.sign_in(&auth_params(&client, &challenge, &[]), &person.id).await;
+    a.sign_in(&auth_params(&client, &challenge, &[]), &person.id)
+        .await;
     // Same browser, same cookies (host 127.0.0.1 for both ports): B knows the session.
-    let resp = a.browser.get(b.url("/authorize")).query(&auth_params(&client, &challenge, &[("prompt", "none")])).send().await.unwrap();
+    let resp = a
+        .browser
+        .get(b.url("/authorize"))
+        .query(&auth_params(&client, &challenge, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
     let url = url::Url::parse(&location(&resp)).unwrap();
     assert!(query_param(&url, "code").is_some(), "{url}");
 }

@@ -5,14 +5,19 @@ use crate::helpers::*;
 
 async fn code_for(app: &TestApp, client: &TestClient, challenge: &str) -> String {
     let person = app.add_person("測試者");
-    let url = app.sign_in(&auth_params(client, challenge, &[]), &person.id).await;
+    let url = app
+        .sign_in(&auth_params(client, challenge, &[]), &person.id)
+        .await;
     query_param(&url, "code").expect("code")
 }
 
 async fn error_of(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let body: serde_json::Value = resp.json().await.unwrap();
-    (status, body["error"].as_str().unwrap_or_default().to_string())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[tokio::test]
@@ -28,13 +33,31 @@ async fn code_has_256_bits_and_token_response_is_not_cached() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     let id = jwt_claims(body["id_token"].as_str().unwrap());
-    for claim in ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp"] {
+    for claim in [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "sid",
+        "azp",
+    ] {
         assert!(id.get(claim).is_some(), "ID token lacks {claim}: {id}");
     }
     assert_eq!(id["nonce"], "n-456");
     assert_eq!(id["aud"], client.client_id);
-    assert!(id.get("email").is_none(), "profile claims come from userinfo unless requested for the ID token");
-    assert_eq!(jwt_header(body["access_token"].as_str().unwrap())["typ"], "at+jwt");
+    assert!(
+        id.get("email").is_none(),
+        "profile claims come from userinfo unless requested for the ID token"
+    );
+    assert_eq!(
+        jwt_header(body["access_token"].as_str().unwrap())["typ"],
+        "at+jwt"
+    );
 }
 
 #[tokio::test]
@@ -43,12 +66,21 @@ async fn reused_code_is_refused_and_revokes_the_tokens_it_issued() {
     let client = app.add_client(|_| {});
     let (verifier, challenge) = pkce();
     let code = code_for(&app, &client, &challenge).await;
-    let first: serde_json::Value = app.redeem(&client, &code, &verifier).await.json().await.unwrap();
+    let first: serde_json::Value = app
+        .redeem(&client, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let at = first["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(&client, at).await["active"], true);
     let (status, error) = error_of(app.redeem(&client, &code, &verifier).await).await;
     assert_eq!((status, error.as_str()), (400, "invalid_grant"));
-    assert_eq!(app.introspect(&client, at).await["active"], false, "the first redemption's token is revoked");
+    assert_eq!(
+        app.introspect(&client, at).await["active"],
+        false,
+        "the first redemption's token is revoked"
+    );
     let audit = app.engine.store().list_audit(50).unwrap();
     assert!(audit.iter().any(|e| e.event == "code_reuse"));
 }
@@ -68,11 +100,19 @@ async fn pkce_verifier_must_match_and_cannot_be_dropped_or_added() {
         .api
         .post(app.url("/token"))
         .basic_auth(&client.client_id, client.secret.as_deref())
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", client.redirect_uri.as_str())])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(error_of(resp).await.1, "invalid_grant", "missing code_verifier");
+    assert_eq!(
+        error_of(resp).await.1,
+        "invalid_grant",
+        "missing code_verifier"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +143,9 @@ async fn expired_code_is_refused() {
 #[tokio::test]
 async fn code_is_bound_to_client_and_redirect_uri() {
     let app = spawn_app().await;
-    let client = app.add_client(|d| d.redirect_uris = Some(vec![REDIRECT_URI.into(), "http://127.0.0.1:9/other".into()]));
+    let client = app.add_client(|d| {
+        d.redirect_uris = Some(vec![REDIRECT_URI.into(), "http://127.0.0.1:9/other".into()])
+    });
     let thief = app.add_client(|_| {});
     let (verifier, challenge) = pkce();
     let code = code_for(&app, &client, &challenge).await;
@@ -112,8 +154,15 @@ async fn code_is_bound_to_client_and_redirect_uri() {
     let mut other_redirect = client.clone();
     other_redirect.redirect_uri = "http://127.0.0.1:9/other".into();
     let (_, e) = error_of(app.redeem(&other_redirect, &code, &verifier).await).await;
-    assert_eq!(e, "invalid_grant", "redirect_uri must be the one of the request");
-    assert_eq!(app.redeem(&client, &code, &verifier).await.status(), 200, "the failed attempts did not burn the code");
+    assert_eq!(
+        e, "invalid_grant",
+        "redirect_uri must be the one of the request"
+    );
+    assert_eq!(
+        app.redeem(&client, &code, &verifier).await.status(),
+        200,
+        "the failed attempts did not burn the code"
+    );
 }
 
 #[tokio::test]
@@ -121,14 +170,59 @@ async fn unsupported_and_malformed_token_requests_get_exact_errors() {
     let app = spawn_app().await;
     let client = app.add_client(|_| {});
     let post = |form: Vec<(&'static str, &'static str)>| {
-        app.api.post(app.url("/token")).basic_auth(&client.client_id, client.secret.as_deref()).form(&form).send()
+        app.api
+            .post(app.url("/token"))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(&form)
+            .send()
     };
-    assert_eq!(error_of(post(vec![("grant_type", "password"), ("username", "a"), ("password", "b")]).await.unwrap()).await.1, "unsupported_grant_type");
-    assert_eq!(error_of(post(vec![("grant_type", "implicit")]).await.unwrap()).await.1, "unsupported_grant_type");
-    assert_eq!(error_of(post(vec![]).await.unwrap()).await.1, "invalid_request");
-    assert_eq!(error_of(post(vec![("grant_type", "authorization_code")]).await.unwrap()).await.1, "invalid_request");
-    let json = app.api.post(app.url("/token")).basic_auth(&client.client_id, client.secret.as_deref()).json(&serde_json::json!({"grant_type": "client_credentials"})).send().await.unwrap();
-    assert_eq!(error_of(json).await.1, "invalid_request", "the body must be form-encoded");
+    assert_eq!(
+        error_of(
+            post(vec![
+                ("grant_type", "password"),
+                ("username", "a"),
+                ("password", "b")
+            ])
+            .await
+            .unwrap()
+        )
+        .await
+        .1,
+        "unsupported_grant_type"
+    );
+    assert_eq!(
+        error_of(post(vec![("grant_type", "implicit")]).await.unwrap())
+            .await
+            .1,
+        "unsupported_grant_type"
+    );
+    assert_eq!(
+        error_of(post(vec![]).await.unwrap()).await.1,
+        "invalid_request"
+    );
+    assert_eq!(
+        error_of(
+            post(vec![("grant_type", "authorization_code")])
+                .await
+                .unwrap()
+        )
+        .await
+        .1,
+        "invalid_request"
+    );
+    let json = app
+        .api
+        .post(app.url("/token"))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(json).await.1,
+        "invalid_request",
+        "the body must be form-encoded"
+    );
 }
 
 #[tokio::test]
@@ -149,17 +243,38 @@ async fn client_credentials_token_verifies_against_jwks_and_is_revocable() {
     let at = body["access_token"].as_str().unwrap().to_string();
 
     // Verify the JWT with an independent library against the published JWKS.
-    let jwks: serde_json::Value = app.api.get(app.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let jwks: serde_json::Value = app
+        .api
+        .get(app.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let kid = jwt_header(&at)["kid"].as_str().unwrap().to_string();
-    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).expect("signing key published");
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("signing key published");
     let jwk = josekit::jwk::Jwk::from_bytes(jwk.to_string()).unwrap();
     let verifier = josekit::jws::RS256.verifier_from_jwk(&jwk).unwrap();
-    let (payload, _) = josekit::jwt::decode_with_verifier(&at, &verifier).expect("signature verifies");
+    let (payload, _) =
+        josekit::jwt::decode_with_verifier(&at, &verifier).expect("signature verifies");
     assert_eq!(payload.subject(), Some(client.client_id.as_str()));
     assert_eq!(payload.issuer(), Some(app.address.as_str()));
 
     assert_eq!(app.introspect(&client, &at).await["active"], true);
-    let r = app.api.post(app.url("/revoke")).basic_auth(&client.client_id, client.secret.as_deref()).form(&[("token", at.as_str())]).send().await.unwrap();
+    let r = app
+        .api
+        .post(app.url("/revoke"))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(app.introspect(&client, &at).await["active"], false);
 }
@@ -172,7 +287,10 @@ async fn client_credentials_cannot_ask_for_person_scopes() {
         .api
         .post(app.url("/token"))
         .basic_auth(&client.client_id, client.secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("scope", "openid email")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "openid email"),
+        ])
         .send()
         .await
         .unwrap();
@@ -197,5 +315,8 @@ async fn introspection_hides_other_clients_tokens() {
         .unwrap();
     let at = body["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(&a, at).await["active"], true);
-    assert_eq!(app.introspect(&b, at).await, serde_json::json!({"active": false}));
+    assert_eq!(
+        app.introspect(&b, at).await,
+        serde_json::json!({"active": false})
+    );
 }

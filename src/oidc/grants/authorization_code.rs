@@ -1,13 +1,13 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3).
 
 use super::{Consumes, Mint, TokenResponse};
+use crate::crypto::token_hash;
+use crate::domain::{Client, CodeChallenge, CodeVerifier, GrantType, Scope};
 use crate::oidc::claims::IdTokenClaims;
 use crate::oidc::error::{OAuthError, OAuthResult};
 use crate::oidc::request::ClaimsRequest;
 use crate::oidc::Engine;
-use crate::crypto::token_hash;
-use crate::domain::{Client, CodeChallenge, CodeVerifier, GrantType, Scope};
-use crate::store::{GrantRecord};
+use crate::store::GrantRecord;
 
 impl Engine {
     pub(super) fn exchange_code(
@@ -18,11 +18,18 @@ impl Engine {
         code_verifier: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
         if !client.allows_grant(GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(crate::oidc::ErrorCode::UnauthorizedClient, "this client may not use authorization_code"));
+            return Err(OAuthError::new(
+                crate::oidc::ErrorCode::UnauthorizedClient,
+                "this client may not use authorization_code",
+            ));
         }
         let now = self.now();
         let hash = token_hash(code);
-        let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired or was already used");
+        let invalid = || {
+            OAuthError::invalid_grant(
+                "the authorization code is invalid, expired or was already used",
+            )
+        };
         let record = self.store().find_code(&hash)?.ok_or_else(invalid)?;
         if record.client_id != client.client_id.as_ref() {
             return Err(invalid());
@@ -31,18 +38,26 @@ impl Engine {
             return Err(self.code_reused(&record.grant_id, client));
         }
         if redirect_uri != Some(record.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant("redirect_uri must be the one sent in the authorization request"));
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri must be the one sent in the authorization request",
+            ));
         }
         match (&record.code_challenge, code_verifier) {
             (Some(challenge), Some(verifier)) => {
                 let verifier = CodeVerifier::parse(verifier).map_err(OAuthError::invalid_grant)?;
                 if !CodeChallenge::from_stored(challenge.clone()).verify(&verifier) {
-                    return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+                    return Err(OAuthError::invalid_grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
                 }
             }
-            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is missing (PKCE)")),
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant("code_verifier is missing (PKCE)"))
+            }
             (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant("code_verifier was sent but the authorization request had no code_challenge"))
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ))
             }
             (None, None) => {}
         }
@@ -54,7 +69,8 @@ impl Engine {
             .find_person(&record.person_id)?
             .ok_or_else(|| OAuthError::invalid_grant("the user of this code no longer exists"))?;
         let scope = Scope::parse(&record.scope).unwrap_or_default();
-        let offline = scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken);
+        let offline =
+            scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken);
         let tokens = &self.settings().tokens;
         let grant = GrantRecord {
             id: record.grant_id.clone(),
@@ -67,7 +83,12 @@ impl Engine {
             acr: Some(record.acr.clone()),
             amr: record.amr.clone(),
             created_at: now,
-            expires_at: now + if offline { tokens.refresh_token_ttl } else { tokens.access_token_ttl },
+            expires_at: now
+                + if offline {
+                    tokens.refresh_token_ttl
+                } else {
+                    tokens.access_token_ttl
+                },
             revoked_at: None,
         };
         let subject = self.subject_for(client, &person.id);
@@ -92,9 +113,23 @@ impl Engine {
             }
             return Err(invalid());
         };
-        let id_token = self.id_token(client, &grant, &person, subject, record.nonce.clone(), now)?;
-        self.audit("token", "issued", Some(&person.id), Some(client.client_id.as_ref()), Some("authorization_code".into()));
-        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, refresh_token, id_token: Some(id_token), scope: scope.to_string() })
+        let id_token =
+            self.id_token(client, &grant, &person, subject, record.nonce.clone(), now)?;
+        self.audit(
+            "token",
+            "issued",
+            Some(&person.id),
+            Some(client.client_id.as_ref()),
+            Some("authorization_code".into()),
+        );
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token,
+            id_token: Some(id_token),
+            scope: scope.to_string(),
+        })
     }
 
     fn code_reused(&self, grant_id: &str, client: &Client) -> OAuthError {
@@ -102,9 +137,17 @@ impl Engine {
         if let Err(e) = self.store().revoke_grant(grant_id, now) {
             return OAuthError::server(e);
         }
-        self.audit("code_reuse", "revoked", None, Some(client.client_id.as_ref()), Some(format!("grant={grant_id}")));
+        self.audit(
+            "code_reuse",
+            "revoked",
+            None,
+            Some(client.client_id.as_ref()),
+            Some(format!("grant={grant_id}")),
+        );
         tracing::warn!(client_id = %client.client_id, "authorization code reused; tokens issued from it were revoked");
-        OAuthError::invalid_grant("the authorization code was already used; tokens issued from it are revoked")
+        OAuthError::invalid_grant(
+            "the authorization code was already used; tokens issued from it are revoked",
+        )
     }
 
     /// An ID token for `grant`, with the claims asked for in `claims.id_token`.
@@ -117,10 +160,16 @@ impl Engine {
         nonce: Option<String>,
         now: i64,
     ) -> OAuthResult<String> {
-        let requested: Option<ClaimsRequest> = grant.claims.as_deref().and_then(|c| serde_json::from_str(c).ok());
+        let requested: Option<ClaimsRequest> = grant
+            .claims
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok());
         let scope = Scope::parse(&grant.scope).unwrap_or_default();
         let mut user = self.user_claims(person, &scope);
-        let wanted: Vec<&String> = requested.as_ref().map(|r| r.id_token.keys().collect()).unwrap_or_default();
+        let wanted: Vec<&String> = requested
+            .as_ref()
+            .map(|r| r.id_token.keys().collect())
+            .unwrap_or_default();
         let keep = |claim: &str| wanted.iter().any(|w| w.as_str() == claim);
         if !keep("name") {
             user.name = None;
@@ -148,6 +197,7 @@ impl Engine {
             azp: Some(client.client_id.to_string()),
             user,
         };
-        crate::oidc::tokens::sign_id_token(self.keys(), self.id_token_alg(client), &claims, now).map_err(OAuthError::server)
+        crate::oidc::tokens::sign_id_token(self.keys(), self.id_token_alg(client), &claims, now)
+            .map_err(OAuthError::server)
     }
 }

@@ -10,9 +10,16 @@ use crate::store::GrantRecord;
 const PERSON_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
 
 impl Engine {
-    pub(super) fn client_credentials(&self, client: &Client, scope: Option<&str>) -> OAuthResult<TokenResponse> {
+    pub(super) fn client_credentials(
+        &self,
+        client: &Client,
+        scope: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
         if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use client_credentials"));
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client may not use client_credentials",
+            ));
         }
         let mut allowed = client.scopes.clone();
         for s in PERSON_SCOPES {
@@ -21,9 +28,13 @@ impl Engine {
         let scope = match scope {
             None => allowed,
             Some(s) => {
-                let asked = Scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+                let asked =
+                    Scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
                 if !asked.is_subset(&allowed) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "scope asks for more than this client may have"));
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope asks for more than this client may have",
+                    ));
                 }
                 asked
             }
@@ -55,7 +66,15 @@ impl Engine {
             },
             now,
         )?;
-        let (access_token, _, expires_in) = minted.ok_or_else(|| OAuthError::server(anyhow::anyhow!("token not written")))?;
-        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, refresh_token: None, id_token: None, scope: scope.to_string() })
+        let (access_token, _, expires_in) =
+            minted.ok_or_else(|| OAuthError::server(anyhow::anyhow!("token not written")))?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token: None,
+            id_token: None,
+            scope: scope.to_string(),
+        })
     }
 }

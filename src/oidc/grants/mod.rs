@@ -18,18 +18,31 @@ use crate::store::{AccessTokenRecord, GrantRecord, IssueBundle, RefreshTokenReco
 /// A token request, parsed by `grant_type`.
 #[derive(Debug, Clone)]
 pub enum TokenRequest {
-    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<String> },
-    ClientCredentials { scope: Option<String> },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
 }
 
 impl TokenRequest {
     pub fn parse(p: &RawParams) -> OAuthResult<TokenRequest> {
         if let Some(dup) = p.first_duplicate() {
-            return Err(OAuthError::invalid_request(format!("parameter {dup} must not be repeated")));
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {dup} must not be repeated"
+            )));
         }
         let required = |name: &str| {
-            p.get(name).map(str::to_string).ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
+            p.get(name)
+                .map(str::to_string)
+                .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
         };
         match p.get("grant_type") {
             None => Err(OAuthError::invalid_request("grant_type is missing")),
@@ -90,17 +103,33 @@ impl Engine {
     /// Handles a token request from an authenticated client.
     pub fn token(&self, client: &Client, request: TokenRequest) -> OAuthResult<TokenResponse> {
         match request {
-            TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-                self.exchange_code(client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => self.exchange_code(
+                client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            ),
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh(client, &refresh_token, scope.as_deref()),
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials(client, scope.as_deref())
             }
-            TokenRequest::RefreshToken { refresh_token, scope } => self.refresh(client, &refresh_token, scope.as_deref()),
-            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope.as_deref()),
         }
     }
 
     /// Writes an access token (and refresh token) under `grant`; `Ok(None)` when the
     /// consumed code or refresh token was used meanwhile (nothing is written then).
-    fn mint(&self, m: Mint<'_>, now: UnixTime) -> OAuthResult<Option<(String, Option<String>, i64)>> {
+    fn mint(
+        &self,
+        m: Mint<'_>,
+        now: UnixTime,
+    ) -> OAuthResult<Option<(String, Option<String>, i64)>> {
         let ttl = self.settings().tokens.access_token_ttl;
         let jti = random_token(16);
         let claims = AccessTokenClaims {
@@ -116,8 +145,9 @@ impl Engine {
             acr: m.grant.acr.clone(),
             sid: m.grant.sid.clone(),
         };
-        let access_token = super::tokens::sign_access_token(self.keys(), self.access_token_alg(), &claims, now)
-            .map_err(OAuthError::server)?;
+        let access_token =
+            super::tokens::sign_access_token(self.keys(), self.access_token_alg(), &claims, now)
+                .map_err(OAuthError::server)?;
         let refresh = m.with_refresh.then(new_secret_token);
         let bundle = IssueBundle {
             new_grant: m.new_grant.then(|| m.grant.clone()),
@@ -147,7 +177,9 @@ impl Engine {
                 true
             }
             Consumes::Code(hash) => self.store().redeem_code(hash, now, &bundle)?,
-            Consumes::RefreshToken(hash) => self.store().rotate_refresh_token(hash, now, &bundle)?,
+            Consumes::RefreshToken(hash) => {
+                self.store().rotate_refresh_token(hash, now, &bundle)?
+            }
         };
         if !won {
             return Ok(None);

@@ -8,14 +8,26 @@ use crate::oidc::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::oidc::Engine;
 
 impl Engine {
-    pub(super) fn refresh(&self, client: &Client, refresh_token: &str, scope: Option<&str>) -> OAuthResult<TokenResponse> {
+    pub(super) fn refresh(
+        &self,
+        client: &Client,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
         if !client.allows_grant(GrantType::RefreshToken) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use refresh_token"));
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client may not use refresh_token",
+            ));
         }
         let now = self.now();
         let hash = token_hash(refresh_token);
-        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-        let record = self.store().find_refresh_token(&hash)?.ok_or_else(invalid)?;
+        let invalid =
+            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let record = self
+            .store()
+            .find_refresh_token(&hash)?
+            .ok_or_else(invalid)?;
         if record.client_id != client.client_id.as_ref() {
             return Err(invalid());
         }
@@ -25,7 +37,10 @@ impl Engine {
         if record.revoked_at.is_some() || record.expires_at <= now {
             return Err(invalid());
         }
-        let grant = self.store().find_grant(&record.grant_id)?.ok_or_else(invalid)?;
+        let grant = self
+            .store()
+            .find_grant(&record.grant_id)?
+            .ok_or_else(invalid)?;
         if grant.revoked_at.is_some() || grant.expires_at <= now {
             return Err(invalid());
         }
@@ -33,9 +48,13 @@ impl Engine {
         let scope = match scope {
             None => granted.clone(),
             Some(s) => {
-                let asked = Scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+                let asked =
+                    Scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
                 if !asked.is_subset(&granted) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "scope may only narrow the original grant"));
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope may only narrow the original grant",
+                    ));
                 }
                 asked
             }
@@ -44,22 +63,47 @@ impl Engine {
         let person = self.store().find_person(&person_id)?.ok_or_else(invalid)?;
         let subject = self.subject_for(client, &person.id);
         let minted = self.mint(
-            Mint { client, grant: &grant, new_grant: false, scope: scope.clone(), with_refresh: true, consumes: Consumes::RefreshToken(&hash), subject: subject.clone() },
+            Mint {
+                client,
+                grant: &grant,
+                new_grant: false,
+                scope: scope.clone(),
+                with_refresh: true,
+                consumes: Consumes::RefreshToken(&hash),
+                subject: subject.clone(),
+            },
             now,
         )?;
         let Some((access_token, refresh_token, expires_in)) = minted else {
             // Someone else rotated this token first: that is a reuse.
             return Err(self.refresh_reused(&record.grant_id, client));
         };
-        let id_token = if scope.contains("openid") { Some(self.id_token(client, &grant, &person, subject, None, now)?) } else { None };
-        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, refresh_token, id_token, scope: scope.to_string() })
+        let id_token = if scope.contains("openid") {
+            Some(self.id_token(client, &grant, &person, subject, None, now)?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token,
+            id_token,
+            scope: scope.to_string(),
+        })
     }
 
     fn refresh_reused(&self, grant_id: &str, client: &Client) -> OAuthError {
         if let Err(e) = self.store().revoke_grant(grant_id, self.now()) {
             return OAuthError::server(e);
         }
-        self.audit("refresh_reuse", "revoked", None, Some(client.client_id.as_ref()), Some(format!("grant={grant_id}")));
+        self.audit(
+            "refresh_reuse",
+            "revoked",
+            None,
+            Some(client.client_id.as_ref()),
+            Some(format!("grant={grant_id}")),
+        );
         tracing::warn!(client_id = %client.client_id, "refresh token reused; the grant was revoked");
         OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
     }

@@ -38,7 +38,9 @@ struct Connector {
 impl Connector {
     fn connect(&self) -> ConnectionResult<AnyConnection> {
         match &self.target {
-            DatabaseTarget::Postgres(url) => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql),
+            DatabaseTarget::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(AnyConnection::Postgresql)
+            }
             DatabaseTarget::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn = diesel::SqliteConnection::establish(&path)?;
@@ -62,11 +64,14 @@ impl diesel::r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
-        self.0.connect().map_err(diesel::r2d2::Error::ConnectionError)
+        self.0
+            .connect()
+            .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -96,24 +101,33 @@ pub enum Backend {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
 impl Database {
     /// Connects, creating the SQLite file (and its folder) when missing. Does not migrate.
-    pub fn connect(target: &DatabaseTarget, settings: &DatabaseSettings) -> anyhow::Result<Database> {
+    pub fn connect(
+        target: &DatabaseTarget,
+        settings: &DatabaseSettings,
+    ) -> anyhow::Result<Database> {
         let backend = match target {
             DatabaseTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("Failed to create the database folder {}", dir.display()))?;
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("Failed to create the database folder {}", dir.display())
+                    })?;
                 }
                 Backend::Sqlite
             }
             DatabaseTarget::Postgres(_) => Backend::Postgres,
         };
-        let manager = Manager(Connector { target: target.clone(), busy_timeout_ms: settings.sqlite_busy_timeout_ms });
+        let manager = Manager(Connector {
+            target: target.clone(),
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        });
         let pool = Pool::builder()
             .max_size(settings.pool_size.max(1))
             .min_idle(Some(0))
@@ -132,7 +146,9 @@ impl Database {
     }
 
     pub(crate) fn conn(&self) -> anyhow::Result<Conn> {
-        self.pool.get().map_err(|e| anyhow!("No database connection available: {e}"))
+        self.pool
+            .get()
+            .map_err(|e| anyhow!("No database connection available: {e}"))
     }
 
     /// Applies pending migrations. Several instances starting at once take turns: an
@@ -143,9 +159,13 @@ impl Database {
             AnyConnection::Postgresql(pg) => {
                 pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
                     .context("Failed to take the migration lock")?;
-                let result = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect());
-                let unlock = pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"));
-                let applied = result.map_err(|e| anyhow!("Failed to migrate the PostgreSQL database: {e}"))?;
+                let result = pg
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.iter().map(|m| m.to_string()).collect());
+                let unlock =
+                    pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"));
+                let applied = result
+                    .map_err(|e| anyhow!("Failed to migrate the PostgreSQL database: {e}"))?;
                 unlock.context("Failed to release the migration lock")?;
                 applied
             }
@@ -163,7 +183,10 @@ impl Database {
     }
 
     /// Runs `f` with a pooled connection.
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> StoreResult<T> {
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = self.conn()?;
         f(&mut conn).map_err(map_err)
     }
@@ -171,7 +194,10 @@ impl Database {
     /// Runs `f` in a transaction. On SQLite the transaction first writes to the one-row
     /// `write_lock` table, so it holds the write lock from its first statement: concurrent
     /// writers then queue on the busy timeout instead of failing on a lock upgrade.
-    pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> StoreResult<T> {
+    pub(crate) fn write_tx<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> StoreResult<T> {
         let backend = self.backend;
         let mut conn = self.conn()?;
         conn.transaction(|c| {
@@ -192,15 +218,17 @@ fn lock_file(db_path: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&lock_path)
         .with_context(|| format!("Failed to open {}", lock_path.display()))?;
-    file.lock().with_context(|| format!("Failed to lock {}", lock_path.display()))?;
+    file.lock()
+        .with_context(|| format!("Failed to lock {}", lock_path.display()))?;
     Ok(file)
 }
 
 pub(crate) fn map_err(e: diesel::result::Error) -> StoreError {
     match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            StoreError::Duplicate
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => StoreError::Duplicate,
         other => StoreError::Db(anyhow::Error::new(other).context("Database query failed")),
     }
 }

@@ -12,31 +12,54 @@ use crate::store::*;
 
 impl ClientStore for Database {
     fn find_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        let row = self.with(|c| clients::table.find(id).select(ClientRow::as_select()).first(c).optional())?;
-        row.map(Client::try_from).transpose().map_err(StoreError::Db)
+        let row = self.with(|c| {
+            clients::table
+                .find(id)
+                .select(ClientRow::as_select())
+                .first(c)
+                .optional()
+        })?;
+        row.map(Client::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        let rows = self.with(|c| clients::table.order(clients::name.asc()).select(ClientRow::as_select()).load(c))?;
-        rows.into_iter().map(Client::try_from).collect::<anyhow::Result<_>>().map_err(StoreError::Db)
+        let rows = self.with(|c| {
+            clients::table
+                .order(clients::name.asc())
+                .select(ClientRow::as_select())
+                .load(c)
+        })?;
+        rows.into_iter()
+            .map(Client::try_from)
+            .collect::<anyhow::Result<_>>()
+            .map_err(StoreError::Db)
     }
 
     fn create_client(&self, client: &Client) -> StoreResult<()> {
         let row = ClientRow::from(client);
-        self.with(|c| diesel::insert_into(clients::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| diesel::insert_into(clients::table).values(&row).execute(c))
+            .map(|_| ())
     }
 
     fn update_client(&self, client: &Client) -> StoreResult<bool> {
         let row = ClientRow::from(client);
-        let n = self.with(|c| diesel::update(clients::table.find(&row.client_id)).set(&row).execute(c))?;
+        let n = self.with(|c| {
+            diesel::update(clients::table.find(&row.client_id))
+                .set(&row)
+                .execute(c)
+        })?;
         Ok(n == 1)
     }
 
     fn delete_client(&self, id: &str) -> StoreResult<bool> {
         let n = self.write_tx(|c| {
             // Tokens are looked up by hash, not joined to clients: remove them explicitly.
-            diesel::delete(refresh_tokens::table.filter(refresh_tokens::client_id.eq(id))).execute(c)?;
-            diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(id))).execute(c)?;
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::client_id.eq(id)))
+                .execute(c)?;
+            diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(id)))
+                .execute(c)?;
             diesel::delete(clients::table.find(id)).execute(c)
         })?;
         Ok(n == 1)
@@ -45,39 +68,63 @@ impl ClientStore for Database {
 
 impl PersonStore for Database {
     fn find_person(&self, id: &str) -> StoreResult<Option<Person>> {
-        let row = self.with(|c| persons::table.find(id).select(PersonRow::as_select()).first(c).optional())?;
+        let row = self.with(|c| {
+            persons::table
+                .find(id)
+                .select(PersonRow::as_select())
+                .first(c)
+                .optional()
+        })?;
         Ok(row.map(Person::from))
     }
 
     fn create_person(&self, person: &Person) -> StoreResult<()> {
         let row = PersonRow::from(person);
-        self.with(|c| diesel::insert_into(persons::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| diesel::insert_into(persons::table).values(&row).execute(c))
+            .map(|_| ())
     }
 }
 
 impl KeyStore for Database {
     fn list_keys(&self) -> StoreResult<Vec<KeyRecord>> {
         let rows = self.with(|c| {
-            signing_keys::table.order(signing_keys::active_from.asc()).select(KeyRow::as_select()).load(c)
+            signing_keys::table
+                .order(signing_keys::active_from.asc())
+                .select(KeyRow::as_select())
+                .load(c)
         })?;
         Ok(rows.into_iter().map(KeyRecord::from).collect())
     }
 
     fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
         let row = KeyRow::from(key);
-        self.with(|c| diesel::insert_into(signing_keys::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| {
+            diesel::insert_into(signing_keys::table)
+                .values(&row)
+                .execute(c)
+        })
+        .map(|_| ())
     }
 }
 
 impl SessionStore for Database {
     fn create_session(&self, session: &SessionRecord) -> StoreResult<()> {
         let row = SessionRow::from(session);
-        self.with(|c| diesel::insert_into(sessions::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| diesel::insert_into(sessions::table).values(&row).execute(c))
+            .map(|_| ())
     }
 
     fn find_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        let row = self.with(|c| sessions::table.find(id_hash).select(SessionRow::as_select()).first(c).optional())?;
-        row.map(SessionRecord::try_from).transpose().map_err(StoreError::Db)
+        let row = self.with(|c| {
+            sessions::table
+                .find(id_hash)
+                .select(SessionRow::as_select())
+                .first(c)
+                .optional()
+        })?;
+        row.map(SessionRecord::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     fn reauthenticate(&self, old_id_hash: &str, renewed: &SessionRecord) -> StoreResult<bool> {
@@ -109,21 +156,34 @@ impl SessionStore for Database {
                 .select(SessionRow::as_select())
                 .load(c)
         })?;
-        rows.into_iter().map(SessionRecord::try_from).collect::<anyhow::Result<_>>().map_err(StoreError::Db)
+        rows.into_iter()
+            .map(SessionRecord::try_from)
+            .collect::<anyhow::Result<_>>()
+            .map_err(StoreError::Db)
     }
 
     fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<SessionRecord>> {
         let row = self.with(|c| {
-            sessions::table.filter(sessions::sid.eq(sid)).select(SessionRow::as_select()).first(c).optional()
+            sessions::table
+                .filter(sessions::sid.eq(sid))
+                .select(SessionRow::as_select())
+                .first(c)
+                .optional()
         })?;
-        row.map(SessionRecord::try_from).transpose().map_err(StoreError::Db)
+        row.map(SessionRecord::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     fn end_session(&self, sid: &str, now: UnixTime) -> StoreResult<bool> {
         let n = self.with(|c| {
-            diesel::update(sessions::table.filter(sessions::sid.eq(sid)).filter(sessions::ended_at.is_null()))
-                .set(sessions::ended_at.eq(Some(now)))
-                .execute(c)
+            diesel::update(
+                sessions::table
+                    .filter(sessions::sid.eq(sid))
+                    .filter(sessions::ended_at.is_null()),
+            )
+            .set(sessions::ended_at.eq(Some(now)))
+            .execute(c)
         })?;
         Ok(n == 1)
     }
@@ -174,13 +234,25 @@ impl SessionStore for Database {
 impl InteractionStore for Database {
     fn create_interaction(&self, interaction: &InteractionRecord) -> StoreResult<()> {
         let row = InteractionRow::from(interaction);
-        self.with(|c| diesel::insert_into(interactions::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| {
+            diesel::insert_into(interactions::table)
+                .values(&row)
+                .execute(c)
+        })
+        .map(|_| ())
     }
 
     fn find_interaction(&self, id: &str) -> StoreResult<Option<InteractionRecord>> {
-        let row =
-            self.with(|c| interactions::table.find(id).select(InteractionRow::as_select()).first(c).optional())?;
-        row.map(InteractionRecord::try_from).transpose().map_err(StoreError::Db)
+        let row = self.with(|c| {
+            interactions::table
+                .find(id)
+                .select(InteractionRow::as_select())
+                .first(c)
+                .optional()
+        })?;
+        row.map(InteractionRecord::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     fn record_login(&self, id: &str, login: &LoginRecord, now: UnixTime) -> StoreResult<bool> {
@@ -235,11 +307,21 @@ impl InteractionStore for Database {
 impl ConsentStore for Database {
     fn find_consent(&self, person_id: &str, client_id: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            consents::table.find((person_id, client_id)).select(consents::scopes).first(c).optional()
+            consents::table
+                .find((person_id, client_id))
+                .select(consents::scopes)
+                .first(c)
+                .optional()
         })
     }
 
-    fn save_consent(&self, person_id: &str, client_id: &str, scopes: &str, now: UnixTime) -> StoreResult<()> {
+    fn save_consent(
+        &self,
+        person_id: &str,
+        client_id: &str,
+        scopes: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
         self.write_tx(|c| {
             let updated = diesel::update(consents::table.find((person_id, client_id)))
                 .set((consents::scopes.eq(scopes), consents::updated_at.eq(now)))
@@ -272,12 +354,21 @@ impl AuditStore for Database {
             ip: e.ip.as_deref(),
             detail: e.detail.as_deref(),
         };
-        self.with(|c| diesel::insert_into(audit_events::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| {
+            diesel::insert_into(audit_events::table)
+                .values(&row)
+                .execute(c)
+        })
+        .map(|_| ())
     }
 
     fn list_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
         let rows = self.with(|c| {
-            audit_events::table.order(audit_events::id.desc()).limit(limit).select(AuditRow::as_select()).load(c)
+            audit_events::table
+                .order(audit_events::id.desc())
+                .limit(limit)
+                .select(AuditRow::as_select())
+                .load(c)
         })?;
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
@@ -298,14 +389,22 @@ impl Maintenance for Database {
         let cutoff = now - grace;
         let n = self.write_tx(|c| {
             let mut n = 0;
-            n += diesel::delete(authorization_codes::table.filter(authorization_codes::expires_at.lt(cutoff)))
+            n += diesel::delete(
+                authorization_codes::table.filter(authorization_codes::expires_at.lt(cutoff)),
+            )
+            .execute(c)?;
+            n += diesel::delete(interactions::table.filter(interactions::expires_at.lt(cutoff)))
                 .execute(c)?;
-            n += diesel::delete(interactions::table.filter(interactions::expires_at.lt(cutoff))).execute(c)?;
-            n += diesel::delete(used_jtis::table.filter(used_jtis::expires_at.lt(now))).execute(c)?;
-            n += diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(cutoff))).execute(c)?;
-            n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff))).execute(c)?;
+            n += diesel::delete(used_jtis::table.filter(used_jtis::expires_at.lt(now)))
+                .execute(c)?;
+            n += diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(cutoff)))
+                .execute(c)?;
+            n +=
+                diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff)))
+                    .execute(c)?;
             n += diesel::delete(grants::table.filter(grants::expires_at.lt(cutoff))).execute(c)?;
-            n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff))).execute(c)?;
+            n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
+                .execute(c)?;
             Ok(n as u64)
         })?;
         Ok(n)
@@ -313,7 +412,10 @@ impl Maintenance for Database {
 
     fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
-        (state.connections - state.idle_connections, state.idle_connections)
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 }
 

@@ -13,11 +13,17 @@ pub(super) fn revoke_grant_rows(c: &mut AnyConnection, id: &str, now: UnixTime) 
     diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
         .set(grants::revoked_at.eq(Some(now)))
         .execute(c)?;
-    diesel::update(access_tokens::table.filter(access_tokens::grant_id.eq(id)).filter(access_tokens::revoked_at.is_null()))
-        .set(access_tokens::revoked_at.eq(Some(now)))
-        .execute(c)?;
     diesel::update(
-        refresh_tokens::table.filter(refresh_tokens::grant_id.eq(id)).filter(refresh_tokens::revoked_at.is_null()),
+        access_tokens::table
+            .filter(access_tokens::grant_id.eq(id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(Some(now)))
+    .execute(c)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::grant_id.eq(id))
+            .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(c)?;
@@ -26,11 +32,17 @@ pub(super) fn revoke_grant_rows(c: &mut AnyConnection, id: &str, now: UnixTime) 
 
 fn insert_bundle(c: &mut AnyConnection, bundle: &IssueBundle) -> QueryResult<()> {
     if let Some(grant) = &bundle.new_grant {
-        diesel::insert_into(grants::table).values(GrantRow::from(grant)).execute(c)?;
+        diesel::insert_into(grants::table)
+            .values(GrantRow::from(grant))
+            .execute(c)?;
     }
-    diesel::insert_into(access_tokens::table).values(AccessTokenRow::from(&bundle.access_token)).execute(c)?;
+    diesel::insert_into(access_tokens::table)
+        .values(AccessTokenRow::from(&bundle.access_token))
+        .execute(c)?;
     if let Some(rt) = &bundle.refresh_token {
-        diesel::insert_into(refresh_tokens::table).values(RefreshTokenRow::from(rt)).execute(c)?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(RefreshTokenRow::from(rt))
+            .execute(c)?;
     }
     Ok(())
 }
@@ -38,17 +50,33 @@ fn insert_bundle(c: &mut AnyConnection, bundle: &IssueBundle) -> QueryResult<()>
 impl CodeStore for Database {
     fn create_code(&self, code: &CodeRecord) -> StoreResult<()> {
         let row = CodeRow::from(code);
-        self.with(|c| diesel::insert_into(authorization_codes::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| {
+            diesel::insert_into(authorization_codes::table)
+                .values(&row)
+                .execute(c)
+        })
+        .map(|_| ())
     }
 
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         let row = self.with(|c| {
-            authorization_codes::table.find(code_hash).select(CodeRow::as_select()).first(c).optional()
+            authorization_codes::table
+                .find(code_hash)
+                .select(CodeRow::as_select())
+                .first(c)
+                .optional()
         })?;
-        row.map(CodeRecord::try_from).transpose().map_err(StoreError::Db)
+        row.map(CodeRecord::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
-    fn redeem_code(&self, code_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool> {
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+        bundle: &IssueBundle,
+    ) -> StoreResult<bool> {
         self.write_tx(|c| {
             let n = diesel::update(
                 authorization_codes::table
@@ -72,7 +100,12 @@ impl TokenStore for Database {
         self.write_tx(|c| insert_bundle(c, bundle))
     }
 
-    fn rotate_refresh_token(&self, old_hash: &str, now: UnixTime, bundle: &IssueBundle) -> StoreResult<bool> {
+    fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        now: UnixTime,
+        bundle: &IssueBundle,
+    ) -> StoreResult<bool> {
         self.write_tx(|c| {
             let n = diesel::update(
                 refresh_tokens::table
@@ -93,19 +126,35 @@ impl TokenStore for Database {
 
     fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
         let row = self.with(|c| {
-            refresh_tokens::table.find(token_hash).select(RefreshTokenRow::as_select()).first(c).optional()
+            refresh_tokens::table
+                .find(token_hash)
+                .select(RefreshTokenRow::as_select())
+                .first(c)
+                .optional()
         })?;
         Ok(row.map(RefreshTokenRecord::from))
     }
 
     fn find_grant(&self, id: &str) -> StoreResult<Option<GrantRecord>> {
-        let row = self.with(|c| grants::table.find(id).select(GrantRow::as_select()).first(c).optional())?;
-        row.map(GrantRecord::try_from).transpose().map_err(StoreError::Db)
+        let row = self.with(|c| {
+            grants::table
+                .find(id)
+                .select(GrantRow::as_select())
+                .first(c)
+                .optional()
+        })?;
+        row.map(GrantRecord::try_from)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     fn find_access_token(&self, jti_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {
         let row = self.with(|c| {
-            access_tokens::table.find(jti_hash).select(AccessTokenRow::as_select()).first(c).optional()
+            access_tokens::table
+                .find(jti_hash)
+                .select(AccessTokenRow::as_select())
+                .first(c)
+                .optional()
         })?;
         Ok(row.map(AccessTokenRecord::from))
     }
@@ -116,14 +165,23 @@ impl TokenStore for Database {
 
     fn revoke_access_token(&self, jti_hash: &str, now: UnixTime) -> StoreResult<()> {
         self.with(|c| {
-            diesel::update(access_tokens::table.find(jti_hash).filter(access_tokens::revoked_at.is_null()))
-                .set(access_tokens::revoked_at.eq(Some(now)))
-                .execute(c)
+            diesel::update(
+                access_tokens::table
+                    .find(jti_hash)
+                    .filter(access_tokens::revoked_at.is_null()),
+            )
+            .set(access_tokens::revoked_at.eq(Some(now)))
+            .execute(c)
         })
         .map(|_| ())
     }
 
-    fn record_jti(&self, jti_hash: &str, client_id: &str, expires_at: UnixTime) -> StoreResult<bool> {
+    fn record_jti(
+        &self,
+        jti_hash: &str,
+        client_id: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<bool> {
         let result = self.with(|c| {
             diesel::insert_into(used_jtis::table)
                 .values((
