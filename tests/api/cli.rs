@@ -259,3 +259,31 @@ fn config_check_prints_the_effective_config_without_secrets() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("must not end with '/'"));
 }
+
+#[test]
+fn migrate_applies_the_schema_and_a_wrong_secret_key_is_a_clear_error() {
+    let db = TestDb::new();
+    let data = tempfile::tempdir().unwrap();
+    let out = cardinal(&db, data.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    let other_key = "b3RoZXItc2VjcmV0LWtleS1vZi0zMi1ieXRlcy1sZW5ndGg=";
+    let out = cardinal(&db, data.path())
+        .args(["keys", "list"])
+        .env("CARDINAL_KEYS__SECRET_KEY", other_key)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "keys encrypted under another secret must not load"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keys.secret_key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -3,9 +3,10 @@
 //! move, and a test-only sign-in method at `/test-login/{id}`.
 
 use std::net::TcpListener;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use cardinal::clients::{self, ClientDraft};
 use cardinal::clock::OffsetClock;
 use cardinal::configuration::Settings;
@@ -399,4 +400,53 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
 pub fn jwt_header(token: &str) -> serde_json::Value {
     let header = token.split('.').next().expect("jwt header");
     serde_json::from_slice(&cardinal::crypto::b64url_decode(header).expect("b64")).expect("json")
+}
+
+/// A relying party's back-channel logout endpoint that records what it receives.
+pub struct Receiver {
+    pub uri: String,
+    pub tokens: Arc<Mutex<Vec<String>>>,
+}
+
+pub async fn spawn_receiver() -> Receiver {
+    let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
+    let store = tokens.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        let store = store.clone();
+        App::new().route(
+            "/backchannel",
+            web::post().to(move |form: web::Form<Vec<(String, String)>>| {
+                let store = store.clone();
+                async move {
+                    for (k, v) in form.into_inner() {
+                        if k == "logout_token" {
+                            store.lock().unwrap().push(v);
+                        }
+                    }
+                    HttpResponse::Ok().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    Receiver {
+        uri: format!("http://127.0.0.1:{port}/backchannel"),
+        tokens,
+    }
+}
+
+pub async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        if tokens.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokens.lock().unwrap().clone()
 }

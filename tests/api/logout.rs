@@ -1,60 +1,6 @@
 //! RP-initiated logout and back-channel logout (SECURITY.md §1.6, P48–P49).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use actix_web::{web, App, HttpResponse, HttpServer};
-
 use crate::helpers::*;
-
-/// A relying party's back-channel logout endpoint that records what it receives.
-struct Receiver {
-    uri: String,
-    tokens: Arc<Mutex<Vec<String>>>,
-}
-
-async fn spawn_receiver() -> Receiver {
-    let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
-    let store = tokens.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
-        let store = store.clone();
-        App::new().route(
-            "/backchannel",
-            web::post().to(move |form: web::Form<Vec<(String, String)>>| {
-                let store = store.clone();
-                async move {
-                    for (k, v) in form.into_inner() {
-                        if k == "logout_token" {
-                            store.lock().unwrap().push(v);
-                        }
-                    }
-                    HttpResponse::Ok().finish()
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    Receiver {
-        uri: format!("http://127.0.0.1:{port}/backchannel"),
-        tokens,
-    }
-}
-
-async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
-    for _ in 0..100 {
-        if tokens.lock().unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokens.lock().unwrap().clone()
-}
 
 async fn signed_in(app: &TestApp, client: &TestClient, person_id: &str) -> String {
     let (verifier, challenge) = pkce();
