@@ -215,6 +215,19 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
     Ok(client)
 }
 
+/// Checks what depends on this deployment's configuration.
+fn check_deployment(engine: &Engine, client: &Client) -> Result<(), ClientError> {
+    if let Some(alg) = &client.id_token_alg {
+        if !engine.settings().keys.algorithms.iter().any(|a| a == alg) {
+            return Err(ClientError::Invalid(format!(
+                "id_token_alg {alg} is not among this deployment's keys.algorithms ({})",
+                engine.settings().keys.algorithms.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Registers a client. Returns it and, for secret-based methods, the secret (shown once).
 pub fn create(
     engine: &Engine,
@@ -222,6 +235,7 @@ pub fn create(
 ) -> Result<(Client, Option<String>), ClientError> {
     let now = engine.now();
     let mut client = apply(draft, None, now).map_err(ClientError::Invalid)?;
+    check_deployment(engine, &client)?;
     let secret = client.auth_method.uses_secret().then(new_secret_token);
     client.secret_hash = secret.as_deref().map(|s| engine.hash_client_secret(s));
     match engine.store().create_client(&client) {
@@ -255,6 +269,7 @@ pub fn update(
 ) -> Result<(Client, Option<String>), ClientError> {
     let existing = find(engine, client_id)?;
     let mut client = apply(draft, Some(&existing), engine.now()).map_err(ClientError::Invalid)?;
+    check_deployment(engine, &client)?;
     let mut secret = None;
     if !client.auth_method.uses_secret() {
         client.secret_hash = None;
@@ -357,6 +372,15 @@ mod tests {
         assert_eq!(u.min_acr, Some(Acr::CitizenCertificate));
         assert_eq!(u.created_at, 1);
         assert_eq!(u.updated_at, 2);
+    }
+
+    #[test]
+    fn backchannel_logout_uri_must_be_http() {
+        let mut d = draft();
+        d.backchannel_logout_uri = Some(Some("tw.gov.ecpa:/logout".into()));
+        assert!(apply(&d, None, 1).unwrap_err().contains("https"));
+        d.backchannel_logout_uri = Some(Some("https://ecpa.example.gov.tw/bc".into()));
+        assert!(apply(&d, None, 1).is_ok());
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct Settings {
     /// A file path or `sqlite://PATH` for SQLite, `postgres://…` for PostgreSQL
     /// (`CARDINAL_DATABASE_URL`).
     pub database_url: String,
-    /// Where generated files live (SQLite database, generated secret key).
+    /// Where generated files live (the generated secret key). The database location
+    /// is `database_url` alone.
     pub data_dir: PathBuf,
     /// Folder whose `*.hbs` files override the built-in templates (optional).
     pub templates_dir: Option<PathBuf>,
@@ -161,11 +162,14 @@ impl Default for TokenSettings {
 }
 
 impl TokenSettings {
-    /// The longest time a token signed now may be verified against JWKS.
-    pub fn longest_signed_lifetime(&self) -> i64 {
+    /// How long a retired signing key stays in the JWKS: until every token it signed has
+    /// expired, and as long as a session lasts, so that ID tokens of live sessions still
+    /// work as `id_token_hint`.
+    pub fn key_retention(&self) -> i64 {
         self.access_token_ttl
             .max(self.id_token_ttl)
             .max(self.logout_token_ttl)
+            .max(self.session_ttl)
     }
 }
 
@@ -190,7 +194,8 @@ impl Default for OidcSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
-    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (IP addresses).
+    /// Peers whose `X-Forwarded-For` is believed (IP addresses). Whether cookies are
+    /// `Secure` follows the scheme of `issuer`.
     pub trusted_proxies: Vec<IpAddr>,
     /// Serve HTTPS directly with these PEM files.
     pub tls: Option<TlsSettings>,
@@ -238,6 +243,9 @@ impl Settings {
         }
         if issuer.query().is_some() || issuer.fragment().is_some() {
             bail!("issuer must not have a query or fragment");
+        }
+        if issuer.path() != "/" {
+            bail!("issuer must not have a path: serve Cardinal at the root of its host (e.g. https://idp.example.gov.tw)");
         }
         if self.issuer.ends_with('/') {
             bail!("issuer must not end with '/' (it is compared byte for byte)");
@@ -453,5 +461,7 @@ mod tests {
         assert!(s.validate().is_err());
         s.issuer = "https://idp.example.gov.tw".into();
         assert!(s.validate().is_ok());
+        s.issuer = "https://idp.example.gov.tw/cardinal".into();
+        assert!(s.validate().unwrap_err().to_string().contains("path"));
     }
 }

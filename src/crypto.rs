@@ -60,6 +60,7 @@ pub enum KeyPurpose {
     KeyEncryption,
     ClientSecret,
     Pairwise,
+    Csrf,
 }
 
 impl KeyPurpose {
@@ -68,6 +69,7 @@ impl KeyPurpose {
             KeyPurpose::KeyEncryption => b"cardinal/v1/key-encryption",
             KeyPurpose::ClientSecret => b"cardinal/v1/client-secret",
             KeyPurpose::Pairwise => b"cardinal/v1/pairwise-subject",
+            KeyPurpose::Csrf => b"cardinal/v1/csrf",
         }
     }
 }

@@ -56,10 +56,11 @@ pub struct Services {
 pub fn load_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     let decode = |text: &str| -> anyhow::Result<Vec<u8>> {
         let t = text.trim();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(t)
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
-            .context("keys.secret_key must be base64")?;
+        let unpadded = t.trim_end_matches('=');
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(unpadded)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(unpadded))
+            .context("keys.secret_key must be base64 (standard or url-safe)")?;
         if bytes.len() < 32 {
             bail!(
                 "keys.secret_key must hold at least 32 bytes (it has {})",
@@ -121,7 +122,7 @@ impl Services {
         let keys = KeyManager::new(
             store.clone(),
             ring.derive(KeyPurpose::KeyEncryption),
-            settings.tokens.longest_signed_lifetime(),
+            settings.tokens.key_retention(),
         );
         let algs = settings
             .keys

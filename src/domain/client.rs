@@ -216,6 +216,11 @@ impl Client {
         }
         if let Some(uri) = &self.backchannel_logout_uri {
             RedirectUri::parse(uri).map_err(|e| format!("back-channel logout URI: {e}"))?;
+            if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                return Err(
+                    "back-channel logout URI must be an https URL (http only on loopback)".into(),
+                );
+            }
             if uri.contains('#') {
                 return Err("back-channel logout URI must not contain a fragment".into());
             }

@@ -4,14 +4,16 @@
 //! |---|---|---|
 //! | 1 | `client_id` present, single, registered | error page |
 //! | 2 | `redirect_uri` present, single, registered (exact match) | error page |
-//! | 3 | client may use the code grant | redirect `unauthorized_client` |
-//! | 4 | no repeated parameter | redirect `invalid_request` |
-//! | 5 | `request` / `request_uri` not used | redirect `request_not_supported` / `request_uri_not_supported` |
-//! | 6 | `response_type=code` | redirect `unsupported_response_type` |
-//! | 7 | `scope` contains `openid`, narrowed to the client's | redirect `invalid_scope` |
-//! | 8 | PKCE S256 (public clients always; confidential per config) | redirect `invalid_request` |
-//! | 9 | `prompt`, `max_age`, `claims`, `acr_values`, `id_token_hint` well-formed | redirect `invalid_request` |
-//! | 10 | session, `prompt`, `max_age`, acr, hint → sign in, consent, or issue | see [`Engine::decide`] |
+//! | 3 | `response_mode` is query or form_post | redirect `invalid_request` (query) |
+//! | 4 | client may use the code grant | redirect `unauthorized_client` |
+//! | 5 | no repeated parameter | redirect `invalid_request` |
+//! | 6 | `request` / `request_uri` not used | redirect `request_not_supported` / `request_uri_not_supported` |
+//! | 7 | `response_type=code` | redirect `unsupported_response_type` |
+//! | 8 | free-text parameters at most 4096 characters | redirect `invalid_request` |
+//! | 9 | `scope` contains `openid`, narrowed to the client's; `claims` well-formed | redirect `invalid_scope` / `invalid_request` |
+//! | 10 | PKCE S256 (public clients always; confidential per config) | redirect `invalid_request` |
+//! | 11 | `prompt`, `max_age`, `acr_values`, `id_token_hint` well-formed | redirect `invalid_request` |
+//! | 12 | session, `prompt`, `max_age`, acr, hint → sign in, consent, or issue | see [`Engine::decide`] |
 //!
 //! Every redirect carries `iss` (RFC 9207) and the request's `state`.
 

@@ -54,11 +54,7 @@ impl Engine {
     }
 
     /// Authenticates the client by exactly one method, the one it registered.
-    pub fn authenticate_client(
-        &self,
-        input: &ClientAuthInput,
-        endpoint: &str,
-    ) -> OAuthResult<Client> {
+    pub fn authenticate_client(&self, input: &ClientAuthInput) -> OAuthResult<Client> {
         let p = &input.params;
         let basic = if input.used_basic() {
             Some(parse_basic(
@@ -127,7 +123,7 @@ impl Engine {
                     return Err(unknown());
                 }
             }
-            AuthMethod::PrivateKeyJwt => self.verify_assertion(&client, p, endpoint)?,
+            AuthMethod::PrivateKeyJwt => self.verify_assertion(&client, p)?,
             AuthMethod::None => {}
         }
         Ok(client)
@@ -154,7 +150,7 @@ impl Engine {
             .ok_or_else(|| OAuthError::invalid_client("client_assertion has no iss"))
     }
 
-    fn verify_assertion(&self, client: &Client, p: &RawParams, endpoint: &str) -> OAuthResult<()> {
+    fn verify_assertion(&self, client: &Client, p: &RawParams) -> OAuthResult<()> {
         let fail = |why: &str| {
             self.audit(
                 "client_auth",
@@ -179,8 +175,7 @@ impl Engine {
         }
         // rfc7523bis: the audience is this OP, as a single string.
         match claims.aud.as_str() {
-            Some(aud)
-                if aud == self.issuer() || aud == endpoint || aud == self.endpoint("/token") => {}
+            Some(aud) if aud == self.issuer() => {}
             Some(_) => return Err(fail("aud must be the issuer identifier")),
             None => return Err(fail("aud must be a single string (the issuer identifier)")),
         }

@@ -62,7 +62,7 @@ impl Engine {
     fn logout_csrf(&self, session_token: &str) -> String {
         let mut input = b"logout|".to_vec();
         input.extend_from_slice(session_token.as_bytes());
-        self.ring().keyed_hash(KeyPurpose::Pairwise, &input)
+        self.ring().keyed_hash(KeyPurpose::Csrf, &input)
     }
 
     /// Handles the end-session endpoint. `confirmation` is the CSRF token of the

@@ -20,7 +20,7 @@ pub async fn post_introspect(
     let basic = input.used_basic();
     let engine = state.engine.clone();
     let result = web::block(move || {
-        let client = engine.authenticate_client(&input, &engine.endpoint("/introspect"))?;
+        let client = engine.authenticate_client(&input)?;
         let token = input
             .params
             .get("token")
@@ -48,7 +48,7 @@ pub async fn post_revoke(
     let basic = input.used_basic();
     let engine = state.engine.clone();
     let result = web::block(move || {
-        let client = engine.authenticate_client(&input, &engine.endpoint("/revoke"))?;
+        let client = engine.authenticate_client(&input)?;
         let token = input
             .params
             .get("token")

@@ -29,13 +29,9 @@ pub fn oauth_json_error(err: &OAuthError, basic: bool) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
     resp.insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
-    if status == StatusCode::UNAUTHORIZED {
-        let challenge = if basic {
-            "Basic realm=\"cardinal\""
-        } else {
-            "Bearer"
-        };
-        resp.insert_header((header::WWW_AUTHENTICATE, challenge));
+    if status == StatusCode::UNAUTHORIZED && basic {
+        // RFC 6749 §5.2: answer a failed Basic authentication with its scheme.
+        resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"cardinal\""));
     }
     resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
 }

@@ -53,9 +53,8 @@ pub async fn post_token(
     let input = auth_input(&req, params);
     let basic = input.used_basic();
     let engine = state.engine.clone();
-    let endpoint = engine.endpoint("/token");
     let result = web::block(move || {
-        let client = engine.authenticate_client(&input, &endpoint)?;
+        let client = engine.authenticate_client(&input)?;
         let request = TokenRequest::parse(&input.params)?;
         engine.token(&client, request)
     })

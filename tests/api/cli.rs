@@ -287,3 +287,30 @@ fn migrate_applies_the_schema_and_a_wrong_secret_key_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn client_with_an_algorithm_the_deployment_does_not_sign_with_is_refused() {
+    let db = TestDb::new();
+    let data = tempfile::tempdir().unwrap();
+    let out = cardinal(&db, data.path())
+        .args([
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--id-token-alg",
+            "EdDSA",
+        ])
+        .env("CARDINAL_KEYS__ALGORITHMS", "[\"RS256\"]")
+        .env("CARDINAL_KEYS__DEFAULT_ALGORITHM", "RS256")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keys.algorithms"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
