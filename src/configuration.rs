@@ -34,6 +34,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub oidc: OidcSettings,
     pub http: HttpSettings,
+    pub card: CardSettings,
 }
 
 impl Default for Settings {
@@ -50,6 +51,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             oidc: OidcSettings::default(),
             http: HttpSettings::default(),
+            card: CardSettings::default(),
         }
     }
 }
@@ -208,6 +210,39 @@ pub struct TlsSettings {
     pub private_key: PathBuf,
 }
 
+/// Card sign-in (SPEC R-CARD): which card issuers are trusted and where the local
+/// authenticator listens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CardSettings {
+    /// PEM files of the CA certificates trusted for NHI-kind cards (`cardinal-nhi/1`).
+    pub nhi_ca_files: Vec<PathBuf>,
+    /// PEM files of the CA certificates trusted for MOICA-kind cards (`cardinal-moica/1`).
+    pub moica_ca_files: Vec<PathBuf>,
+    /// CRL files (PEM or DER) of those CAs; re-read when they change on disk.
+    pub crl_files: Vec<PathBuf>,
+    /// Lifetime of a card challenge (seconds; R-CARD-3: 5 minutes).
+    pub challenge_ttl: i64,
+    /// Where pages tell the browser to find the card authenticator.
+    pub authenticator_url: String,
+    /// The authenticator program offered on the environment page (電腦環境說明);
+    /// default: `cardinal-authenticator` next to the `cardinal` executable.
+    pub authenticator_download: Option<PathBuf>,
+}
+
+impl Default for CardSettings {
+    fn default() -> Self {
+        Self {
+            nhi_ca_files: Vec::new(),
+            moica_ca_files: Vec::new(),
+            crl_files: Vec::new(),
+            challenge_ttl: 300,
+            authenticator_url: "http://127.0.0.1:7777".into(),
+            authenticator_download: None,
+        }
+    }
+}
+
 /// Which database the URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
@@ -288,6 +323,14 @@ impl Settings {
         }
         if self.keys.prepublish_secs < 0 {
             bail!("keys.prepublish_secs must not be negative");
+        }
+        if !(1..=600).contains(&self.card.challenge_ttl) {
+            bail!("card.challenge_ttl must be between 1 and 600 seconds");
+        }
+        let auth = Url::parse(&self.card.authenticator_url)
+            .with_context(|| format!("card.authenticator_url {:?} is not a URL", self.card.authenticator_url))?;
+        if !matches!(auth.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")) {
+            bail!("card.authenticator_url must be a loopback address (the authenticator runs on the user's computer)");
         }
         if self.oidc.ui_locales.is_empty() {
             bail!("oidc.ui_locales must name at least one language");

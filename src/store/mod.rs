@@ -272,6 +272,26 @@ pub trait TokenStore {
     ) -> StoreResult<bool>;
 }
 
+/// A card challenge as stored (the challenge itself only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub challenge_hash: String,
+    /// What the challenge is bound to (browser transaction and purpose).
+    pub binding: String,
+    /// The card number the flow already knows, if any.
+    pub expected_card: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+pub trait ChallengeStore {
+    fn create_challenge(&self, challenge: &ChallengeRecord) -> StoreResult<()>;
+    /// Single use: marks the challenge used and returns it, for exactly one caller and only
+    /// before expiry; `None` when it is unknown, used or expired.
+    fn consume_challenge(&self, challenge_hash: &str, now: UnixTime) -> StoreResult<Option<ChallengeRecord>>;
+}
+
 pub trait AuditStore {
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     fn list_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
@@ -297,6 +317,7 @@ pub trait Storage:
     + CodeStore
     + TokenStore
     + AuditStore
+    + ChallengeStore
     + Maintenance
     + Send
     + Sync
@@ -313,6 +334,7 @@ impl<T> Storage for T where
         + CodeStore
         + TokenStore
         + AuditStore
+        + ChallengeStore
         + Maintenance
         + Send
         + Sync

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::*;
 use super::{
-    AccessTokenRecord, AuditEvent, CodeRecord, GrantRecord, InteractionRecord, KeyRecord,
+    AccessTokenRecord, AuditEvent, ChallengeRecord, CodeRecord, GrantRecord, InteractionRecord, KeyRecord,
     LoginRecord, Person, RefreshTokenRecord, SessionRecord,
 };
 use crate::domain::{
@@ -509,6 +509,43 @@ impl From<&RefreshTokenRecord> for RefreshTokenRow {
             expires_at: r.expires_at,
             consumed_at: r.consumed_at,
             revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = card_challenges)]
+pub struct ChallengeRow {
+    pub challenge_hash: String,
+    pub binding: String,
+    pub expected_card: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+impl From<ChallengeRow> for ChallengeRecord {
+    fn from(r: ChallengeRow) -> Self {
+        ChallengeRecord {
+            challenge_hash: r.challenge_hash,
+            binding: r.binding,
+            expected_card: r.expected_card,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            consumed_at: r.consumed_at,
+        }
+    }
+}
+
+impl From<&ChallengeRecord> for ChallengeRow {
+    fn from(c: &ChallengeRecord) -> Self {
+        ChallengeRow {
+            challenge_hash: c.challenge_hash.clone(),
+            binding: c.binding.clone(),
+            expected_card: c.expected_card.clone(),
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            consumed_at: c.consumed_at,
         }
     }
 }

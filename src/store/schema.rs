@@ -180,7 +180,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    card_challenges (challenge_hash) {
+        challenge_hash -> Text,
+        binding -> Text,
+        expected_card -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    card_challenges,
     persons,
     clients,
     signing_keys,

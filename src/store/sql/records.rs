@@ -342,6 +342,31 @@ impl ConsentStore for Database {
     }
 }
 
+impl ChallengeStore for Database {
+    fn create_challenge(&self, challenge: &ChallengeRecord) -> StoreResult<()> {
+        let row = ChallengeRow::from(challenge);
+        self.with(|c| diesel::insert_into(card_challenges::table).values(&row).execute(c)).map(|_| ())
+    }
+
+    fn consume_challenge(&self, challenge_hash: &str, now: UnixTime) -> StoreResult<Option<ChallengeRecord>> {
+        let row = self.write_tx(|c| {
+            let n = diesel::update(
+                card_challenges::table
+                    .find(challenge_hash)
+                    .filter(card_challenges::consumed_at.is_null())
+                    .filter(card_challenges::expires_at.gt(now)),
+            )
+            .set(card_challenges::consumed_at.eq(Some(now)))
+            .execute(c)?;
+            if n != 1 {
+                return Ok(None);
+            }
+            card_challenges::table.find(challenge_hash).select(ChallengeRow::as_select()).first(c).optional()
+        })?;
+        Ok(row.map(ChallengeRecord::from))
+    }
+}
+
 impl AuditStore for Database {
     fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         let row = NewAuditRow {
@@ -404,6 +429,8 @@ impl Maintenance for Database {
                     .execute(c)?;
             n += diesel::delete(grants::table.filter(grants::expires_at.lt(cutoff))).execute(c)?;
             n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
+                .execute(c)?;
+            n += diesel::delete(card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)))
                 .execute(c)?;
             Ok(n as u64)
         })?;
