@@ -34,6 +34,70 @@ pub enum Command {
     /// Relying-party clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Development card issuer and virtual-card files.
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// The card-issuer CA.
+    #[command(subcommand)]
+    Ca(CardCaCommand),
+    /// Issue a card: writes a virtual-card file (key, certificate, basic data).
+    Issue(CardIssueArgs),
+    /// Revoke the certificates of a card and rewrite the CA's crl.pem.
+    Revoke {
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        #[arg(long = "card-number")]
+        card_number: Option<String>,
+        /// Certificate serial (hex with colons, as `card issue` prints it).
+        #[arg(long)]
+        serial: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCaCommand {
+    /// Create a development CA for one card kind in DIR (ca.pem, ca.key.pem, crl.pem).
+    Init {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// nhi or moica
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CardIssueArgs {
+    #[arg(long, value_name = "DIR")]
+    pub ca: PathBuf,
+    /// nhi or moica
+    #[arg(long)]
+    pub kind: String,
+    /// 12 digits.
+    #[arg(long = "card-number")]
+    pub card_number: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long = "national-id")]
+    pub national_id: String,
+    /// YYYY-MM-DD
+    #[arg(long = "birth-date")]
+    pub birth_date: String,
+    /// M or F
+    #[arg(long)]
+    pub sex: String,
+    /// PIN (MOICA kind: required, 4–12 digits).
+    #[arg(long)]
+    pub pin: Option<String>,
+    /// Certificate validity in days.
+    #[arg(long = "valid-days", default_value_t = 3650)]
+    pub valid_days: i64,
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

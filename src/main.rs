@@ -35,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(k) => commands::keys::run(&settings, k),
         Command::Client(c) => commands::client::run(&settings, c),
+        Command::Card(c) => commands::card::run(c),
     }
 }
 
