@@ -327,9 +327,16 @@ impl Settings {
         if !(1..=600).contains(&self.card.challenge_ttl) {
             bail!("card.challenge_ttl must be between 1 and 600 seconds");
         }
-        let auth = Url::parse(&self.card.authenticator_url)
-            .with_context(|| format!("card.authenticator_url {:?} is not a URL", self.card.authenticator_url))?;
-        if !matches!(auth.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")) {
+        let auth = Url::parse(&self.card.authenticator_url).with_context(|| {
+            format!(
+                "card.authenticator_url {:?} is not a URL",
+                self.card.authenticator_url
+            )
+        })?;
+        if !matches!(
+            auth.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        ) {
             bail!("card.authenticator_url must be a loopback address (the authenticator runs on the user's computer)");
         }
         if self.oidc.ui_locales.is_empty() {

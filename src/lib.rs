@@ -1,6 +1,7 @@
 //! Cardinal: an OpenID Connect identity provider with NHI-card sign-in.
 
 pub mod backchannel;
+pub mod card;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -15,4 +16,3 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
-pub mod card;

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use futures_util::FutureExt;
 
 use crate::backchannel::BackchannelSender;
+use crate::card::{CardService, CardTrust};
 use crate::clock::{Clock, SystemClock};
 use crate::configuration::Settings;
 use crate::crypto::{KeyPurpose, KeyRing};
@@ -170,7 +171,18 @@ impl Application {
             settings.templates_dir.as_deref(),
             &settings.oidc.ui_locales,
         )?);
+        let trust = {
+            let c = settings.card.clone();
+            tokio::task::spawn_blocking(move || {
+                CardTrust::load(&c.nhi_ca_files, &c.moica_ca_files, &c.crl_files)
+            })
+            .await??
+        };
+        if !trust.has_issuers() {
+            tracing::warn!("no card issuer is configured (card.nhi_ca_files, card.moica_ca_files): every card will be refused");
+        }
         let state = AppState {
+            card: CardService::new(services.engine.clone(), trust)?,
             engine: services.engine.clone(),
             templates,
             backchannel: BackchannelSender::new()?,
@@ -279,6 +291,20 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route(
             "/logout/confirm",
             web::post().to(logout::post_logout_confirm),
+        )
+        .route(
+            "/card/challenge",
+            web::post().to(card::post_check_challenge),
+        )
+        .route("/card/check", web::post().to(card::post_check))
+        .route("/help/environment", web::get().to(card::get_environment))
+        .route(
+            "/download/cardinal-authenticator",
+            web::get().to(card::get_download),
+        )
+        .route(
+            "/static/environment.js",
+            web::get().to(card::get_environment_js),
         );
     if let Some(h) = hook {
         h(cfg);

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, DistinguishedName, DnType,
-    IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
+    DistinguishedName, DnType, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams,
+    SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -47,7 +48,12 @@ pub struct CardHolder {
 }
 
 fn ca_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
-    (dir.join("ca.pem"), dir.join("ca.key.pem"), dir.join("ca.json"), dir.join("crl.pem"))
+    (
+        dir.join("ca.pem"),
+        dir.join("ca.key.pem"),
+        dir.join("ca.json"),
+        dir.join("crl.pem"),
+    )
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -92,7 +98,12 @@ fn random_serial() -> SerialNumber {
 }
 
 fn serial_hex(serial: &SerialNumber) -> String {
-    serial.as_ref().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    serial
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Creates a CA in `dir` for cards of `kind`.
@@ -107,7 +118,13 @@ pub fn init(dir: &Path, kind: CardKind, now: OffsetDateTime) -> anyhow::Result<(
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "TW");
     dn.push(DnType::OrganizationName, "Cardinal development card issuer");
-    dn.push(DnType::CommonName, format!("Cardinal {} card CA (development)", kind.as_str().to_uppercase()));
+    dn.push(
+        DnType::CommonName,
+        format!(
+            "Cardinal {} card CA (development)",
+            kind.as_str().to_uppercase()
+        ),
+    );
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -115,30 +132,43 @@ pub fn init(dir: &Path, kind: CardKind, now: OffsetDateTime) -> anyhow::Result<(
     params.not_after = now + Duration::days(365 * 10);
     params.serial_number = Some(random_serial());
     let cert = params.self_signed(&key)?;
-    std::fs::write(&cert_path, cert.pem()).with_context(|| format!("Failed to write {}", cert_path.display()))?;
+    std::fs::write(&cert_path, cert.pem())
+        .with_context(|| format!("Failed to write {}", cert_path.display()))?;
     write_private(&key_path, &key.serialize_pem())?;
-    let state = CaState { kind: Some(kind), ..Default::default() };
+    let state = CaState {
+        kind: Some(kind),
+        ..Default::default()
+    };
     save_state(&state_path, &state)?;
     write_crl(dir, &state, now)?;
     Ok(())
 }
 
 fn load_state(path: &Path) -> anyhow::Result<CaState> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("Failed to read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
 }
 
 fn save_state(path: &Path, state: &CaState) -> anyhow::Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(state)?).with_context(|| format!("Failed to write {}", path.display()))
+    std::fs::write(path, serde_json::to_string_pretty(state)?)
+        .with_context(|| format!("Failed to write {}", path.display()))
 }
 
 /// The CA as an issuer: its certificate (re-made from the PEM with the same name and key)
 /// and key.
 fn load_issuer(dir: &Path) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
     let (cert_path, key_path, _, _) = ca_paths(dir);
-    let pem = std::fs::read_to_string(&cert_path)
-        .with_context(|| format!("{} is not a CA folder (no ca.pem); run `cardinal card ca init` first", dir.display()))?;
-    let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path).with_context(|| format!("Failed to read {}", key_path.display()))?)?;
+    let pem = std::fs::read_to_string(&cert_path).with_context(|| {
+        format!(
+            "{} is not a CA folder (no ca.pem); run `cardinal card ca init` first",
+            dir.display()
+        )
+    })?;
+    let key = KeyPair::from_pem(
+        &std::fs::read_to_string(&key_path)
+            .with_context(|| format!("Failed to read {}", key_path.display()))?,
+    )?;
     let params = CertificateParams::from_ca_cert_pem(&pem)?;
     let cert = params.self_signed(&key)?;
     Ok((cert, key))
@@ -151,7 +181,11 @@ fn write_crl(dir: &Path, state: &CaState, now: OffsetDateTime) -> anyhow::Result
         .revoked
         .iter()
         .map(|r| {
-            let bytes: Vec<u8> = r.serial.split(':').map(|h| u8::from_str_radix(h, 16)).collect::<Result<_, _>>()?;
+            let bytes: Vec<u8> = r
+                .serial
+                .split(':')
+                .map(|h| u8::from_str_radix(h, 16))
+                .collect::<Result<_, _>>()?;
             Ok(RevokedCertParams {
                 serial_number: SerialNumber::from_slice(&bytes),
                 revocation_time: OffsetDateTime::from_unix_timestamp(r.revoked_at)?,
@@ -169,7 +203,8 @@ fn write_crl(dir: &Path, state: &CaState, now: OffsetDateTime) -> anyhow::Result
         key_identifier_method: KeyIdMethod::Sha256,
     };
     let crl = params.signed_by(&issuer, &key)?;
-    std::fs::write(&crl_path, crl.pem()?).with_context(|| format!("Failed to write {}", crl_path.display()))
+    std::fs::write(&crl_path, crl.pem()?)
+        .with_context(|| format!("Failed to write {}", crl_path.display()))
 }
 
 /// A freshly issued card: its certificate and private key (PEM) for the card file.
@@ -181,12 +216,22 @@ pub struct IssuedCredentials {
 }
 
 /// Issues a card certificate for `holder`, valid `valid_days`.
-pub fn issue(dir: &Path, kind: CardKind, holder: &CardHolder, valid_days: i64, now: OffsetDateTime) -> anyhow::Result<IssuedCredentials> {
+pub fn issue(
+    dir: &Path,
+    kind: CardKind,
+    holder: &CardHolder,
+    valid_days: i64,
+    now: OffsetDateTime,
+) -> anyhow::Result<IssuedCredentials> {
     let (_, _, state_path, _) = ca_paths(dir);
     let mut state = load_state(&state_path)?;
     if let Some(ca_kind) = state.kind {
         if ca_kind != kind {
-            bail!("this CA issues {} cards, not {}", ca_kind.as_str(), kind.as_str());
+            bail!(
+                "this CA issues {} cards, not {}",
+                ca_kind.as_str(),
+                kind.as_str()
+            );
         }
     }
     let (issuer, ca_key) = load_issuer(dir)?;
@@ -195,7 +240,10 @@ pub fn issue(dir: &Path, kind: CardKind, holder: &CardHolder, valid_days: i64, n
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "TW");
     dn.push(DnType::CommonName, holder.name.clone());
-    dn.push(DnType::CustomDnType(vec![2, 5, 4, 5]), holder.card_number.clone());
+    dn.push(
+        DnType::CustomDnType(vec![2, 5, 4, 5]),
+        holder.card_number.clone(),
+    );
     params.distinguished_name = dn;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -203,25 +251,44 @@ pub fn issue(dir: &Path, kind: CardKind, holder: &CardHolder, valid_days: i64, n
     params.not_after = now + Duration::days(valid_days);
     let serial = random_serial();
     params.serial_number = Some(serial.clone());
-    let mut policies = CustomExtension::from_oid_content(&[2, 5, 29, 32], certificate_policies(kind.policy_oid())?);
+    let mut policies = CustomExtension::from_oid_content(
+        &[2, 5, 29, 32],
+        certificate_policies(kind.policy_oid())?,
+    );
     policies.set_criticality(false);
     params.custom_extensions = vec![policies];
     let cert = params.signed_by(&card_key, &issuer, &ca_key)?;
     let serial = serial_hex(&serial);
-    state.issued.push(IssuedCard { serial: serial.clone(), card_number: holder.card_number.clone(), issued_at: now.unix_timestamp() });
+    state.issued.push(IssuedCard {
+        serial: serial.clone(),
+        card_number: holder.card_number.clone(),
+        issued_at: now.unix_timestamp(),
+    });
     save_state(&state_path, &state)?;
-    Ok(IssuedCredentials { certificate_pem: cert.pem(), private_key_pem: card_key.serialize_pem(), serial })
+    Ok(IssuedCredentials {
+        certificate_pem: cert.pem(),
+        private_key_pem: card_key.serialize_pem(),
+        serial,
+    })
 }
 
 /// Revokes every certificate issued for `card_number` (or the one with `serial`) and
 /// rewrites `crl.pem`. Returns the serials revoked.
-pub fn revoke(dir: &Path, card_number: Option<&str>, serial: Option<&str>, now: OffsetDateTime) -> anyhow::Result<Vec<String>> {
+pub fn revoke(
+    dir: &Path,
+    card_number: Option<&str>,
+    serial: Option<&str>,
+    now: OffsetDateTime,
+) -> anyhow::Result<Vec<String>> {
     let (_, _, state_path, _) = ca_paths(dir);
     let mut state = load_state(&state_path)?;
     let targets: Vec<String> = state
         .issued
         .iter()
-        .filter(|c| card_number.is_some_and(|n| n == c.card_number) || serial.is_some_and(|s| s.eq_ignore_ascii_case(&c.serial)))
+        .filter(|c| {
+            card_number.is_some_and(|n| n == c.card_number)
+                || serial.is_some_and(|s| s.eq_ignore_ascii_case(&c.serial))
+        })
         .map(|c| c.serial.clone())
         .filter(|s| !state.revoked.iter().any(|r| &r.serial == s))
         .collect();
@@ -229,7 +296,10 @@ pub fn revoke(dir: &Path, card_number: Option<&str>, serial: Option<&str>, now: 
         return Err(anyhow!("no unrevoked certificate of this CA matches"));
     }
     for s in &targets {
-        state.revoked.push(RevokedCard { serial: s.clone(), revoked_at: now.unix_timestamp() });
+        state.revoked.push(RevokedCard {
+            serial: s.clone(),
+            revoked_at: now.unix_timestamp(),
+        });
     }
     state.crl_number += 1;
     save_state(&state_path, &state)?;
@@ -248,7 +318,12 @@ mod tests {
         assert_eq!(der[0], 0x30);
         assert_eq!(der[2], 0x30);
         assert_eq!(der[4], 0x06);
-        assert_eq!(&der[6..], super::super::token::oid_content(super::super::token::POLICY_OID_NHI).unwrap().as_slice());
+        assert_eq!(
+            &der[6..],
+            super::super::token::oid_content(super::super::token::POLICY_OID_NHI)
+                .unwrap()
+                .as_slice()
+        );
         // 2.25 is the first byte 0x69 (2 * 40 + 25).
         assert_eq!(der[6], 0x69);
     }

@@ -30,8 +30,14 @@ pub struct CardService {
 
 impl CardService {
     pub fn new(engine: Engine, trust: CardTrust) -> anyhow::Result<CardService> {
-        let origin = url::Url::parse(engine.issuer())?.origin().ascii_serialization();
-        Ok(CardService { engine, trust: Arc::new(trust), origin })
+        let origin = url::Url::parse(engine.issuer())?
+            .origin()
+            .ascii_serialization();
+        Ok(CardService {
+            engine,
+            trust: Arc::new(trust),
+            origin,
+        })
     }
 
     /// The web origin the card must have signed (this IdP's).
@@ -45,7 +51,11 @@ impl CardService {
 
     /// A new 32-byte challenge bound to `binding` (the browser transaction), valid
     /// `card.challenge_ttl` seconds; `expected_card` when the flow already knows the card.
-    pub fn issue_challenge(&self, binding: &str, expected_card: Option<&str>) -> anyhow::Result<IssuedChallenge> {
+    pub fn issue_challenge(
+        &self,
+        binding: &str,
+        expected_card: Option<&str>,
+    ) -> anyhow::Result<IssuedChallenge> {
         let now = self.engine.now();
         let ttl = self.engine.settings().card.challenge_ttl;
         let challenge = random_token(32);
@@ -57,14 +67,26 @@ impl CardService {
             expires_at: now + ttl,
             consumed_at: None,
         })?;
-        Ok(IssuedChallenge { challenge, expires_in: ttl })
+        Ok(IssuedChallenge {
+            challenge,
+            expires_in: ttl,
+        })
     }
 
     /// Consumes `challenge` (on first use, whatever the outcome) and verifies `token` over
     /// it. The challenge must belong to `binding`; a card other than the expected one fails.
-    pub fn authenticate(&self, binding: &str, challenge: &str, token: &CardToken) -> Result<VerifiedCard, CardError> {
+    pub fn authenticate(
+        &self,
+        binding: &str,
+        challenge: &str,
+        token: &CardToken,
+    ) -> Result<VerifiedCard, CardError> {
         let now = self.engine.now();
-        let record = match self.engine.store().consume_challenge(&token_hash(challenge), now) {
+        let record = match self
+            .engine
+            .store()
+            .consume_challenge(&token_hash(challenge), now)
+        {
             Ok(Some(r)) => r,
             Ok(None) => return Err(CardError::BadChallenge),
             Err(e) => {
@@ -76,7 +98,11 @@ impl CardService {
             return Err(CardError::BadChallenge);
         }
         let card = self.trust.verify(token, &self.origin, challenge, now)?;
-        if record.expected_card.as_deref().is_some_and(|expected| expected != card.card_number) {
+        if record
+            .expected_card
+            .as_deref()
+            .is_some_and(|expected| expected != card.card_number)
+        {
             return Err(CardError::WrongCard);
         }
         Ok(card)

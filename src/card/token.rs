@@ -55,7 +55,10 @@ pub struct CardToken {
 
 impl std::fmt::Debug for CardToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardToken").field("card_kind", &self.card_kind).field("app_version", &self.app_version).finish_non_exhaustive()
+        f.debug_struct("CardToken")
+            .field("card_kind", &self.card_kind)
+            .field("app_version", &self.app_version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +73,11 @@ pub fn signing_hash(origin: &str, challenge: &str) -> [u8; 32] {
 /// The DER content octets of a dotted OID (arcs up to 128 bits: the UUID arc of 2.25
 /// does not fit 64, which is why certificates are compared on these bytes, not strings).
 pub fn oid_content(oid: &str) -> Option<Vec<u8>> {
-    let arcs: Vec<u128> = oid.split('.').map(str::parse::<u128>).collect::<Result<_, _>>().ok()?;
+    let arcs: Vec<u128> = oid
+        .split('.')
+        .map(str::parse::<u128>)
+        .collect::<Result<_, _>>()
+        .ok()?;
     let (first, second) = (*arcs.first()?, *arcs.get(1)?);
     let mut out = Vec::new();
     for arc in std::iter::once(first * 40 + second).chain(arcs.iter().skip(2).copied()) {
@@ -94,7 +101,10 @@ mod tests {
     #[test]
     fn oid_content_matches_known_encodings() {
         // 1.2.840.10045.2.1 (id-ecPublicKey) = 2A 86 48 CE 3D 02 01
-        assert_eq!(oid_content("1.2.840.10045.2.1").unwrap(), vec![0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
+        assert_eq!(
+            oid_content("1.2.840.10045.2.1").unwrap(),
+            vec![0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
+        );
         assert!(oid_content("2").is_none());
     }
 

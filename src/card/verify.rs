@@ -98,7 +98,9 @@ pub struct CardTrust {
 
 impl std::fmt::Debug for CardTrust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardTrust").field("anchors", &self.anchors.len()).finish_non_exhaustive()
+        f.debug_struct("CardTrust")
+            .field("anchors", &self.anchors.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,29 +121,46 @@ fn pem_or_der_blocks(bytes: &[u8], label: &str) -> anyhow::Result<Vec<Vec<u8>>> 
 
 impl CardTrust {
     /// Loads the CA certificates for each kind and the CRLs.
-    pub fn load(nhi: &[PathBuf], moica: &[PathBuf], crl_files: &[PathBuf]) -> anyhow::Result<CardTrust> {
+    pub fn load(
+        nhi: &[PathBuf],
+        moica: &[PathBuf],
+        crl_files: &[PathBuf],
+    ) -> anyhow::Result<CardTrust> {
         let mut anchors = Vec::new();
         for (kind, files) in [(CardKind::Nhi, nhi), (CardKind::Moica, moica)] {
             for path in files {
-                let bytes = std::fs::read(path).with_context(|| format!("Failed to read card CA {}", path.display()))?;
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("Failed to read card CA {}", path.display()))?;
                 for der in pem_or_der_blocks(&bytes, "CERTIFICATE")? {
-                    let (_, cert) = parse_x509_certificate(&der)
-                        .map_err(|e| anyhow!("{} is not an X.509 certificate: {e}", path.display()))?;
+                    let (_, cert) = parse_x509_certificate(&der).map_err(|e| {
+                        anyhow!("{} is not an X.509 certificate: {e}", path.display())
+                    })?;
                     if !cert.is_ca() {
                         anyhow::bail!("{} is not a CA certificate", path.display());
                     }
-                    anchors.push(Anchor { kind, der: der.clone() });
+                    anchors.push(Anchor {
+                        kind,
+                        der: der.clone(),
+                    });
                 }
             }
         }
-        let trust = CardTrust { anchors, crl_files: crl_files.to_vec(), crls: RwLock::new(Crls::default()) };
+        let trust = CardTrust {
+            anchors,
+            crl_files: crl_files.to_vec(),
+            crls: RwLock::new(Crls::default()),
+        };
         trust.refresh_crls(true)?;
         Ok(trust)
     }
 
     /// A trust store with no issuers: every card is refused.
     pub fn empty() -> CardTrust {
-        CardTrust { anchors: Vec::new(), crl_files: Vec::new(), crls: RwLock::new(Crls::default()) }
+        CardTrust {
+            anchors: Vec::new(),
+            crl_files: Vec::new(),
+            crls: RwLock::new(Crls::default()),
+        }
     }
 
     pub fn has_issuers(&self) -> bool {
@@ -151,7 +170,12 @@ impl CardTrust {
     fn stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
         self.crl_files
             .iter()
-            .map(|p| (p.clone(), std::fs::metadata(p).and_then(|m| m.modified()).ok()))
+            .map(|p| {
+                (
+                    p.clone(),
+                    std::fs::metadata(p).and_then(|m| m.modified()).ok(),
+                )
+            })
             .collect()
     }
 
@@ -167,15 +191,22 @@ impl CardTrust {
         }
         let mut revoked: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
         for path in &self.crl_files {
-            let bytes = std::fs::read(path).with_context(|| format!("Failed to read CRL {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("Failed to read CRL {}", path.display()))?;
             for der in pem_or_der_blocks(&bytes, "X509 CRL")? {
-                let (_, crl) = parse_x509_crl(&der).map_err(|e| anyhow!("{} is not a CRL: {e}", path.display()))?;
+                let (_, crl) = parse_x509_crl(&der)
+                    .map_err(|e| anyhow!("{} is not a CRL: {e}", path.display()))?;
                 let issuer = self
                     .anchors
                     .iter()
                     .filter_map(|a| parse_x509_certificate(&a.der).ok().map(|(_, c)| c))
                     .find(|ca| ca.subject().as_raw() == crl.issuer().as_raw())
-                    .ok_or_else(|| anyhow!("CRL {} is from an issuer that is not configured", path.display()))?;
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "CRL {} is from an issuer that is not configured",
+                            path.display()
+                        )
+                    })?;
                 crl.verify_signature(issuer.public_key())
                     .map_err(|_| anyhow!("CRL {} is not signed by its issuer", path.display()))?;
                 let set = revoked.entry(crl.issuer().as_raw().to_vec()).or_default();
@@ -184,7 +215,10 @@ impl CardTrust {
                 }
             }
         }
-        let mut current = self.crls.write().map_err(|_| anyhow!("CRL lock poisoned"))?;
+        let mut current = self
+            .crls
+            .write()
+            .map_err(|_| anyhow!("CRL lock poisoned"))?;
         *current = Crls { stamps, revoked };
         Ok(())
     }
@@ -199,12 +233,20 @@ impl CardTrust {
     }
 
     /// Verifies `token` as a signature over `challenge` for `origin` at time `now`.
-    pub fn verify(&self, token: &CardToken, origin: &str, challenge: &str, now: i64) -> Result<VerifiedCard, CardError> {
+    pub fn verify(
+        &self,
+        token: &CardToken,
+        origin: &str,
+        challenge: &str,
+        now: i64,
+    ) -> Result<VerifiedCard, CardError> {
         if token.format != TOKEN_FORMAT || token.algorithm != "ES256" {
             return Err(CardError::UnknownFormat);
         }
         let kind = CardKind::parse(&token.card_kind).ok_or(CardError::UnknownKind)?;
-        let der = base64::engine::general_purpose::STANDARD.decode(token.certificate.trim()).map_err(|_| CardError::BadCertificate)?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(token.certificate.trim())
+            .map_err(|_| CardError::BadCertificate)?;
         let (rest, cert) = parse_x509_certificate(&der).map_err(|_| CardError::BadCertificate)?;
         if !rest.is_empty() {
             return Err(CardError::BadCertificate);
@@ -212,15 +254,20 @@ impl CardTrust {
         // Chain: signed by a CA configured for this kind.
         let issued_by_trusted = self.anchors.iter().filter(|a| a.kind == kind).any(|a| {
             parse_x509_certificate(&a.der).is_ok_and(|(_, ca)| {
-                ca.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(Some(ca.public_key())).is_ok()
+                ca.subject().as_raw() == cert.issuer().as_raw()
+                    && cert.verify_signature(Some(ca.public_key())).is_ok()
             })
         });
         if !issued_by_trusted {
-            return Err(if self.anchors.iter().any(|a| a.kind != kind) && self.signed_by_other_kind(&cert, kind) {
-                CardError::WrongKind
-            } else {
-                CardError::UntrustedIssuer
-            });
+            return Err(
+                if self.anchors.iter().any(|a| a.kind != kind)
+                    && self.signed_by_other_kind(&cert, kind)
+                {
+                    CardError::WrongKind
+                } else {
+                    CardError::UntrustedIssuer
+                },
+            );
         }
         let validity = cert.validity();
         if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
@@ -231,26 +278,41 @@ impl CardTrust {
             _ => return Err(CardError::WrongKeyUsage),
         }
         let policy = super::token::oid_content(kind.policy_oid()).ok_or(CardError::Internal)?;
-        let has_policy = cert.extensions().iter().any(|ext| match ext.parsed_extension() {
-            ParsedExtension::CertificatePolicies(ps) => ps.iter().any(|p| p.policy_id.as_bytes() == policy.as_slice()),
-            _ => false,
-        });
+        let has_policy = cert
+            .extensions()
+            .iter()
+            .any(|ext| match ext.parsed_extension() {
+                ParsedExtension::CertificatePolicies(ps) => ps
+                    .iter()
+                    .any(|p| p.policy_id.as_bytes() == policy.as_slice()),
+                _ => false,
+            });
         if !has_policy {
             return Err(CardError::WrongKind);
         }
         if self.is_revoked(cert.issuer().as_raw(), cert.raw_serial())? {
             return Err(CardError::Revoked);
         }
-        let sig_bytes = crate::crypto::b64url_decode(token.signature.trim()).ok_or(CardError::BadSignature)?;
-        let signature = p256::ecdsa::Signature::from_slice(&sig_bytes).map_err(|_| CardError::BadSignature)?;
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&cert.public_key().subject_public_key.data)
-            .map_err(|_| CardError::BadCertificate)?;
-        key.verify_prehash(&signing_hash(origin, challenge), &signature).map_err(|_| CardError::BadSignature)?;
+        let sig_bytes =
+            crate::crypto::b64url_decode(token.signature.trim()).ok_or(CardError::BadSignature)?;
+        let signature =
+            p256::ecdsa::Signature::from_slice(&sig_bytes).map_err(|_| CardError::BadSignature)?;
+        let key =
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(&cert.public_key().subject_public_key.data)
+                .map_err(|_| CardError::BadCertificate)?;
+        key.verify_prehash(&signing_hash(origin, challenge), &signature)
+            .map_err(|_| CardError::BadSignature)?;
         let attr = |oid: &x509_parser::der_parser::Oid| {
-            cert.subject().iter_by_oid(oid).next().and_then(|a| a.as_str().ok()).map(str::to_string)
+            cert.subject()
+                .iter_by_oid(oid)
+                .next()
+                .and_then(|a| a.as_str().ok())
+                .map(str::to_string)
         };
-        let card_number = attr(&x509_parser::oid_registry::OID_X509_SERIALNUMBER).ok_or(CardError::BadCertificate)?;
-        let name = attr(&x509_parser::oid_registry::OID_X509_COMMON_NAME).ok_or(CardError::BadCertificate)?;
+        let card_number = attr(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
+            .ok_or(CardError::BadCertificate)?;
+        let name = attr(&x509_parser::oid_registry::OID_X509_COMMON_NAME)
+            .ok_or(CardError::BadCertificate)?;
         Ok(VerifiedCard {
             card_number,
             name,
@@ -262,8 +324,10 @@ impl CardTrust {
 
     fn signed_by_other_kind(&self, cert: &X509Certificate<'_>, kind: CardKind) -> bool {
         self.anchors.iter().filter(|a| a.kind != kind).any(|a| {
-            parse_x509_certificate(&a.der)
-                .is_ok_and(|(_, ca)| ca.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(Some(ca.public_key())).is_ok())
+            parse_x509_certificate(&a.der).is_ok_and(|(_, ca)| {
+                ca.subject().as_raw() == cert.issuer().as_raw()
+                    && cert.verify_signature(Some(ca.public_key())).is_ok()
+            })
         })
     }
 }

@@ -8,7 +8,8 @@ use crate::cli::{CardCaCommand, CardCommand, CardIssueArgs};
 use crate::domain::NationalId;
 
 fn kind(value: &str) -> anyhow::Result<CardKind> {
-    CardKind::parse(value).ok_or_else(|| anyhow::anyhow!("--kind must be nhi or moica, not {value:?}"))
+    CardKind::parse(value)
+        .ok_or_else(|| anyhow::anyhow!("--kind must be nhi or moica, not {value:?}"))
 }
 
 #[allow(clippy::disallowed_methods)]
@@ -28,8 +29,11 @@ pub fn holder_from(args: &CardIssueArgs, kind: CardKind) -> anyhow::Result<CardH
         bail!("--name must be 1–20 bytes in Big5 (up to 10 Chinese characters)");
     }
     let national_id = NationalId::parse(&args.national_id).map_err(anyhow::Error::msg)?;
-    time::Date::parse(&args.birth_date, time::macros::format_description!("[year]-[month]-[day]"))
-        .context("--birth-date must be YYYY-MM-DD")?;
+    time::Date::parse(
+        &args.birth_date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .context("--birth-date must be YYYY-MM-DD")?;
     if !matches!(args.sex.as_str(), "M" | "F") {
         bail!("--sex must be M or F");
     }
@@ -73,9 +77,11 @@ pub fn issue_card_file(args: &CardIssueArgs, now: time::OffsetDateTime) -> anyho
         "private_key_pem": issued.private_key_pem,
     });
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("Failed to create {}", dir.display()))?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&file)?).with_context(|| format!("Failed to write {}", args.out.display()))?;
+    std::fs::write(&args.out, serde_json::to_string_pretty(&file)?)
+        .with_context(|| format!("Failed to write {}", args.out.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -89,19 +95,37 @@ pub fn run(command: CardCommand) -> anyhow::Result<()> {
         CardCommand::Ca(CardCaCommand::Init { out, kind: k }) => {
             ca::init(&out, kind(&k)?, now())?;
             println!("card CA ({k}) created in {}", out.display());
-            println!("trust it with: card.{k}_ca_files = [\"{}\"]", out.join("ca.pem").display());
-            println!("revocations:   card.crl_files = [\"{}\"]", out.join("crl.pem").display());
+            println!(
+                "trust it with: card.{k}_ca_files = [\"{}\"]",
+                out.join("ca.pem").display()
+            );
+            println!(
+                "revocations:   card.crl_files = [\"{}\"]",
+                out.join("crl.pem").display()
+            );
         }
         CardCommand::Issue(args) => {
             let serial = issue_card_file(&args, now())?;
-            println!("card {} issued (certificate serial {serial}); card file: {}", args.card_number, args.out.display());
+            println!(
+                "card {} issued (certificate serial {serial}); card file: {}",
+                args.card_number,
+                args.out.display()
+            );
         }
-        CardCommand::Revoke { ca: dir, card_number, serial } => {
+        CardCommand::Revoke {
+            ca: dir,
+            card_number,
+            serial,
+        } => {
             if card_number.is_none() && serial.is_none() {
                 bail!("name the card: --card-number N or --serial S");
             }
             let revoked = ca::revoke(&dir, card_number.as_deref(), serial.as_deref(), now())?;
-            println!("revoked {}; {} rewritten", revoked.join(", "), dir.join("crl.pem").display());
+            println!(
+                "revoked {}; {} rewritten",
+                revoked.join(", "),
+                dir.join("crl.pem").display()
+            );
         }
     }
     Ok(())

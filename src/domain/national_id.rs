@@ -16,15 +16,21 @@ impl NationalId {
     pub fn parse(value: &str) -> Result<NationalId, String> {
         let v = value.trim().to_ascii_uppercase();
         let mut chars = v.chars();
-        let bad = || "national ID must be one letter and nine digits (e.g. A123456789) with a valid check digit".to_string();
+        let bad = || {
+            "national ID must be one letter and nine digits (e.g. A123456789) with a valid check digit".to_string()
+        };
         let letter = chars.next().ok_or_else(bad)?;
-        let digits: Vec<u32> = chars.map(|c| c.to_digit(10)).collect::<Option<_>>().ok_or_else(bad)?;
+        let digits: Vec<u32> = chars
+            .map(|c| c.to_digit(10))
+            .collect::<Option<_>>()
+            .ok_or_else(bad)?;
         if digits.len() != 9 || !matches!(digits.first(), Some(1 | 2 | 8 | 9)) {
             return Err(bad());
         }
         let lv = letter_value(letter).ok_or_else(bad)?;
         let weights = [8u32, 7, 6, 5, 4, 3, 2, 1, 1];
-        let sum = (lv / 10) + (lv % 10) * 9 + digits.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>();
+        let sum =
+            (lv / 10) + (lv % 10) * 9 + digits.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>();
         if sum % 10 != 0 {
             return Err(bad());
         }
@@ -38,7 +44,10 @@ impl NationalId {
 
     /// `A12****789`.
     pub fn masked(&self) -> String {
-        let (head, tail) = (self.0.get(..3).unwrap_or_default(), self.0.get(7..).unwrap_or_default());
+        let (head, tail) = (
+            self.0.get(..3).unwrap_or_default(),
+            self.0.get(7..).unwrap_or_default(),
+        );
         format!("{head}****{tail}")
     }
 }

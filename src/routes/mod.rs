@@ -2,6 +2,7 @@
 //! the result to a response. All error-to-HTTP mapping lives in `responses.rs`.
 
 pub mod authorize;
+pub mod card;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 use crate::backchannel::BackchannelSender;
+use crate::card::CardService;
 use crate::oidc::authorize::BrowserContext;
 use crate::oidc::Engine;
 use crate::templates::Templates;
@@ -44,6 +46,7 @@ impl LoginMethod {
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
+    pub card: CardService,
     pub templates: Arc<Templates>,
     pub backchannel: BackchannelSender,
     pub login_methods: Arc<Vec<LoginMethod>>,

@@ -289,7 +289,11 @@ pub trait ChallengeStore {
     fn create_challenge(&self, challenge: &ChallengeRecord) -> StoreResult<()>;
     /// Single use: marks the challenge used and returns it, for exactly one caller and only
     /// before expiry; `None` when it is unknown, used or expired.
-    fn consume_challenge(&self, challenge_hash: &str, now: UnixTime) -> StoreResult<Option<ChallengeRecord>>;
+    fn consume_challenge(
+        &self,
+        challenge_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ChallengeRecord>>;
 }
 
 pub trait AuditStore {

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::*;
 use super::{
-    AccessTokenRecord, AuditEvent, ChallengeRecord, CodeRecord, GrantRecord, InteractionRecord, KeyRecord,
-    LoginRecord, Person, RefreshTokenRecord, SessionRecord,
+    AccessTokenRecord, AuditEvent, ChallengeRecord, CodeRecord, GrantRecord, InteractionRecord,
+    KeyRecord, LoginRecord, Person, RefreshTokenRecord, SessionRecord,
 };
 use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,

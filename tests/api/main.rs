@@ -8,6 +8,7 @@
 )]
 
 mod authorize;
+mod card;
 mod cli;
 mod client_auth;
 mod discovery;

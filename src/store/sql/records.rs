@@ -345,10 +345,19 @@ impl ConsentStore for Database {
 impl ChallengeStore for Database {
     fn create_challenge(&self, challenge: &ChallengeRecord) -> StoreResult<()> {
         let row = ChallengeRow::from(challenge);
-        self.with(|c| diesel::insert_into(card_challenges::table).values(&row).execute(c)).map(|_| ())
+        self.with(|c| {
+            diesel::insert_into(card_challenges::table)
+                .values(&row)
+                .execute(c)
+        })
+        .map(|_| ())
     }
 
-    fn consume_challenge(&self, challenge_hash: &str, now: UnixTime) -> StoreResult<Option<ChallengeRecord>> {
+    fn consume_challenge(
+        &self,
+        challenge_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ChallengeRecord>> {
         let row = self.write_tx(|c| {
             let n = diesel::update(
                 card_challenges::table
@@ -361,7 +370,11 @@ impl ChallengeStore for Database {
             if n != 1 {
                 return Ok(None);
             }
-            card_challenges::table.find(challenge_hash).select(ChallengeRow::as_select()).first(c).optional()
+            card_challenges::table
+                .find(challenge_hash)
+                .select(ChallengeRow::as_select())
+                .first(c)
+                .optional()
         })?;
         Ok(row.map(ChallengeRecord::from))
     }
@@ -430,8 +443,10 @@ impl Maintenance for Database {
             n += diesel::delete(grants::table.filter(grants::expires_at.lt(cutoff))).execute(c)?;
             n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
                 .execute(c)?;
-            n += diesel::delete(card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)))
-                .execute(c)?;
+            n += diesel::delete(
+                card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)),
+            )
+            .execute(c)?;
             Ok(n as u64)
         })?;
         Ok(n)

@@ -1,0 +1,229 @@
+//! Card endpoints for the browser: a challenge, the check of a signed token (檢測健保卡認證),
+//! the environment page (電腦環境說明) and the authenticator download.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::responses::{cookie, page};
+use super::AppState;
+use crate::card::{CardError, CardToken};
+use crate::crypto::{new_secret_token, token_hash};
+
+/// The binding of a challenge for the environment check: this browser.
+fn check_binding(browser_token: &str) -> String {
+    format!("check:{}", token_hash(browser_token))
+}
+
+/// JSON POSTs from pages must come from our own origin (the browser sets `Origin`; a
+/// cross-site form cannot send JSON without a preflight that we never grant).
+pub fn same_origin(state: &AppState, req: &HttpRequest) -> bool {
+    let content_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let origin_ok = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        == Some(state.card.origin());
+    content_json && origin_ok
+}
+
+fn card_error(e: &CardError) -> HttpResponse {
+    let status = match e {
+        CardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": e.code(), "message": e.to_string() }))
+}
+
+fn forbidden() -> HttpResponse {
+    HttpResponse::Forbidden()
+        .json(json!({ "error": "forbidden", "message": "send JSON from this site's pages" }))
+}
+
+/// `POST /card/challenge`: a challenge for the environment check, bound to this browser.
+pub async fn post_check_challenge(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if !same_origin(&state, &req) {
+        return forbidden();
+    }
+    let ctx = state.browser(&req);
+    let (browser, fresh) = match ctx.browser_token {
+        Some(t) => (t, false),
+        None => (new_secret_token(), true),
+    };
+    let card = state.card.clone();
+    let binding = check_binding(&browser);
+    match web::block(move || card.issue_challenge(&binding, None)).await {
+        Ok(Ok(challenge)) => {
+            let mut resp = HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(challenge);
+            if fresh {
+                let _ = resp.add_cookie(&cookie(
+                    &state,
+                    &state.cookies.browser,
+                    browser,
+                    365 * 24 * 3600,
+                ));
+            }
+            resp
+        }
+        _ => card_error(&CardError::Internal),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    pub challenge: String,
+    pub token: CardToken,
+}
+
+/// `POST /card/check`: verifies a signed token; answers what the card proved (the card
+/// number masked, the name, the kind).
+pub async fn post_check(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<CheckRequest>,
+) -> HttpResponse {
+    if !same_origin(&state, &req) {
+        return forbidden();
+    }
+    let Some(browser) = state.browser(&req).browser_token else {
+        return card_error(&CardError::BadChallenge);
+    };
+    let card = state.card.clone();
+    let body = body.into_inner();
+    let binding = check_binding(&browser);
+    let result =
+        web::block(move || card.authenticate(&binding, &body.challenge, &body.token)).await;
+    match result {
+        Ok(Ok(verified)) => {
+            state.engine.audit_from(
+                state.browser(&req).ip.as_deref(),
+                "card_check",
+                "success",
+                None,
+                None,
+                Some(format!("kind={}", verified.kind.as_str())),
+            );
+            let masked = format!(
+                "{}****{}",
+                verified.card_number.get(..4).unwrap_or_default(),
+                verified.card_number.get(8..).unwrap_or_default()
+            );
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(json!({
+                    "ok": true,
+                    "card_number": masked,
+                    "name": verified.name,
+                    "card_kind": verified.kind.as_str(),
+                    "expires_at": crate::clock::format_rfc3339(verified.not_after),
+                }))
+        }
+        Ok(Err(e)) => {
+            state.engine.audit_from(
+                state.browser(&req).ip.as_deref(),
+                "card_check",
+                "failure",
+                None,
+                None,
+                Some(e.code().into()),
+            );
+            card_error(&e)
+        }
+        Err(_) => card_error(&CardError::Internal),
+    }
+}
+
+/// The authenticator offered for download, and its SHA-256.
+fn download_file(state: &AppState) -> Option<(std::path::PathBuf, String)> {
+    let path = state
+        .engine
+        .settings()
+        .card
+        .authenticator_download
+        .clone()
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|d| d.join("cardinal-authenticator")))
+        })?;
+    let bytes = std::fs::read(&path).ok()?;
+    let digest: String = crate::crypto::sha256(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some((path, digest))
+}
+
+/// `GET /help/environment`: 電腦環境說明 with 檢測環境 and 檢測健保卡認證.
+pub async fn get_environment(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = state.lang(&req, &[]);
+    let t = &state.templates;
+    let authenticator = state.engine.settings().card.authenticator_url.clone();
+    let download = web::block({
+        let state = state.clone();
+        move || download_file(&state)
+    })
+    .await
+    .ok()
+    .flatten();
+    let other = t.text(&lang, "other_lang", &[]);
+    let mut resp = page(
+        &state,
+        "environment",
+        &lang,
+        StatusCode::OK,
+        json!({
+            "title": t.text(&lang, "env_title", &[]),
+            "authenticator_url": authenticator,
+            "download_sha256": download.as_ref().map(|(_, d)| d.clone()),
+            "lang_switch": format!("/help/environment?lang={other}"),
+        }),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+/// `GET /download/cardinal-authenticator`.
+pub async fn get_download(state: web::Data<AppState>) -> HttpResponse {
+    let file = web::block(move || {
+        download_file(&state).and_then(|(p, d)| std::fs::read(p).ok().map(|b| (b, d)))
+    })
+    .await;
+    match file {
+        Ok(Some((bytes, digest))) => HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cardinal-authenticator\"",
+            ))
+            .insert_header(("x-content-sha256", digest))
+            .body(bytes),
+        _ => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("The authenticator is not available for download on this server."),
+    }
+}
+
+/// `GET /static/environment.js`.
+pub async fn get_environment_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../templates/static/environment.js"))
+}
