@@ -493,3 +493,52 @@ fn card_cli_makes_a_ca_issues_and_revokes() {
     let (_, parsed) = x509_parser::parse_x509_crl(&der).unwrap();
     assert_eq!(parsed.iter_revoked_certificates().count(), 1);
 }
+
+#[tokio::test]
+async fn environment_page_offers_the_authenticator_with_its_sha256_and_both_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("cardinal-authenticator");
+    std::fs::write(&program, b"pretend authenticator build").unwrap();
+    let expected: String =
+        ring::digest::digest(&ring::digest::SHA256, b"pretend authenticator build")
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let app = spawn_app_with(|s| s.card.authenticator_download = Some(program.clone())).await;
+    let r = app.get("/help/environment").await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("connect-src 'self' http://127.0.0.1:7777"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    for text in [
+        "電腦環境說明",
+        "檢測環境",
+        "檢測健保卡認證",
+        "SHA-256",
+        expected.as_str(),
+        "data-authenticator=\"http://127.0.0.1:7777\"",
+    ] {
+        assert!(html.contains(text), "page lacks {text}");
+    }
+    assert!(!html.contains("MD5"), "SHA-256, not MD5");
+    let d = app.get("/download/cardinal-authenticator").await;
+    assert_eq!(d.headers()["x-content-sha256"], expected.as_str());
+    assert_eq!(
+        d.bytes().await.unwrap().as_ref(),
+        b"pretend authenticator build"
+    );
+    let js = app.get("/static/environment.js").await;
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.unwrap().contains("/v1/card/authenticate"));
+}
