@@ -314,3 +314,23 @@ fn client_with_an_algorithm_the_deployment_does_not_sign_with_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_example_config_is_valid_and_complete() {
+    let data = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cardinal.example.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .args(["--config", example.to_str().unwrap(), "config", "check"])
+        .env_clear()
+        .env("CARDINAL_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Every effective option appears in the example (documented where its default lives).
+    let effective = String::from_utf8_lossy(&out.stdout).to_string();
+    let example_text = std::fs::read_to_string(&example).unwrap();
+    for line in effective.lines().filter(|l| l.contains(" = ")) {
+        let key = line.split(" = ").next().unwrap();
+        assert!(example_text.contains(&format!("{key} =")), "cardinal.example.toml does not document {key}");
+    }
+}
