@@ -153,7 +153,7 @@ pub fn certificate_kind(der: &[u8]) -> Result<CardKind, Error> {
             _ => None,
         })
         .flatten()
-        .find_map(|p| CardKind::from_policy_oid(&p.policy_id.to_id_string()))
+        .find_map(|p| CardKind::from_policy_oid_der(p.policy_id.as_bytes()))
         .ok_or_else(unsupported)
 }
 

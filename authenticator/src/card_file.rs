@@ -52,6 +52,23 @@ impl CardKind {
         }
     }
 
+    /// The kind whose policy OID has these DER content bytes (no tag, no length),
+    /// as X.509 parsers hand them out.
+    pub fn from_policy_oid_der(content: &[u8]) -> Option<Self> {
+        [Self::Nhi, Self::Moica]
+            .into_iter()
+            .find(|kind| oid_der_content(kind.policy_oid()).as_deref() == Some(content))
+    }
+
+    /// The value of a certificatePolicies extension (OID 2.5.29.32) naming this
+    /// kind's policy: `SEQUENCE { SEQUENCE { OID } }`, DER. For certificate issuers
+    /// (e.g. rcgen's `CustomExtension::from_oid_content(&[2, 5, 29, 32], ..)`).
+    pub fn certificate_policies_der(self) -> Vec<u8> {
+        let oid = oid_der_content(self.policy_oid()).unwrap_or_default();
+        let policy_information = der_tlv(0x30, &der_tlv(0x06, &oid));
+        der_tlv(0x30, &policy_information)
+    }
+
     /// The kind whose policy OID is `oid` (dotted form).
     pub fn from_policy_oid(oid: &str) -> Option<Self> {
         match oid {
@@ -187,6 +204,48 @@ impl CardFile {
     }
 }
 
+/// DER content bytes of a dotted OID whose arcs fit in 128 bits.
+pub fn oid_der_content(dotted: &str) -> Option<Vec<u8>> {
+    let arcs = dotted
+        .split('.')
+        .map(|a| a.parse::<u128>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    let (first, second, rest) = match arcs.as_slice() {
+        [first @ 0..=2, second, rest @ ..] => (*first, *second, rest),
+        _ => return None,
+    };
+    if first < 2 && second >= 40 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for arc in std::iter::once(first * 40 + second).chain(rest.iter().copied()) {
+        let mut groups = vec![(arc & 0x7F) as u8];
+        let mut value = arc >> 7;
+        while value > 0 {
+            groups.push((value & 0x7F) as u8 | 0x80);
+            value >>= 7;
+        }
+        out.extend(groups.iter().rev());
+    }
+    Some(out)
+}
+
+/// A DER tag-length-value with a short or long length.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match u8::try_from(content.len()) {
+        Ok(len) if len < 0x80 => out.push(len),
+        _ => {
+            let len = content.len().to_be_bytes();
+            let significant: Vec<u8> = len.iter().copied().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | significant.len() as u8);
+            out.extend(significant);
+        }
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 /// A PIN is 4–12 ASCII digits.
 pub fn is_valid_pin(pin: &str) -> bool {
     (4..=12).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
@@ -213,6 +272,24 @@ mod tests {
         assert_eq!(CardKind::from_policy_oid("1.2.3"), None);
         assert_eq!(CardKind::Nhi.policy_oid(), POLICY_OID_NHI);
         assert_eq!(CardKind::Moica.profile(), "cardinal-moica/1");
+    }
+
+    #[test]
+    fn policy_oids_encode_to_der() {
+        // 2.5.29.32 is 55 1D 20.
+        assert_eq!(oid_der_content("2.5.29.32").unwrap(), [0x55, 0x1D, 0x20]);
+        let nhi = oid_der_content(POLICY_OID_NHI).unwrap();
+        assert_eq!(nhi[0], 0x69); // 2.25
+        assert_eq!(*nhi.last().unwrap(), 0x01);
+        assert_eq!(CardKind::from_policy_oid_der(&nhi), Some(CardKind::Nhi));
+        let moica = oid_der_content(POLICY_OID_MOICA).unwrap();
+        assert_eq!(CardKind::from_policy_oid_der(&moica), Some(CardKind::Moica));
+        let ext = CardKind::Moica.certificate_policies_der();
+        assert_eq!(ext[0], 0x30);
+        assert_eq!(usize::from(ext[1]), ext.len() - 2);
+        assert!(ext.ends_with(&moica));
+        assert_eq!(oid_der_content("3.1"), None);
+        assert_eq!(oid_der_content("1.40"), None);
     }
 
     #[test]
