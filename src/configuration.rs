@@ -35,6 +35,7 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub http: HttpSettings,
     pub card: CardSettings,
+    pub password: PasswordSettings,
 }
 
 impl Default for Settings {
@@ -52,6 +53,7 @@ impl Default for Settings {
             oidc: OidcSettings::default(),
             http: HttpSettings::default(),
             card: CardSettings::default(),
+            password: PasswordSettings::default(),
         }
     }
 }
@@ -243,6 +245,51 @@ impl Default for CardSettings {
     }
 }
 
+/// Registration passwords (SPEC R-REG-8; SECURITY.md §2.7).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    /// `tw-nhi` (6–12 characters, no space < > ' ", the NHI rule; deviates from NIST's
+    /// minimum of 8) or `nist` (8–64 characters, any character).
+    pub profile: crate::domain::password::PolicyProfile,
+    /// Override the profile's minimum length.
+    pub min_length: Option<usize>,
+    /// Override the profile's maximum length (at most 256, never truncated).
+    pub max_length: Option<usize>,
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            profile: Default::default(),
+            min_length: None,
+            max_length: None,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+        }
+    }
+}
+
+impl PasswordSettings {
+    pub fn policy(&self) -> crate::domain::password::PasswordPolicy {
+        let mut p = crate::domain::password::PasswordPolicy::for_profile(self.profile);
+        if let Some(min) = self.min_length {
+            p.min_length = min;
+        }
+        if let Some(max) = self.max_length {
+            p.max_length = max;
+        }
+        p
+    }
+}
+
 /// Which database the URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
@@ -323,6 +370,11 @@ impl Settings {
         }
         if self.keys.prepublish_secs < 0 {
             bail!("keys.prepublish_secs must not be negative");
+        }
+        let policy = self.password.policy();
+        if policy.min_length < 6 || policy.max_length > 256 || policy.min_length > policy.max_length
+        {
+            bail!("password: lengths must satisfy 6 <= min_length <= max_length <= 256");
         }
         if !(1..=600).contains(&self.card.challenge_ttl) {
             bail!("card.challenge_ttl must be between 1 and 600 seconds");

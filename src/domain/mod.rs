@@ -3,6 +3,7 @@
 pub mod acr;
 pub mod client;
 pub mod national_id;
+pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
