@@ -12,3 +12,4 @@ mod support;
 mod card_ops;
 mod local_api;
 mod virtual_card;
+mod vpcd;
