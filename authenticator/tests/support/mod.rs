@@ -7,8 +7,8 @@ use cardinal_authenticator::virtual_card::VirtualCard;
 use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256,
 };
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -54,7 +54,7 @@ pub fn card_file_with(kind: CardKind, policy_oid: &str) -> CardFile {
     ca.distinguished_name
         .push(DnType::CommonName, "Cardinal test card CA");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let issuer = Issuer::new(ca, ca_key);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
 
     let card_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -64,7 +64,7 @@ pub fn card_file_with(kind: CardKind, policy_oid: &str) -> CardFile {
         .push(DnType::CustomDnType(vec![2, 5, 4, 5]), CARD_NUMBER);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.custom_extensions = vec![certificate_policies(policy_oid)];
-    let cert = params.signed_by(&card_key, &issuer).unwrap();
+    let cert = params.signed_by(&card_key, &ca_cert, &ca_key).unwrap();
 
     CardFile {
         format: CARD_FILE_FORMAT.into(),
