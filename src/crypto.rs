@@ -61,6 +61,10 @@ pub enum KeyPurpose {
     ClientSecret,
     Pairwise,
     Csrf,
+    /// Encryption of personal data and queued mail at rest (AES-256-GCM).
+    DataEncryption,
+    /// Keyed hash that finds a person by national ID without storing it in the clear.
+    NationalIdIndex,
 }
 
 impl KeyPurpose {
@@ -70,6 +74,8 @@ impl KeyPurpose {
             KeyPurpose::ClientSecret => b"cardinal/v1/client-secret",
             KeyPurpose::Pairwise => b"cardinal/v1/pairwise-subject",
             KeyPurpose::Csrf => b"cardinal/v1/csrf",
+            KeyPurpose::DataEncryption => b"cardinal/v1/data-encryption",
+            KeyPurpose::NationalIdIndex => b"cardinal/v1/national-id-index",
         }
     }
 }
@@ -100,6 +106,39 @@ impl KeyRing {
         let mut mac = self.mac(&key);
         mac.update(data);
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+impl KeyRing {
+    /// Encrypts `plaintext` (AES-256-GCM, random 96-bit nonce); base64url(nonce ‖ ciphertext).
+    /// `context` is authenticated too: a value sealed for one column cannot be moved to another.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> anyhow::Result<String> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let key = self.derive(KeyPurpose::DataEncryption);
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key length"))?;
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(aes_gcm::Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Reverses [`KeyRing::seal`]; fails for another key, context or a tampered value.
+    pub fn open(&self, context: &str, sealed: &str) -> anyhow::Result<Vec<u8>> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| anyhow::anyhow!("sealed value is not base64url"))?;
+        if bytes.len() < 12 {
+            anyhow::bail!("sealed value is too short");
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let key = self.derive(KeyPurpose::DataEncryption);
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key length"))?;
+        cipher
+            .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map_err(|_| anyhow::anyhow!("cannot decrypt: wrong keys.secret_key, or the value was changed"))
     }
 }
 
@@ -137,6 +176,17 @@ mod tests {
             ring.keyed_hash(KeyPurpose::ClientSecret, b"x"),
             ring.keyed_hash(KeyPurpose::ClientSecret, b"x")
         );
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_context() {
+        let ring = KeyRing::new(vec![7; 32]);
+        let sealed = ring.seal("persons.national_id", b"A123456789").unwrap();
+        assert!(!sealed.contains("A123456789"));
+        assert_eq!(ring.open("persons.national_id", &sealed).unwrap(), b"A123456789");
+        assert!(ring.open("mail_outbox.body", &sealed).is_err());
+        assert!(KeyRing::new(vec![8; 32]).open("persons.national_id", &sealed).is_err());
+        assert_ne!(sealed, ring.seal("persons.national_id", b"A123456789").unwrap(), "random nonce");
     }
 
     #[test]
