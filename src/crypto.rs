@@ -115,11 +115,18 @@ impl KeyRing {
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> anyhow::Result<String> {
         use aes_gcm::aead::{Aead, KeyInit, Payload};
         let key = self.derive(KeyPurpose::DataEncryption);
-        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key length"))?;
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key)
+            .map_err(|_| anyhow::anyhow!("bad key length"))?;
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = cipher
-            .encrypt(aes_gcm::Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                aes_gcm::Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         let mut out = nonce.to_vec();
         out.extend(sealed);
@@ -129,16 +136,27 @@ impl KeyRing {
     /// Reverses [`KeyRing::seal`]; fails for another key, context or a tampered value.
     pub fn open(&self, context: &str, sealed: &str) -> anyhow::Result<Vec<u8>> {
         use aes_gcm::aead::{Aead, KeyInit, Payload};
-        let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| anyhow::anyhow!("sealed value is not base64url"))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| anyhow::anyhow!("sealed value is not base64url"))?;
         if bytes.len() < 12 {
             anyhow::bail!("sealed value is too short");
         }
         let (nonce, ciphertext) = bytes.split_at(12);
         let key = self.derive(KeyPurpose::DataEncryption);
-        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key length"))?;
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key)
+            .map_err(|_| anyhow::anyhow!("bad key length"))?;
         cipher
-            .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
-            .map_err(|_| anyhow::anyhow!("cannot decrypt: wrong keys.secret_key, or the value was changed"))
+            .decrypt(
+                aes_gcm::Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!("cannot decrypt: wrong keys.secret_key, or the value was changed")
+            })
     }
 }
 
@@ -183,10 +201,19 @@ mod tests {
         let ring = KeyRing::new(vec![7; 32]);
         let sealed = ring.seal("persons.national_id", b"A123456789").unwrap();
         assert!(!sealed.contains("A123456789"));
-        assert_eq!(ring.open("persons.national_id", &sealed).unwrap(), b"A123456789");
+        assert_eq!(
+            ring.open("persons.national_id", &sealed).unwrap(),
+            b"A123456789"
+        );
         assert!(ring.open("mail_outbox.body", &sealed).is_err());
-        assert!(KeyRing::new(vec![8; 32]).open("persons.national_id", &sealed).is_err());
-        assert_ne!(sealed, ring.seal("persons.national_id", b"A123456789").unwrap(), "random nonce");
+        assert!(KeyRing::new(vec![8; 32])
+            .open("persons.national_id", &sealed)
+            .is_err());
+        assert_ne!(
+            sealed,
+            ring.seal("persons.national_id", b"A123456789").unwrap(),
+            "random nonce"
+        );
     }
 
     #[test]

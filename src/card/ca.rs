@@ -67,28 +67,6 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// DER of a certificatePolicies extension value holding one policy OID.
-fn certificate_policies(oid: &str) -> anyhow::Result<Vec<u8>> {
-    let body = super::token::oid_content(oid).context("policy OID")?;
-    let oid_tlv = tlv(0x06, &body);
-    let policy_info = tlv(0x30, &oid_tlv);
-    Ok(tlv(0x30, &policy_info))
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend([0x81, len as u8]);
-    } else {
-        out.extend([0x82, (len >> 8) as u8, (len & 0xff) as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
@@ -251,10 +229,8 @@ pub fn issue(
     params.not_after = now + Duration::days(valid_days);
     let serial = random_serial();
     params.serial_number = Some(serial.clone());
-    let mut policies = CustomExtension::from_oid_content(
-        &[2, 5, 29, 32],
-        certificate_policies(kind.policy_oid())?,
-    );
+    let mut policies =
+        CustomExtension::from_oid_content(&[2, 5, 29, 32], kind.certificate_policies_der());
     policies.set_criticality(false);
     params.custom_extensions = vec![policies];
     let cert = params.signed_by(&card_key, &issuer, &ca_key)?;
@@ -305,26 +281,4 @@ pub fn revoke(
     save_state(&state_path, &state)?;
     write_crl(dir, &state, now)?;
     Ok(targets)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policy_extension_encodes_the_uuid_oid() {
-        let der = certificate_policies("2.25.60985732484753227428584470586595408837.1").unwrap();
-        // SEQUENCE { SEQUENCE { OID } }
-        assert_eq!(der[0], 0x30);
-        assert_eq!(der[2], 0x30);
-        assert_eq!(der[4], 0x06);
-        assert_eq!(
-            &der[6..],
-            super::super::token::oid_content(super::super::token::POLICY_OID_NHI)
-                .unwrap()
-                .as_slice()
-        );
-        // 2.25 is the first byte 0x69 (2 * 40 + 25).
-        assert_eq!(der[6], 0x69);
-    }
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use x509_parser::prelude::*;
 
-use super::token::{signing_hash, CardKind, CardToken, TOKEN_FORMAT};
+use super::token::{signing_hash, CardKind, CardToken, ALGORITHM_ES256, TOKEN_FORMAT};
 
 /// Why a card token was refused. `code()` is stable for pages and logs; nothing here
 /// carries the signature or the certificate.
@@ -240,7 +240,7 @@ impl CardTrust {
         challenge: &str,
         now: i64,
     ) -> Result<VerifiedCard, CardError> {
-        if token.format != TOKEN_FORMAT || token.algorithm != "ES256" {
+        if token.format != TOKEN_FORMAT || token.algorithm != ALGORITHM_ES256 {
             return Err(CardError::UnknownFormat);
         }
         let kind = CardKind::parse(&token.card_kind).ok_or(CardError::UnknownKind)?;
@@ -277,14 +277,14 @@ impl CardTrust {
             Ok(Some(ku)) if ku.value.digital_signature() => {}
             _ => return Err(CardError::WrongKeyUsage),
         }
-        let policy = super::token::oid_content(kind.policy_oid()).ok_or(CardError::Internal)?;
+        // Policy OIDs are compared as DER: their UUID arc does not fit 64 bits.
         let has_policy = cert
             .extensions()
             .iter()
             .any(|ext| match ext.parsed_extension() {
                 ParsedExtension::CertificatePolicies(ps) => ps
                     .iter()
-                    .any(|p| p.policy_id.as_bytes() == policy.as_slice()),
+                    .any(|p| CardKind::from_policy_oid_der(p.policy_id.as_bytes()) == Some(kind)),
                 _ => false,
             });
         if !has_policy {

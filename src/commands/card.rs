@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 
 use crate::card::ca::{self, CardHolder};
-use crate::card::CardKind;
+use crate::card::token::{CardFile, CardKind, CARD_FILE_FORMAT};
 use crate::cli::{CardCaCommand, CardCommand, CardIssueArgs};
 use crate::domain::NationalId;
 
@@ -63,30 +63,31 @@ pub fn issue_card_file(args: &CardIssueArgs, now: time::OffsetDateTime) -> anyho
         bail!("{} exists; choose another --out", args.out.display());
     }
     let issued = ca::issue(&args.ca, kind, &holder, args.valid_days, now)?;
-    let file = serde_json::json!({
-        "format": "cardinal-virtual-card/1",
-        "kind": kind.as_str(),
-        "card_number": holder.card_number,
-        "name": holder.name,
-        "national_id": holder.national_id,
-        "birth_date": holder.birth_date,
-        "sex": holder.sex,
-        "issue_date": format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day()),
-        "pin": holder.pin,
-        "certificate_pem": issued.certificate_pem,
-        "private_key_pem": issued.private_key_pem,
-    });
+    let file = CardFile {
+        format: CARD_FILE_FORMAT.into(),
+        kind,
+        card_number: holder.card_number,
+        name: holder.name,
+        national_id: holder.national_id,
+        birth_date: holder.birth_date,
+        sex: holder.sex,
+        issue_date: format!(
+            "{:04}-{:02}-{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day()
+        ),
+        pin: holder.pin,
+        certificate_pem: issued.certificate_pem,
+        private_key_pem: issued.private_key_pem,
+    };
+    file.check().map_err(anyhow::Error::msg)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("Failed to create {}", dir.display()))?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&file)?)
-        .with_context(|| format!("Failed to write {}", args.out.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&args.out, std::fs::Permissions::from_mode(0o600))?;
-    }
+    file.save(&args.out)
+        .map_err(|e| anyhow::anyhow!("Failed to write {}: {e}", args.out.display()))?;
     Ok(issued.serial)
 }
 

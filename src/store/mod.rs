@@ -296,6 +296,39 @@ pub trait ChallengeStore {
     ) -> StoreResult<Option<ChallengeRecord>>;
 }
 
+/// A queued mail; `payload` is sealed (recipient, subject, bodies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub payload: String,
+    /// What the mail is for (`confirm`, `reset`, …), for metrics; never personal data.
+    pub purpose: String,
+    pub created_at: UnixTime,
+    pub next_attempt_at: UnixTime,
+    pub attempts: i32,
+    pub sent_at: Option<UnixTime>,
+    pub last_error: Option<String>,
+}
+
+pub trait MailStore {
+    fn enqueue_mail(&self, message: &OutboxMessage) -> StoreResult<()>;
+    /// Leases up to `limit` due messages for `lease` seconds; each message is leased to one
+    /// caller at a time across instances.
+    fn claim_due_mail(
+        &self,
+        now: UnixTime,
+        lease: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks a message sent and erases its payload.
+    fn mark_mail_sent(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again.
+    fn mark_mail_failed(&self, id: &str, error: &str, next_attempt_at: UnixTime)
+        -> StoreResult<()>;
+    /// Messages not sent yet (for `/readyz`-style checks and tests).
+    fn pending_mail_count(&self) -> StoreResult<i64>;
+}
+
 pub trait AuditStore {
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     fn list_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
@@ -322,6 +355,7 @@ pub trait Storage:
     + TokenStore
     + AuditStore
     + ChallengeStore
+    + MailStore
     + Maintenance
     + Send
     + Sync
@@ -339,6 +373,7 @@ impl<T> Storage for T where
         + TokenStore
         + AuditStore
         + ChallengeStore
+        + MailStore
         + Maintenance
         + Send
         + Sync

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::*;
 use super::{
     AccessTokenRecord, AuditEvent, ChallengeRecord, CodeRecord, GrantRecord, InteractionRecord,
-    KeyRecord, LoginRecord, Person, RefreshTokenRecord, SessionRecord,
+    KeyRecord, LoginRecord, OutboxMessage, Person, RefreshTokenRecord, SessionRecord,
 };
 use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
@@ -546,6 +546,51 @@ impl From<&ChallengeRecord> for ChallengeRow {
             created_at: c.created_at,
             expires_at: c.expires_at,
             consumed_at: c.consumed_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub payload: String,
+    pub purpose: String,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub attempts: i32,
+    pub claimed_until: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl From<OutboxRow> for OutboxMessage {
+    fn from(r: OutboxRow) -> Self {
+        OutboxMessage {
+            id: r.id,
+            payload: r.payload,
+            purpose: r.purpose,
+            created_at: r.created_at,
+            next_attempt_at: r.next_attempt_at,
+            attempts: r.attempts,
+            sent_at: r.sent_at,
+            last_error: r.last_error,
+        }
+    }
+}
+
+impl From<&OutboxMessage> for OutboxRow {
+    fn from(m: &OutboxMessage) -> Self {
+        OutboxRow {
+            id: m.id.clone(),
+            payload: m.payload.clone(),
+            purpose: m.purpose.clone(),
+            created_at: m.created_at,
+            next_attempt_at: m.next_attempt_at,
+            attempts: m.attempts,
+            claimed_until: None,
+            sent_at: m.sent_at,
+            last_error: m.last_error.clone(),
         }
     }
 }

@@ -21,6 +21,12 @@ pub struct Issuers {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Issuers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Issuers {
     pub fn new() -> Issuers {
         let dir = tempfile::tempdir().unwrap();

@@ -325,12 +325,19 @@ fn the_example_config_is_valid_and_complete() {
         .env("CARDINAL_DATA_DIR", data.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every effective option appears in the example (documented where its default lives).
     let effective = String::from_utf8_lossy(&out.stdout).to_string();
     let example_text = std::fs::read_to_string(&example).unwrap();
     for line in effective.lines().filter(|l| l.contains(" = ")) {
         let key = line.split(" = ").next().unwrap();
-        assert!(example_text.contains(&format!("{key} =")), "cardinal.example.toml does not document {key}");
+        assert!(
+            example_text.contains(&format!("{key} =")),
+            "cardinal.example.toml does not document {key}"
+        );
     }
 }

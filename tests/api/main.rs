@@ -15,6 +15,7 @@ mod discovery;
 mod helpers;
 mod logout;
 mod multi_instance;
+mod pcsc;
 mod rp_flow;
 mod token_code;
 mod token_refresh;
