@@ -4,7 +4,12 @@
 //! given as `BENCH_DATABASE_URL`), registers a confidential client, and sends
 //! `client_credentials` requests with HTTP Basic authentication, then introspects one
 //! token per request. Prints requests per second and latency percentiles; asserts nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::field_reassign_with_default
+)]
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -28,6 +28,12 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Folder whose `*.hbs` files override the built-in templates (optional).
     pub templates_dir: Option<PathBuf>,
+    /// Outgoing mail server (`CARDINAL_SMTP_URL`), e.g. `smtp://127.0.0.1:2525`,
+    /// `smtp://user:pass@mail.example.gov.tw:587?tls=required` or `smtps://…:465`.
+    pub smtp_url: Option<SecretValue>,
+    /// Without `smtp_url`: write mail as `.eml` files into this folder
+    /// (`CARDINAL_MAIL_OUTBOX`; default `DATA_DIR/outbox`), for development.
+    pub mail_outbox: Option<PathBuf>,
     pub log: LogSettings,
     pub database: DatabaseSettings,
     pub keys: KeySettings,
@@ -36,6 +42,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub card: CardSettings,
     pub password: PasswordSettings,
+    pub mail: MailSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +53,8 @@ impl Default for Settings {
             database_url: "data/cardinal.db".into(),
             data_dir: PathBuf::from("data"),
             templates_dir: None,
+            smtp_url: None,
+            mail_outbox: None,
             log: LogSettings::default(),
             database: DatabaseSettings::default(),
             keys: KeySettings::default(),
@@ -54,6 +63,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             card: CardSettings::default(),
             password: PasswordSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -245,6 +255,31 @@ impl Default for CardSettings {
     }
 }
 
+/// Mail (SPEC R-OPS-7, R-REG-5, R-REG-7).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// Domains the apply page warns about (the guide: Microsoft mailboxes may not receive
+    /// the mail).
+    pub warn_domains: Vec<String>,
+    /// How often the outbox worker looks for mail to send (seconds).
+    pub send_interval_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "健保卡網路服務 <noreply@cardinal.localhost>".into(),
+            warn_domains: ["hotmail.com", "outlook.com", "live.com", "msn.com"]
+                .map(String::from)
+                .to_vec(),
+            send_interval_secs: 2,
+        }
+    }
+}
+
 /// Registration passwords (SPEC R-REG-8; SECURITY.md §2.7).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -370,6 +405,16 @@ impl Settings {
         }
         if self.keys.prepublish_secs < 0 {
             bail!("keys.prepublish_secs must not be negative");
+        }
+        self.mail
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .with_context(|| format!("mail.from {:?} is not a mailbox", self.mail.from))?;
+        if let Some(url) = &self.smtp_url {
+            let u = Url::parse(url.expose()).context("smtp_url is not a URL")?;
+            if !matches!(u.scheme(), "smtp" | "smtps") {
+                bail!("smtp_url must start with smtp:// or smtps://");
+            }
         }
         let policy = self.password.policy();
         if policy.min_length < 6 || policy.max_length > 256 || policy.min_length > policy.max_length

@@ -181,7 +181,17 @@ impl Application {
         if !trust.has_issuers() {
             tracing::warn!("no card issuer is configured (card.nhi_ca_files, card.moica_ca_files): every card will be refused");
         }
+        let mailer = crate::mail::Mailer::new(
+            &settings,
+            services.engine.store_arc(),
+            services.engine.ring().clone(),
+        )?;
+        mailer.clone().spawn_worker(
+            options.clock.clone(),
+            Duration::from_secs(settings.mail.send_interval_secs.max(1)),
+        );
         let state = AppState {
+            mailer,
             card: CardService::new(services.engine.clone(), trust)?,
             engine: services.engine.clone(),
             templates,

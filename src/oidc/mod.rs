@@ -100,6 +100,10 @@ impl Engine {
         self.inner.store.as_ref()
     }
 
+    pub fn store_arc(&self) -> Arc<dyn Storage> {
+        self.inner.store.clone()
+    }
+
     pub fn keys(&self) -> &KeyManager {
         &self.inner.keys
     }

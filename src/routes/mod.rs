@@ -47,6 +47,7 @@ impl LoginMethod {
 pub struct AppState {
     pub engine: Engine,
     pub card: CardService,
+    pub mailer: crate::mail::Mailer,
     pub templates: Arc<Templates>,
     pub backchannel: BackchannelSender,
     pub login_methods: Arc<Vec<LoginMethod>>,

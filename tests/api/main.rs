@@ -14,6 +14,7 @@ mod client_auth;
 mod discovery;
 mod helpers;
 mod logout;
+mod mail;
 mod multi_instance;
 mod pcsc;
 mod rp_flow;
