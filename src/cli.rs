@@ -37,6 +37,18 @@ pub enum Command {
     /// Development card issuer and virtual-card files.
     #[command(subcommand)]
     Card(CardCommand),
+    /// The resident registry (戶籍資料) used to check applications.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Import residents from a CSV file (national_id,household_no,county,township,village,neighborhood).
+    Import {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

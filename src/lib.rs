@@ -13,6 +13,7 @@ pub mod domain;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
+pub mod registry;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -36,6 +36,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(k) => commands::keys::run(&settings, k),
         Command::Client(c) => commands::client::run(&settings, c),
         Command::Card(c) => commands::card::run(c),
+        Command::Registry(cardinal::cli::RegistryCommand::Import { file }) => {
+            let services = commands::services(&settings)?;
+            let engine = &services.engine;
+            let input = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+            let n = cardinal::registry::import(engine.store(), engine.ring(), input, engine.now())?;
+            engine.audit(
+                "registry_import",
+                "success",
+                None,
+                None,
+                Some(format!("rows={n}")),
+            );
+            println!("imported {n} residents");
+            Ok(())
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! `jti`s) is consumed by one conditional write whose affected-row count decides the
 //! winner, so that any number of instances on one database agree (SECURITY.md §0.5).
 
+pub mod enrollment;
 pub mod models;
 pub mod schema;
 pub mod sql;
@@ -11,6 +12,10 @@ pub mod sql;
 use crate::clock::UnixTime;
 use crate::domain::Client;
 
+pub use enrollment::{
+    FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, RateLimitStore, Registration,
+    RegistrationStatus, RegistrationStore, RegistryStore, Resident,
+};
 pub use sql::Database;
 
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +361,9 @@ pub trait Storage:
     + AuditStore
     + ChallengeStore
     + MailStore
+    + RegistryStore
+    + RegistrationStore
+    + RateLimitStore
     + Maintenance
     + Send
     + Sync
@@ -374,6 +382,9 @@ impl<T> Storage for T where
         + AuditStore
         + ChallengeStore
         + MailStore
+        + RegistryStore
+        + RegistrationStore
+        + RateLimitStore
         + Maintenance
         + Send
         + Sync

@@ -10,6 +10,9 @@ diesel::table! {
         phone_number -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        national_id_hash -> Nullable<Text>,
+        national_id_sealed -> Nullable<Text>,
+        birth_date -> Nullable<Text>,
     }
 }
 
@@ -205,7 +208,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    residents (national_id_hash) {
+        national_id_hash -> Text,
+        household_no -> Text,
+        county -> Text,
+        township -> Text,
+        village -> Text,
+        neighborhood -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    person_cards (card_number) {
+        card_number -> Text,
+        person_id -> Text,
+        kind -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    registrations (person_id) {
+        person_id -> Text,
+        status -> Text,
+        password_hash -> Text,
+        failed_attempts -> Integer,
+        phone_area -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        phone_ext -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        email_backup -> Nullable<Text>,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        locked_at -> Nullable<BigInt>,
+        deactivated_at -> Nullable<BigInt>,
+        deactivation_reason -> Nullable<Text>,
+        password_changed_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mail_tokens (token_hash) {
+        token_hash -> Text,
+        person_id -> Text,
+        purpose -> Text,
+        new_email -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    rate_limits (bucket) {
+        bucket -> Text,
+        window_start -> BigInt,
+        hits -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    residents,
+    person_cards,
+    registrations,
+    mail_tokens,
+    rate_limits,
     card_challenges,
     mail_outbox,
     persons,

@@ -12,6 +12,7 @@ mod card;
 mod cli;
 mod client_auth;
 mod discovery;
+mod enrollment_store;
 mod helpers;
 mod logout;
 mod mail;
