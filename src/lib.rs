@@ -10,6 +10,7 @@ pub mod commands;
 pub mod configuration;
 pub mod crypto;
 pub mod domain;
+pub mod enroll;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

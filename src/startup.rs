@@ -190,13 +190,31 @@ impl Application {
             options.clock.clone(),
             Duration::from_secs(settings.mail.send_interval_secs.max(1)),
         );
+        let card = CardService::new(services.engine.clone(), trust)?;
+        let hasher = {
+            let p = settings.password.clone();
+            tokio::task::spawn_blocking(move || crate::auth::PasswordHasher::new(&p)).await??
+        };
+        let mut login_methods = vec![LoginMethod {
+            labels: vec![
+                ("zh-TW".into(), "健保卡登入".into()),
+                ("en".into(), "Sign in with NHI card".into()),
+            ],
+            path: "/interaction/{id}/card".into(),
+        }];
+        login_methods.extend(options.login_methods.iter().cloned());
         let state = AppState {
             mailer,
-            card: CardService::new(services.engine.clone(), trust)?,
+            enroll: crate::enroll::Enrollment {
+                engine: services.engine.clone(),
+                card: card.clone(),
+                hasher,
+            },
+            card,
             engine: services.engine.clone(),
             templates,
             backchannel: BackchannelSender::new()?,
-            login_methods: Arc::new(options.login_methods.clone()),
+            login_methods: Arc::new(login_methods),
             cookies: CookieNames::new(settings.is_https()),
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
         };
@@ -315,6 +333,15 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route(
             "/static/environment.js",
             web::get().to(card::get_environment_js),
+        )
+        .route("/static/card.js", web::get().to(card::get_card_js))
+        .route(
+            "/interaction/{id}/card",
+            web::get().to(card_login::get_card_login),
+        )
+        .route(
+            "/interaction/{id}/card",
+            web::post().to(card_login::post_card_login),
         );
     if let Some(h) = hook {
         h(cfg);

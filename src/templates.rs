@@ -28,6 +28,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("logged_out", include_str!("../templates/logged_out.hbs")),
     ("form_post", include_str!("../templates/form_post.hbs")),
     ("environment", include_str!("../templates/environment.hbs")),
+    ("card_login", include_str!("../templates/card_login.hbs")),
 ];
 
 const LOCALES: &[(&str, &str)] = &[

@@ -10,12 +10,24 @@ use serde_json::json;
 use super::responses::{cookie, page};
 use super::AppState;
 use crate::card::{CardError, CardToken};
-use crate::crypto::{new_secret_token, token_hash};
+use crate::crypto::new_secret_token;
 
 /// The binding of a challenge for the environment check: this browser.
 fn check_binding(browser_token: &str) -> String {
-    format!("check:{}", token_hash(browser_token))
+    crate::enroll::binding("check", "", browser_token)
 }
+
+/// What a page asks a challenge for.
+#[derive(Debug, Deserialize, Default)]
+pub struct ChallengeRequest {
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub flow: Option<String>,
+}
+
+/// Purposes a page may ask a challenge for.
+const PURPOSES: [&str; 2] = ["check", "login"];
 
 /// JSON POSTs from pages must come from our own origin (the browser sets `Origin`; a
 /// cross-site form cannot send JSON without a preflight that we never grant).
@@ -48,10 +60,29 @@ fn forbidden() -> HttpResponse {
         .json(json!({ "error": "forbidden", "message": "send JSON from this site's pages" }))
 }
 
-/// `POST /card/challenge`: a challenge for the environment check, bound to this browser.
-pub async fn post_check_challenge(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+/// `POST /card/challenge` `{purpose?, flow?}`: a challenge bound to this browser, the
+/// purpose (`check` by default, `login`) and the flow (e.g. the sign-in interaction).
+pub async fn post_check_challenge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     if !same_origin(&state, &req) {
         return forbidden();
+    }
+    let ask: ChallengeRequest = if body.is_empty() {
+        ChallengeRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(a) => a,
+            Err(_) => return HttpResponse::BadRequest().json(json!({ "error": "bad_request", "message": "send {\"purpose\", \"flow\"} as JSON" })),
+        }
+    };
+    let purpose = ask.purpose.unwrap_or_else(|| "check".into());
+    let flow = ask.flow.unwrap_or_default();
+    if !PURPOSES.contains(&purpose.as_str()) || flow.len() > 64 {
+        return HttpResponse::BadRequest()
+            .json(json!({ "error": "bad_request", "message": "unknown purpose" }));
     }
     let ctx = state.browser(&req);
     let (browser, fresh) = match ctx.browser_token {
@@ -59,7 +90,7 @@ pub async fn post_check_challenge(state: web::Data<AppState>, req: HttpRequest) 
         None => (new_secret_token(), true),
     };
     let card = state.card.clone();
-    let binding = check_binding(&browser);
+    let binding = crate::enroll::binding(&purpose, &flow, &browser);
     match web::block(move || card.issue_challenge(&binding, None)).await {
         Ok(Ok(challenge)) => {
             let mut resp = HttpResponse::Ok()
@@ -218,6 +249,14 @@ pub async fn get_download(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain; charset=utf-8")
             .body("The authenticator is not available for download on this server."),
     }
+}
+
+/// `GET /static/card.js`.
+pub async fn get_card_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../templates/static/card.js"))
 }
 
 /// `GET /static/environment.js`.

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod card;
+pub mod card_login;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub engine: Engine,
     pub card: CardService,
     pub mailer: crate::mail::Mailer,
+    pub enroll: crate::enroll::Enrollment,
     pub templates: Arc<Templates>,
     pub backchannel: BackchannelSender,
     pub login_methods: Arc<Vec<LoginMethod>>,

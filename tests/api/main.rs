@@ -9,6 +9,7 @@
 
 mod authorize;
 mod card;
+mod card_login;
 mod cli;
 mod client_auth;
 mod discovery;

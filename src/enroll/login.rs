@@ -1,0 +1,206 @@
+//! Sign-in with a card: NHI card + 註冊密碼 → acr card (amr sc, pwd, mfa). Rate limits per
+//! address and per card, the global lockout counter (R-REG-9), audit of every outcome.
+
+use crate::card::{CardError, CardKind, CardToken};
+use crate::domain::password::Password;
+use crate::domain::Acr;
+use crate::oidc::AuthResult;
+use crate::store::{AuditEvent, RegistrationStatus};
+
+use super::Enrollment;
+
+/// What the sign-in form sent.
+#[derive(Clone)]
+pub struct CardLogin {
+    pub challenge: String,
+    pub token: CardToken,
+    pub password: Option<Password>,
+}
+
+impl std::fmt::Debug for CardLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardLogin")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a sign-in failed. The card proved who is asking, so the holder may learn the state
+/// of their own registration (R-REG-12).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("{0}")]
+    Card(CardError),
+    #[error("此健保卡尚未註冊，請先點選「首次登入請先申請」")]
+    NotRegistered,
+    #[error(
+        "您的註冊申請尚未完成電子信箱認證，請至信箱點選認證通知信中的連結，或點選「重寄認證信」"
+    )]
+    Pending,
+    #[error(
+        "註冊密碼連續錯誤已達上限，您的註冊已被鎖定，請使用「忘記註冊密碼」重設註冊密碼後再登入"
+    )]
+    Locked,
+    #[error("您的註冊已被停用，請洽服務櫃檯")]
+    Deactivated,
+    #[error("請輸入註冊密碼")]
+    PasswordMissing,
+    #[error("註冊密碼錯誤，再錯誤 {remaining} 次將鎖定您的註冊")]
+    WrongPassword { remaining: i32 },
+    #[error("嘗試次數過多，請稍後再試")]
+    RateLimited,
+    #[error("此卡片無法用於本項登入")]
+    UnsupportedCard,
+    #[error("系統暫時無法處理，請稍後再試")]
+    Internal,
+}
+
+impl LoginError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoginError::Card(e) => e.code(),
+            LoginError::NotRegistered => "not_registered",
+            LoginError::Pending => "pending",
+            LoginError::Locked => "locked",
+            LoginError::Deactivated => "deactivated",
+            LoginError::PasswordMissing => "password_missing",
+            LoginError::WrongPassword { .. } => "wrong_password",
+            LoginError::RateLimited => "rate_limited",
+            LoginError::UnsupportedCard => "unsupported_card",
+            LoginError::Internal => "internal_error",
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for LoginError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = ?e, "sign-in failed on the database");
+        LoginError::Internal
+    }
+}
+
+impl Enrollment {
+    fn limited(&self, bucket: &str, window: i64, max: i32) -> Result<(), LoginError> {
+        let hits = self.engine.store().hit(bucket, window, self.engine.now())?;
+        if hits > max {
+            return Err(LoginError::RateLimited);
+        }
+        Ok(())
+    }
+
+    fn audit_login(
+        &self,
+        ip: Option<&str>,
+        outcome: &str,
+        person_id: Option<&str>,
+        detail: String,
+    ) {
+        let e = AuditEvent {
+            at: self.engine.now(),
+            event: "login".into(),
+            outcome: outcome.into(),
+            actor: None,
+            person_id: person_id.map(str::to_string),
+            client_id: None,
+            ip: ip.map(str::to_string),
+            detail: Some(detail),
+        };
+        if let Err(err) = self.engine.store().append_audit(&e) {
+            tracing::error!(error = ?err, "cannot write the audit event");
+        }
+    }
+
+    /// Checks a card sign-in. Blocking (database, argon2): run it off the executor.
+    pub fn card_login(
+        &self,
+        binding: &str,
+        input: &CardLogin,
+        ip: Option<&str>,
+    ) -> Result<AuthResult, LoginError> {
+        let result = self.card_login_inner(binding, input, ip);
+        let metrics = self.engine.metrics();
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                metrics.login("card", e.code());
+                self.audit_login(
+                    ip,
+                    "failure",
+                    None,
+                    format!("method=card reason={}", e.code()),
+                );
+            }
+        }
+        result
+    }
+
+    fn card_login_inner(
+        &self,
+        binding: &str,
+        input: &CardLogin,
+        ip: Option<&str>,
+    ) -> Result<AuthResult, LoginError> {
+        let settings = &self.engine.settings().registration;
+        self.limited(
+            &format!("login:ip:{}", ip.unwrap_or("unknown")),
+            60,
+            settings.login_per_ip_per_minute,
+        )?;
+        let card = self
+            .card
+            .authenticate(binding, &input.challenge, &input.token)
+            .map_err(LoginError::Card)?;
+        self.limited(
+            &format!("login:card:{}", card.card_number),
+            300,
+            settings.login_per_card_per_5_minutes,
+        )?;
+        if card.kind != CardKind::Nhi {
+            return Err(LoginError::UnsupportedCard);
+        }
+        let (person, registration) = self
+            .engine
+            .store()
+            .find_by_card(&card.card_number)?
+            .ok_or(LoginError::NotRegistered)?;
+        let registration = registration.ok_or(LoginError::NotRegistered)?;
+        match registration.status {
+            RegistrationStatus::Active => {}
+            RegistrationStatus::Pending => return Err(LoginError::Pending),
+            RegistrationStatus::Locked => return Err(LoginError::Locked),
+            RegistrationStatus::Deactivated => return Err(LoginError::Deactivated),
+        }
+        let password = input.password.as_ref().ok_or(LoginError::PasswordMissing)?;
+        let now = self.engine.now();
+        if !self
+            .hasher
+            .verify(password, Some(&registration.password_hash))
+        {
+            let failed = self.engine.store().record_failed_login(
+                &person.id,
+                settings.lockout_threshold,
+                now,
+            )?;
+            return match failed {
+                Some(f) if f.locked_now => {
+                    self.audit_login(ip, "locked", Some(&person.id), "method=card".into());
+                    Err(LoginError::Locked)
+                }
+                Some(f) => Err(LoginError::WrongPassword {
+                    remaining: (settings.lockout_threshold - f.failed_attempts).max(0),
+                }),
+                // Locked meanwhile by a parallel attempt.
+                None => Err(LoginError::Locked),
+            };
+        }
+        self.engine
+            .store()
+            .record_successful_login(&person.id, now)?;
+        Ok(AuthResult {
+            person_id: person.id,
+            acr: Acr::Card,
+            amr: vec!["sc".into(), "pwd".into(), "mfa".into()],
+            method: "card".into(),
+        })
+    }
+}

@@ -1,0 +1,60 @@
+// 讀取: reads the card through the local authenticator and signs a fresh challenge from the
+// IdP, then fills the form's hidden `challenge` and `token` fields.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-card-purpose]");
+  if (!form) { return; }
+  var authenticator = form.getAttribute("data-authenticator");
+  var statusEl = document.getElementById("card-status");
+  var nameEl = document.getElementById("card-name");
+  var submit = form.querySelector("button[type=submit]");
+
+  function msg(code, vars) {
+    var el = document.querySelector('#card-messages [data-code="' + code + '"]') ||
+      document.querySelector('#card-messages [data-code="other"]');
+    var text = el ? el.textContent : code;
+    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });
+    return text;
+  }
+
+  function json(resp) {
+    return resp.json().catch(function () { return {}; }).then(function (body) {
+      if (!resp.ok) { throw body; }
+      return body;
+    });
+  }
+
+  function local(path, body) {
+    return fetch(authenticator + path, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    }).catch(function () { throw { error: "not_running" }; }).then(json);
+  }
+
+  document.getElementById("read-card").addEventListener("click", function () {
+    statusEl.textContent = msg("working");
+    statusEl.removeAttribute("data-error");
+    submit.disabled = true;
+    var pinInput = document.getElementById("pin");
+    fetch("/card/challenge", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ purpose: form.getAttribute("data-card-purpose"), flow: form.getAttribute("data-card-flow") || "" })
+    }).then(json).then(function (c) {
+      return local("/v1/card/read", {}).then(function (card) {
+        nameEl.textContent = card.name;
+        var req = { challenge: c.challenge };
+        if (pinInput && pinInput.value) { req.pin = pinInput.value; }
+        return local("/v1/card/authenticate", req).then(function (token) {
+          document.getElementById("challenge").value = c.challenge;
+          document.getElementById("token").value = JSON.stringify(token);
+          statusEl.textContent = msg("read_ok", { name: card.name });
+          statusEl.setAttribute("data-ok", "read");
+          submit.disabled = false;
+        });
+      });
+    }).catch(function (body) {
+      var code = (body && body.error) || "other";
+      statusEl.textContent = msg(code, { tries: body && body.tries_left !== undefined ? body.tries_left : "" });
+      statusEl.setAttribute("data-error", code);
+    }).then(function () { if (pinInput) { pinInput.value = ""; } });
+  });
+})();

@@ -1,0 +1,355 @@
+//! Signing in to a relying party with the NHI card and the registration password, through
+//! the OIDC flow; what the page's JavaScript does (challenge, sign) is done here directly.
+
+use cardinal::domain::password::Password;
+use cardinal::store::*;
+use serde_json::json;
+
+use crate::card::{sign_token, Issuers};
+use crate::helpers::*;
+
+pub const PASSWORD: &str = "Tq7~vLm9";
+
+/// An app whose card issuers are `issuers`, with cheap argon2 for tests.
+pub async fn card_app(
+    issuers: &Issuers,
+    configure: impl FnOnce(&mut cardinal::configuration::Settings),
+) -> TestApp {
+    spawn_app_with(|s| {
+        issuers.configure(s);
+        s.password.argon2_memory_kib = 1024;
+        s.password.argon2_iterations = 1;
+        configure(s);
+    })
+    .await
+}
+
+/// Registers the holder of `card` (active unless `pending`), password [`PASSWORD`].
+pub fn register(app: &TestApp, card: &serde_json::Value, pending: bool) -> String {
+    let engine = &app.engine;
+    let hasher = cardinal::auth::PasswordHasher::new(&engine.settings().password).unwrap();
+    let now = engine.now();
+    let id = cardinal::domain::NationalId::parse(card["national_id"].as_str().unwrap()).unwrap();
+    let person_id = uuid::Uuid::new_v4().to_string();
+    let token = cardinal::crypto::random_token(16);
+    let mail = cardinal::mail::MailContent {
+        to: "holder@example.gov.tw".into(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    };
+    let application = NewApplication {
+        person: Person {
+            id: person_id.clone(),
+            name: card["name"].as_str().unwrap().into(),
+            email: Some("holder@example.gov.tw".into()),
+            email_verified: false,
+            phone_number: Some("0912345678".into()),
+            created_at: now,
+            updated_at: now,
+        },
+        national_id_hash: cardinal::registry::national_id_hash(engine.ring(), &id),
+        national_id_sealed: engine
+            .ring()
+            .seal("persons.national_id", id.expose().as_bytes())
+            .unwrap(),
+        birth_date: card["birth_date"].as_str().unwrap().into(),
+        card_number: card["card_number"].as_str().unwrap().into(),
+        card_kind: "nhi".into(),
+        registration: Registration {
+            person_id: person_id.clone(),
+            status: RegistrationStatus::Pending,
+            password_hash: hasher.hash(&Password::new(PASSWORD)).unwrap(),
+            failed_attempts: 0,
+            phone_area: None,
+            phone_number: None,
+            phone_ext: None,
+            mobile: Some("0912345678".into()),
+            email_backup: None,
+            created_at: now,
+            confirmed_at: None,
+            locked_at: None,
+            deactivated_at: None,
+            deactivation_reason: None,
+            password_changed_at: now,
+            updated_at: now,
+        },
+        token: MailTokenRecord {
+            token_hash: cardinal::crypto::token_hash(&token),
+            person_id: person_id.clone(),
+            purpose: MailTokenPurpose::Confirm,
+            new_email: None,
+            created_at: now,
+            expires_at: now + 3600,
+            consumed_at: None,
+        },
+        mail: cardinal::mail::outbox_message(engine.ring(), &mail, "confirm", now).unwrap(),
+        audit: AuditEvent {
+            at: now,
+            event: "apply".into(),
+            outcome: "pending".into(),
+            actor: None,
+            person_id: None,
+            client_id: None,
+            ip: None,
+            detail: None,
+        },
+    };
+    engine.store().apply(&application).unwrap();
+    if !pending {
+        let audit = AuditEvent {
+            at: now,
+            event: "confirm".into(),
+            outcome: "success".into(),
+            actor: None,
+            person_id: None,
+            client_id: None,
+            ip: None,
+            detail: None,
+        };
+        engine
+            .store()
+            .confirm_registration(&cardinal::crypto::token_hash(&token), now, &audit)
+            .unwrap()
+            .unwrap();
+    }
+    person_id
+}
+
+/// Starts an authorization and opens the card sign-in page; returns the interaction path.
+async fn start(app: &TestApp, client: &TestClient, challenge: &str) -> String {
+    let interaction = location(&app.authorize(&auth_params(client, challenge, &[])).await);
+    let login = app.get(&interaction).await.text().await.unwrap();
+    assert!(
+        login.contains(&format!("{interaction}/card")),
+        "the login page offers the card: {login}"
+    );
+    interaction
+}
+
+/// What the page's script does after 讀取, then posts the form.
+async fn submit(
+    app: &TestApp,
+    interaction: &str,
+    card: &serde_json::Value,
+    password: &str,
+) -> reqwest::Response {
+    let page = app.get(&format!("{interaction}/card")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let flow = interaction.rsplit('/').next().unwrap();
+    let c: serde_json::Value = app
+        .browser
+        .post(app.url("/card/challenge"))
+        .header("origin", &app.address)
+        .json(&json!({ "purpose": "login", "flow": flow }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let challenge = c["challenge"].as_str().unwrap();
+    let token = sign_token(card, &app.address, challenge);
+    app.browser
+        .post(app.url(&format!("{interaction}/card")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("challenge", challenge),
+            ("token", &serde_json::to_string(&token).unwrap()),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn card_and_password_sign_in_to_a_client_with_acr_card() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let person_id = register(&app, &card, false);
+    let client = app.add_client(|_| {});
+    let (verifier, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    let r = submit(&app, &interaction, &card, PASSWORD).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(location(&r), interaction);
+    let r = app.approve_consent(&interaction).await;
+    let url = url::Url::parse(&location(&r)).unwrap();
+    let code = query_param(&url, "code").expect("code");
+    let tokens: serde_json::Value = app
+        .redeem(&client, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], person_id.as_str());
+    assert_eq!(id["acr"], "urn:cardinal:acr:card");
+    assert_eq!(id["amr"], json!(["sc", "pwd", "mfa"]));
+    let metrics = app
+        .api
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("cardinal_logins_total{method=\"card\",outcome=\"success\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_registration_at_the_threshold() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let person_id = register(&app, &card, false);
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    for remaining in (1..=4).rev() {
+        let r = submit(&app, &interaction, &card, "Wrong~pass1").await;
+        assert_eq!(r.status(), 400);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("再錯誤 {remaining} 次將鎖定")),
+            "{html}"
+        );
+    }
+    let r = submit(&app, &interaction, &card, "Wrong~pass1").await;
+    assert!(
+        r.text().await.unwrap().contains("忘記註冊密碼"),
+        "the locked page points to 忘記註冊密碼"
+    );
+    let r = submit(&app, &interaction, &card, PASSWORD).await;
+    assert_eq!(
+        r.status(),
+        400,
+        "locked: even the right password is refused"
+    );
+    assert!(r.text().await.unwrap().contains("鎖定"));
+    let reg = app
+        .engine
+        .store()
+        .find_registration(&person_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(reg.status, RegistrationStatus::Locked);
+    let audit = app.engine.store().list_audit(50).unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.event == "login" && e.outcome == "locked"));
+    assert!(
+        audit
+            .iter()
+            .filter(|e| e.event == "login" && e.outcome == "failure")
+            .count()
+            >= 5
+    );
+}
+
+#[tokio::test]
+async fn unregistered_pending_and_citizen_certificate_cards_get_clear_answers() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    let stranger = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
+    let html = submit(&app, &interaction, &stranger, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("首次登入請先申請"), "{html}");
+    let pending = issuers.issue("nhi", "nhi", "000033334444", "陳大文", 365);
+    register(&app, &pending, true);
+    let html = submit(&app, &interaction, &pending, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("重寄認證信"), "{html}");
+    let rogue = issuers.issue("rogue", "nhi", "000055556666", "冒名者", 365);
+    let html = submit(&app, &interaction, &rogue, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-error=\"untrusted_issuer\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_challenge_from_another_flow_or_purpose_is_refused() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    register(&app, &card, false);
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    let html = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    // A challenge issued for the environment check, not for this sign-in.
+    let c: serde_json::Value = app
+        .browser
+        .post(app.url("/card/challenge"))
+        .header("origin", &app.address)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ch = c["challenge"].as_str().unwrap();
+    let token = sign_token(&card, &app.address, ch);
+    let r = app
+        .browser
+        .post(app.url(&format!("{interaction}/card")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("challenge", ch),
+            ("token", &serde_json::to_string(&token).unwrap()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("data-error=\"bad_challenge\""));
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_rate_limited_per_address() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |s| s.registration.login_per_ip_per_minute = 2).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    register(&app, &card, false);
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    submit(&app, &interaction, &card, "Wrong~pass1").await;
+    submit(&app, &interaction, &card, "Wrong~pass1").await;
+    let r = submit(&app, &interaction, &card, PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    app.clock.advance(61);
+    let r = submit(&app, &interaction, &card, PASSWORD).await;
+    assert_eq!(r.status(), 303, "the next window allows it again");
+}
