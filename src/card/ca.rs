@@ -67,6 +67,40 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// subjectAltName otherName carrying the holder's national ID (UTF8String). The IdP needs
+/// it to check an application against the resident registry; the authenticator never
+/// reads it (CARD-PROFILE §7: `/v1/card/read` answers number, name and kind only).
+pub const OID_NATIONAL_ID: &str = "2.25.60985732484753227428584470586595408837.3";
+/// subjectAltName otherName carrying the holder's birth date, ISO `YYYY-MM-DD`.
+pub const OID_BIRTH_DATE: &str = "2.25.60985732484753227428584470586595408837.4";
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, (len & 0xff) as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// DER of a subjectAltName value with the holder's national ID and birth date as
+/// otherNames (their OIDs have a 128-bit arc, which rcgen cannot encode itself).
+fn holder_alt_names(national_id: &str, birth_date: &str) -> anyhow::Result<Vec<u8>> {
+    let mut names = Vec::new();
+    for (oid, value) in [(OID_NATIONAL_ID, national_id), (OID_BIRTH_DATE, birth_date)] {
+        let oid = cardinal_authenticator::card_file::oid_der_content(oid).context("holder OID")?;
+        let mut inner = tlv(0x06, &oid);
+        inner.extend(tlv(0xA0, &tlv(0x0C, value.as_bytes())));
+        names.extend(tlv(0xA0, &inner));
+    }
+    Ok(tlv(0x30, &names))
+}
+
 fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
@@ -232,7 +266,8 @@ pub fn issue(
     let mut policies =
         CustomExtension::from_oid_content(&[2, 5, 29, 32], kind.certificate_policies_der());
     policies.set_criticality(false);
-    params.custom_extensions = vec![policies];
+    let alt_names = CustomExtension::from_oid_content(&[2, 5, 29, 17], holder_alt_names(&holder.national_id, &holder.birth_date)?);
+    params.custom_extensions = vec![policies, alt_names];
     let cert = params.signed_by(&card_key, &issuer, &ca_key)?;
     let serial = serial_hex(&serial);
     state.issued.push(IssuedCard {

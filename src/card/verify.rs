@@ -74,6 +74,37 @@ pub struct VerifiedCard {
     pub serial: String,
     /// Certificate expiry (Unix seconds).
     pub not_after: i64,
+    /// The holder's national ID and birth date from the certificate (subjectAltName
+    /// otherNames), when the issuer put them there.
+    pub national_id: Option<String>,
+    pub birth_date: Option<String>,
+}
+
+/// The UTF8String inside an otherName value (`[0] EXPLICIT UTF8String`).
+fn other_name_utf8(rest: &[u8]) -> Option<String> {
+    let (&tag, rest) = rest.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    if tag != 0xA0 || len >= 0x80 {
+        return None;
+    }
+    let inner = rest.get(..usize::from(len))?;
+    let (&t, inner) = inner.split_first()?;
+    let (&l, value) = inner.split_first()?;
+    if t != 0x0C || l >= 0x80 {
+        return None;
+    }
+    String::from_utf8(value.get(..usize::from(l))?.to_vec()).ok()
+}
+
+fn holder_attribute(cert: &X509Certificate<'_>, oid: &str) -> Option<String> {
+    let wanted = cardinal_authenticator::card_file::oid_der_content(oid)?;
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectAlternativeName(san) => san.general_names.iter().find_map(|g| match g {
+            GeneralName::OtherName(o, rest) if o.as_bytes() == wanted.as_slice() => other_name_utf8(rest),
+            _ => None,
+        }),
+        _ => None,
+    })
 }
 
 struct Anchor {
@@ -319,6 +350,8 @@ impl CardTrust {
             kind,
             serial: cert.raw_serial_as_string(),
             not_after: validity.not_after.timestamp(),
+            national_id: holder_attribute(&cert, super::ca::OID_NATIONAL_ID),
+            birth_date: holder_attribute(&cert, super::ca::OID_BIRTH_DATE),
         })
     }
 
