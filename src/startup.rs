@@ -342,7 +342,18 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route(
             "/interaction/{id}/card",
             web::post().to(card_login::post_card_login),
-        );
+        )
+        .route("/static/register.js", web::get().to(card::get_register_js))
+        .route("/register/terms", web::get().to(register::get_terms))
+        .route("/register/apply", web::get().to(register::get_apply))
+        .route("/register/apply", web::post().to(register::post_apply))
+        .route(
+            "/register/apply/submit",
+            web::post().to(register::post_apply_submit),
+        )
+        .route("/register/places", web::get().to(register::get_places))
+        .route("/register/confirm", web::get().to(register::get_confirm))
+        .route("/register/confirm", web::post().to(register::post_confirm));
     if let Some(h) = hook {
         h(cfg);
     }

@@ -29,6 +29,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("form_post", include_str!("../templates/form_post.hbs")),
     ("environment", include_str!("../templates/environment.hbs")),
     ("card_login", include_str!("../templates/card_login.hbs")),
+    ("terms", include_str!("../templates/terms.hbs")),
+    ("apply", include_str!("../templates/apply.hbs")),
+    ("apply2", include_str!("../templates/apply2.hbs")),
+    ("confirm", include_str!("../templates/confirm.hbs")),
+    ("notice", include_str!("../templates/notice.hbs")),
 ];
 
 const LOCALES: &[(&str, &str)] = &[

@@ -266,7 +266,10 @@ pub fn issue(
     let mut policies =
         CustomExtension::from_oid_content(&[2, 5, 29, 32], kind.certificate_policies_der());
     policies.set_criticality(false);
-    let alt_names = CustomExtension::from_oid_content(&[2, 5, 29, 17], holder_alt_names(&holder.national_id, &holder.birth_date)?);
+    let alt_names = CustomExtension::from_oid_content(
+        &[2, 5, 29, 17],
+        holder_alt_names(&holder.national_id, &holder.birth_date)?,
+    );
     params.custom_extensions = vec![policies, alt_names];
     let cert = params.signed_by(&card_key, &issuer, &ca_key)?;
     let serial = serial_hex(&serial);

@@ -98,13 +98,19 @@ fn other_name_utf8(rest: &[u8]) -> Option<String> {
 
 fn holder_attribute(cert: &X509Certificate<'_>, oid: &str) -> Option<String> {
     let wanted = cardinal_authenticator::card_file::oid_der_content(oid)?;
-    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
-        ParsedExtension::SubjectAlternativeName(san) => san.general_names.iter().find_map(|g| match g {
-            GeneralName::OtherName(o, rest) if o.as_bytes() == wanted.as_slice() => other_name_utf8(rest),
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                san.general_names.iter().find_map(|g| match g {
+                    GeneralName::OtherName(o, rest) if o.as_bytes() == wanted.as_slice() => {
+                        other_name_utf8(rest)
+                    }
+                    _ => None,
+                })
+            }
             _ => None,
-        }),
-        _ => None,
-    })
+        })
 }
 
 struct Anchor {

@@ -2,6 +2,7 @@
 //! card + 註冊密碼 sign-in now; applications, confirmation, reset and member services use
 //! the same pieces.
 
+pub mod apply;
 pub mod login;
 
 use crate::auth::PasswordHasher;

@@ -27,7 +27,7 @@ pub struct ChallengeRequest {
 }
 
 /// Purposes a page may ask a challenge for.
-const PURPOSES: [&str; 2] = ["check", "login"];
+const PURPOSES: [&str; 4] = ["check", "login", "apply", "confirm"];
 
 /// JSON POSTs from pages must come from our own origin (the browser sets `Origin`; a
 /// cross-site form cannot send JSON without a preflight that we never grant).
@@ -249,6 +249,14 @@ pub async fn get_download(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain; charset=utf-8")
             .body("The authenticator is not available for download on this server."),
     }
+}
+
+/// `GET /static/register.js`.
+pub async fn get_register_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../templates/static/register.js"))
 }
 
 /// `GET /static/card.js`.

@@ -182,6 +182,8 @@ pub trait RegistrationStore {
         mail: &OutboxMessage,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    /// Reads a mail token without consuming it (to check the card before using it).
+    fn find_mail_token(&self, token_hash: &str) -> StoreResult<Option<MailTokenRecord>>;
     /// Single use: consumes an unexpired token of `purpose`; `None` when unknown, used or
     /// expired.
     fn consume_mail_token(

@@ -117,7 +117,7 @@ pub fn register(app: &TestApp, card: &serde_json::Value, pending: bool) -> Strin
 }
 
 /// Starts an authorization and opens the card sign-in page; returns the interaction path.
-async fn start(app: &TestApp, client: &TestClient, challenge: &str) -> String {
+pub async fn start(app: &TestApp, client: &TestClient, challenge: &str) -> String {
     let interaction = location(&app.authorize(&auth_params(client, challenge, &[])).await);
     let login = app.get(&interaction).await.text().await.unwrap();
     assert!(
@@ -128,7 +128,7 @@ async fn start(app: &TestApp, client: &TestClient, challenge: &str) -> String {
 }
 
 /// What the page's script does after 讀取, then posts the form.
-async fn submit(
+pub async fn submit(
     app: &TestApp,
     interaction: &str,
     card: &serde_json::Value,

@@ -19,6 +19,7 @@ mod logout;
 mod mail;
 mod multi_instance;
 mod pcsc;
+mod register;
 mod rp_flow;
 mod token_code;
 mod token_refresh;

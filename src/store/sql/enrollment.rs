@@ -527,6 +527,17 @@ impl RegistrationStore for Database {
         })
     }
 
+    fn find_mail_token(&self, token_hash: &str) -> StoreResult<Option<MailTokenRecord>> {
+        let row = self.with(|c| {
+            mail_tokens::table
+                .find(token_hash)
+                .select(MailTokenRow::as_select())
+                .first(c)
+                .optional()
+        })?;
+        row.map(MailTokenRecord::try_from).transpose()
+    }
+
     fn consume_mail_token(
         &self,
         token_hash: &str,

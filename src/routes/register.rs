@@ -1,0 +1,435 @@
+//! 健保卡網路服務註冊: terms, apply (two steps), the confirmation link. Thin handlers over
+//! `enroll::apply`.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::responses::{blocking_failed, cookie, page};
+use super::AppState;
+use crate::card::CardToken;
+use crate::crypto::{ct_eq, new_secret_token, KeyPurpose};
+use crate::enroll::apply::{ApplyError, Step2};
+use crate::registry::ProofInput;
+
+/// The browser token (made when missing) and whether it is new.
+fn browser(state: &AppState, req: &HttpRequest) -> (String, bool) {
+    match state.browser(req).browser_token {
+        Some(t) => (t, false),
+        None => (new_secret_token(), true),
+    }
+}
+
+fn csrf(state: &AppState, browser: &str) -> String {
+    state
+        .engine
+        .ring()
+        .keyed_hash(KeyPurpose::Csrf, format!("register|{browser}").as_bytes())
+}
+
+/// A page with the card script's CSP (it talks to the local authenticator).
+fn card_page(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    status: StatusCode,
+    mut data: Value,
+    browser: (&str, bool),
+) -> HttpResponse {
+    let authenticator = state.engine.settings().card.authenticator_url.clone();
+    if let Value::Object(map) = &mut data {
+        map.insert("authenticator_url".into(), json!(authenticator));
+        map.insert("csrf_token".into(), json!(csrf(state, browser.0)));
+        map.entry("title").or_insert(json!("健保卡網路服務註冊"));
+    }
+    let lang = state.lang(req, &[]);
+    let mut resp = page(state, name, &lang, status, data);
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if browser.1 {
+        let _ = resp.add_cookie(&cookie(
+            state,
+            &state.cookies.browser,
+            browser.0.to_string(),
+            365 * 24 * 3600,
+        ));
+    }
+    resp
+}
+
+fn status_of(e: &ApplyError) -> StatusCode {
+    match e {
+        ApplyError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ApplyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn notice(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    heading: &str,
+    outcome: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> HttpResponse {
+    let lang = state.lang(req, &[]);
+    page(
+        state,
+        "notice",
+        &lang,
+        status,
+        json!({ "title": heading, "heading": heading, "outcome": outcome, "message": message,
+                "link": link.map(|l| l.0), "link_text": link.map(|l| l.1) }),
+    )
+}
+
+pub async fn get_terms(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = state.lang(&req, &[]);
+    page(
+        &state,
+        "terms",
+        &lang,
+        StatusCode::OK,
+        json!({ "title": "全民健康保險服務註冊管理作業要點" }),
+    )
+}
+
+async fn apply_page(
+    state: &AppState,
+    req: &HttpRequest,
+    error: Option<&ApplyError>,
+    household_no: &str,
+) -> HttpResponse {
+    let b = browser(state, req);
+    let engine = state.engine.clone();
+    let counties = web::block(move || engine.store().counties())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    card_page(
+        state,
+        req,
+        "apply",
+        error.map(status_of).unwrap_or(StatusCode::OK),
+        json!({
+            "counties": counties,
+            "error": error.map(|e| e.to_string()),
+            "error_code": error.map(ApplyError::code),
+            "forgot_link": matches!(error, Some(ApplyError::AlreadyRegistered)),
+            "household_no": household_no,
+        }),
+        (&b.0, b.1),
+    )
+}
+
+pub async fn get_apply(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    apply_page(&state, &req, None, "").await
+}
+
+#[derive(Deserialize)]
+pub struct Step1Form {
+    pub csrf_token: String,
+    #[serde(default)]
+    pub challenge: String,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub household_no: String,
+    #[serde(default)]
+    pub county: String,
+    #[serde(default)]
+    pub township: String,
+    #[serde(default)]
+    pub village: String,
+    #[serde(default)]
+    pub neighborhood: String,
+}
+
+fn step2_page(
+    state: &AppState,
+    req: &HttpRequest,
+    browser: &str,
+    name: &str,
+    proof: &str,
+    error: Option<&ApplyError>,
+) -> HttpResponse {
+    let policy = state.engine.settings().password.policy();
+    let lang = state.lang(req, &[]);
+    let mut resp = page(
+        state,
+        "apply2",
+        &lang,
+        error.map(status_of).unwrap_or(StatusCode::OK),
+        json!({
+            "title": "健保卡網路服務註冊-申請",
+            "name": name,
+            "proof": proof,
+            "csrf_token": csrf(state, browser),
+            "min": policy.min_length,
+            "max": policy.max_length,
+            "warn_domains": state.engine.settings().mail.warn_domains.join(","),
+            "error": error.map(|e| e.to_string()),
+            "error_code": error.map(ApplyError::code),
+        }),
+    );
+    let _ = &mut resp;
+    resp
+}
+
+pub async fn post_apply(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Step1Form>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (b, _) = browser(&state, &req);
+    if !ct_eq(&form.csrf_token, &csrf(&state, &b)) {
+        return apply_page(
+            &state,
+            &req,
+            Some(&ApplyError::ProofExpired),
+            &form.household_no,
+        )
+        .await;
+    }
+    let Ok(token) = serde_json::from_str::<CardToken>(&form.token) else {
+        return apply_page(
+            &state,
+            &req,
+            Some(&ApplyError::Card(crate::card::CardError::UnknownFormat)),
+            &form.household_no,
+        )
+        .await;
+    };
+    let place = ProofInput {
+        household_no: form.household_no.clone(),
+        county: form.county.clone(),
+        township: form.township.clone(),
+        village: form.village.clone(),
+        neighborhood: form.neighborhood.trim().parse().unwrap_or(-1),
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let binding = crate::enroll::binding("apply", "", &b);
+    let challenge = form.challenge.clone();
+    let browser_token = b.clone();
+    let result = web::block(move || {
+        enroll.apply_step1(
+            &binding,
+            &browser_token,
+            &challenge,
+            &token,
+            &place,
+            ip.as_deref(),
+        )
+    })
+    .await;
+    match result {
+        Ok(Ok(step)) => step2_page(&state, &req, &b, &step.name, &step.sealed_proof, None),
+        Ok(Err(e)) => apply_page(&state, &req, Some(&e), &form.household_no).await,
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Step2Form {
+    pub csrf_token: String,
+    pub proof: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+    #[serde(default)]
+    pub phone_area: String,
+    #[serde(default)]
+    pub phone_number: String,
+    #[serde(default)]
+    pub phone_ext: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub email_backup: String,
+}
+
+pub async fn post_apply_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Step2Form>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (b, _) = browser(&state, &req);
+    if !ct_eq(&form.csrf_token, &csrf(&state, &b)) {
+        return apply_page(&state, &req, Some(&ApplyError::ProofExpired), "").await;
+    }
+    let step2 = Step2 {
+        password: form.password,
+        password_confirm: form.password_confirm,
+        phone_area: form.phone_area,
+        phone_number: form.phone_number,
+        phone_ext: form.phone_ext,
+        mobile: form.mobile,
+        email: form.email,
+        email_backup: form.email_backup,
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let (proof, browser_token) = (form.proof.clone(), b.clone());
+    let result = web::block(move || {
+        let outcome = enroll.apply_step2(&proof, &browser_token, &step2, ip.as_deref());
+        let name = enroll.proof_name(&proof, &browser_token).ok();
+        (outcome, name)
+    })
+    .await;
+    match result {
+        Ok((Ok(masked), _)) => {
+            let days = (state.engine.settings().registration.confirm_link_ttl + 86_399) / 86_400;
+            notice(
+                &state,
+                &req,
+                StatusCode::OK,
+                "健保卡網路服務註冊-申請",
+                "applied",
+                &format!("認證通知信已寄至 {masked}，請於{days}日內至信箱點選信中連結，並以申請時的健保卡完成電子信箱認證。"),
+                None,
+            )
+        }
+        Ok((Err(ApplyError::ProofExpired), _)) | Ok((Err(_), None)) => {
+            apply_page(&state, &req, Some(&ApplyError::ProofExpired), "").await
+        }
+        Ok((Err(e), Some(name))) => step2_page(&state, &req, &b, &name, &form.proof, Some(&e)),
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PlacesQuery {
+    pub county: Option<String>,
+    pub township: Option<String>,
+}
+
+/// `GET /register/places?county=&township=`: 鄉鎮市區 of a 縣市, or 村里 of both.
+pub async fn get_places(state: web::Data<AppState>, q: web::Query<PlacesQuery>) -> HttpResponse {
+    let q = q.into_inner();
+    let engine = state.engine.clone();
+    let list = web::block(move || match (q.county.as_deref(), q.township.as_deref()) {
+        (Some(c), Some(t)) => engine.store().villages(c, t),
+        (Some(c), None) => engine.store().townships(c),
+        _ => engine.store().counties(),
+    })
+    .await;
+    match list {
+        Ok(Ok(l)) => HttpResponse::Ok()
+            .insert_header(("cache-control", "public, max-age=300"))
+            .json(l),
+        _ => HttpResponse::InternalServerError().json(json!([])),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    pub t: String,
+}
+
+fn invalid_link(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    notice(
+        state,
+        req,
+        StatusCode::BAD_REQUEST,
+        "健保卡網路服務註冊-電子信箱認證",
+        "link_invalid",
+        &ApplyError::LinkInvalid.to_string(),
+        None,
+    )
+}
+
+pub async fn get_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LinkQuery>,
+) -> HttpResponse {
+    let t = q.into_inner().t;
+    let enroll = state.enroll.clone();
+    let token = t.clone();
+    match web::block(move || enroll.confirm_link_valid(&token)).await {
+        Ok(Ok(true)) => {
+            let b = browser(&state, &req);
+            card_page(
+                &state,
+                &req,
+                "confirm",
+                StatusCode::OK,
+                json!({ "link_token": t }),
+                (&b.0, b.1),
+            )
+        }
+        _ => invalid_link(&state, &req),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    pub csrf_token: String,
+    pub t: String,
+    #[serde(default)]
+    pub challenge: String,
+    #[serde(default)]
+    pub token: String,
+}
+
+pub async fn post_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (b, _) = browser(&state, &req);
+    let again = |e: &ApplyError| {
+        card_page(
+            &state,
+            &req,
+            "confirm",
+            status_of(e),
+            json!({ "link_token": form.t, "error": e.to_string(), "error_code": e.code() }),
+            (&b, false),
+        )
+    };
+    if !ct_eq(&form.csrf_token, &csrf(&state, &b)) {
+        return again(&ApplyError::ProofExpired);
+    }
+    let Ok(token) = serde_json::from_str::<CardToken>(&form.token) else {
+        return again(&ApplyError::Card(crate::card::CardError::UnknownFormat));
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let binding = crate::enroll::binding("confirm", "", &b);
+    let (link, challenge) = (form.t.clone(), form.challenge.clone());
+    match web::block(move || enroll.confirm(&binding, &link, &challenge, &token, ip.as_deref()))
+        .await
+    {
+        Ok(Ok(())) => notice(
+            &state,
+            &req,
+            StatusCode::OK,
+            "健保卡網路服務註冊-電子信箱認證",
+            "confirmed",
+            "已完成電子信箱認證，您現在可以使用健保卡及註冊密碼登入。",
+            None,
+        ),
+        Ok(Err(ApplyError::LinkInvalid)) => invalid_link(&state, &req),
+        Ok(Err(e)) => again(&e),
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}

@@ -1,0 +1,371 @@
+//! The guide's walk over HTTP: terms → apply (card + 戶號 + 戶籍) → 註冊密碼 and contact data →
+//! 認證通知信 → the link page with the same card → sign in to a client with card + password.
+//! What the pages' scripts do (challenge, card signature) is done here directly.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::card::{sign_token, Issuers};
+use crate::card_login::{card_app, start, submit, PASSWORD};
+use crate::helpers::*;
+
+/// Reads every `.eml` in `dir` and returns the raw text plus its decoded base64 parts.
+fn mails(dir: &std::path::Path) -> Vec<String> {
+    let is_b64 = |l: &str| {
+        !l.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let mut text = raw.clone();
+        let mut block = String::new();
+        for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
+            if is_b64(line) {
+                block.push_str(line);
+            } else if !block.is_empty() {
+                if let Ok(bytes) =
+                    base64::engine::general_purpose::STANDARD.decode(block.as_bytes())
+                {
+                    text.push('\n');
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                block.clear();
+            }
+        }
+        out.push(text);
+    }
+    out
+}
+
+async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = mails(dir);
+        if m.len() >= n || Instant::now() > deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn link_in(mail: &str, prefix: &str) -> String {
+    let start = mail
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no link {prefix} in {mail}"));
+    mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
+        .collect()
+}
+
+async fn challenge(app: &TestApp, purpose: &str) -> String {
+    let c: serde_json::Value = app
+        .browser
+        .post(app.url("/card/challenge"))
+        .header("origin", &app.address)
+        .json(&json!({ "purpose": purpose, "flow": "" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c["challenge"].as_str().unwrap().to_string()
+}
+
+async fn step1(
+    app: &TestApp,
+    card: &serde_json::Value,
+    household: &str,
+    neighborhood: &str,
+) -> reqwest::Response {
+    let page = app.get("/register/apply").await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let c = challenge(app, "apply").await;
+    let token = serde_json::to_string(&sign_token(card, &app.address, &c)).unwrap();
+    app.browser
+        .post(app.url("/register/apply"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("challenge", c.as_str()),
+            ("token", token.as_str()),
+            ("household_no", household),
+            ("county", "臺北市"),
+            ("township", "中正區"),
+            ("village", "黎明里"),
+            ("neighborhood", neighborhood),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn step2(
+    app: &TestApp,
+    page: &str,
+    password: &str,
+    confirm: &str,
+    email: &str,
+) -> reqwest::Response {
+    let csrf = hidden_value(page, "csrf_token").unwrap();
+    let proof = hidden_value(page, "proof").unwrap();
+    app.browser
+        .post(app.url("/register/apply/submit"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("proof", proof.as_str()),
+            ("password", password),
+            ("password_confirm", confirm),
+            ("phone_area", "02"),
+            ("phone_number", "23456789"),
+            ("mobile", "0912345678"),
+            ("email", email),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest::Response {
+    let page = app.get(link).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let t = hidden_value(&page, "t").unwrap();
+    let c = challenge(app, "confirm").await;
+    let token = serde_json::to_string(&sign_token(card, &app.address, &c)).unwrap();
+    app.browser
+        .post(app.url("/register/confirm"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("t", t.as_str()),
+            ("challenge", c.as_str()),
+            ("token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_guide_walk_apply_confirm_and_sign_in() {
+    let issuers = Issuers::new();
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().to_path_buf();
+    let app = card_app(&issuers, |s| {
+        s.mail_outbox = Some(dir.clone());
+        s.mail.send_interval_secs = 1;
+    })
+    .await;
+    let engine = app.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        cardinal::registry::import(
+            engine.store(),
+            engine.ring(),
+            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            engine.now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+
+    let terms = app.get("/register/terms").await.text().await.unwrap();
+    assert!(
+        terms.contains("全民健康保險服務註冊管理作業要點")
+            && terms.contains("我已閱讀完畢，並瞭解相關規定")
+    );
+    let places: Vec<String> = app
+        .get("/register/places?county=臺北市")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(places, vec!["中正區"]);
+
+    // Wrong 戶號, then wrong 鄰: the same message, which names no field.
+    let wrong = step1(&app, &card, "F0000000", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wrong.contains("data-error=\"registry_mismatch\""),
+        "{wrong}"
+    );
+    let wrong_nb = step1(&app, &card, "F1234567", "6")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let msg = |html: &str| {
+        html.split("id=\"form-error\"")
+            .nth(1)
+            .and_then(|s| s.split("</p>").next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        msg(&wrong),
+        msg(&wrong_nb),
+        "the mismatch message does not say which field was wrong"
+    );
+
+    let r = step1(&app, &card, "f1234567", "5").await;
+    assert_eq!(r.status(), 200);
+    let page2 = r.text().await.unwrap();
+    assert!(
+        page2.contains("王小明") && page2.contains("E-Mail(主要)"),
+        "{page2}"
+    );
+
+    for (pw, again, code) in [
+        ("123456", "123456", "password_common"),
+        ("Tq7~vLm9", "Tq7~vLm8", "password_mismatch"),
+        ("A123456789Q~", "A123456789Q~", "password_personal_data"),
+        ("Tq7", "Tq7", "password_length"),
+    ] {
+        let html = step2(&app, &page2, pw, again, "applicant@example.gov.tw")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!("data-error=\"{code}\"")),
+            "{pw}: {html}"
+        );
+    }
+    let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        done.contains("data-outcome=\"applied\"") && done.contains("a****@example.gov.tw"),
+        "{done}"
+    );
+    assert!(!done.contains(PASSWORD));
+
+    let got = wait_mail(&dir, 1).await;
+    assert_eq!(got.len(), 1, "one 認證通知信");
+    assert!(
+        got[0].contains("認證通知信") || got[0].contains("=?utf-8?"),
+        "subject"
+    );
+    assert!(
+        !got[0].contains(PASSWORD),
+        "the mail never carries the password"
+    );
+    let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
+    let token_part = link.rsplit('=').next().unwrap();
+    assert!(
+        cardinal::crypto::b64url_decode(token_part).unwrap().len() >= 16,
+        "≥ 128-bit link token"
+    );
+
+    // Before confirmation the card cannot sign in yet.
+    let client = app.add_client(|_| {});
+    let (verifier, challenge_s256) = pkce();
+    let interaction = start(&app, &client, &challenge_s256).await;
+    let html = submit(&app, &interaction, &card, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-error=\"pending\""), "{html}");
+
+    // Another card on the link page is refused and does not use up the link.
+    let other = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
+    let r = confirm(&app, &link, &other).await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("data-error=\"wrong_card\""));
+    let r = confirm(&app, &link, &card).await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("data-outcome=\"confirmed\"") && html.contains("已完成電子信箱認證"),
+        "{html}"
+    );
+    let again = app.get(&link).await;
+    assert_eq!(again.status(), 400, "a used link is dead");
+
+    // Applying again with the same card: 已註冊, with the way to 忘記註冊密碼.
+    let html = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-error=\"already_registered\"") && html.contains("忘記註冊密碼"),
+        "{html}"
+    );
+
+    // And now: sign in to the client with the card and the new password.
+    let r = submit(&app, &interaction, &card, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let r = app.approve_consent(&interaction).await;
+    let url = url::Url::parse(&location(&r)).unwrap();
+    let tokens: serde_json::Value = app
+        .redeem(&client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "urn:cardinal:acr:card");
+    let info: serde_json::Value = app
+        .api
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["name"], "王小明");
+    assert_eq!(info["email"], "applicant@example.gov.tw");
+    assert_eq!(info["email_verified"], true);
+}
+
+#[tokio::test]
+async fn an_expired_confirmation_link_is_refused() {
+    let issuers = Issuers::new();
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().to_path_buf();
+    let app = card_app(&issuers, |s| {
+        s.mail_outbox = Some(dir.clone());
+        s.mail.send_interval_secs = 1;
+    })
+    .await;
+    let engine = app.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        cardinal::registry::import(
+            engine.store(),
+            engine.ring(),
+            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            engine.now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let page2 = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
+    let got = wait_mail(&dir, 1).await;
+    let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
+    app.clock.advance(5 * 24 * 3600 + 1);
+    let r = app.get(&link).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("重寄認證信"));
+}
