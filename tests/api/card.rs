@@ -347,7 +347,11 @@ async fn a_card_other_than_the_one_the_flow_started_with_is_refused() {
     let (wrong, right, other_flow) = tokio::task::spawn_blocking(run).await.unwrap();
     assert_eq!(wrong.code(), "wrong_card");
     assert_eq!(right.card_number, "000012345678");
-    assert_eq!(right.national_id.as_deref(), Some("A123456789"), "the issuer put the holder's ID in the certificate");
+    assert_eq!(
+        right.national_id.as_deref(),
+        Some("A123456789"),
+        "the issuer put the holder's ID in the certificate"
+    );
     assert_eq!(right.birth_date.as_deref(), Some("1980-01-02"));
     assert_eq!(other_flow.code(), "bad_challenge");
 }
