@@ -353,7 +353,15 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         )
         .route("/register/places", web::get().to(register::get_places))
         .route("/register/confirm", web::get().to(register::get_confirm))
-        .route("/register/confirm", web::post().to(register::post_confirm));
+        .route("/register/confirm", web::post().to(register::post_confirm))
+        .route("/register/forgot", web::get().to(register::get_forgot))
+        .route("/register/forgot", web::post().to(register::post_forgot))
+        .route("/register/reset", web::get().to(register::get_reset))
+        .route("/register/reset", web::post().to(register::post_reset))
+        .route("/register/resend", web::get().to(register::get_resend))
+        .route("/register/resend", web::post().to(register::post_resend))
+        .route("/register/delete", web::get().to(register::get_delete))
+        .route("/register/delete", web::post().to(register::post_delete));
     if let Some(h) = hook {
         h(cfg);
     }

@@ -34,6 +34,17 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("apply2", include_str!("../templates/apply2.hbs")),
     ("confirm", include_str!("../templates/confirm.hbs")),
     ("notice", include_str!("../templates/notice.hbs")),
+    ("forgot", include_str!("../templates/forgot.hbs")),
+    ("reset", include_str!("../templates/reset.hbs")),
+    ("card_action", include_str!("../templates/card_action.hbs")),
+    (
+        "partials/card_read",
+        include_str!("../templates/partials/card_read.hbs"),
+    ),
+    (
+        "partials/card_messages",
+        include_str!("../templates/partials/card_messages.hbs"),
+    ),
 ];
 
 const LOCALES: &[(&str, &str)] = &[

@@ -291,7 +291,7 @@ impl Enrollment {
         let link_token = new_secret_token();
         let ttl = self.engine.settings().registration.confirm_link_ttl;
         let link = format!("{}/register/confirm?t={link_token}", self.engine.issuer());
-        let mail = self.confirmation_mail(&primary, &proof.name, &link, ttl);
+        let mail = self.confirmation_mail_for(&primary, &proof.name, &link, ttl);
         let application = NewApplication {
             person: Person {
                 id: person_id.clone(),
@@ -358,7 +358,13 @@ impl Enrollment {
         }
     }
 
-    fn confirmation_mail(&self, to: &str, name: &str, link: &str, ttl: i64) -> MailContent {
+    pub(crate) fn confirmation_mail_for(
+        &self,
+        to: &str,
+        name: &str,
+        link: &str,
+        ttl: i64,
+    ) -> MailContent {
         let days = (ttl + 86_399) / 86_400;
         let text = format!(
             "親愛的 {name} 您好：\n\n您申請「健保卡網路服務註冊」已審核完成，為確保您健保卡註冊使用安全，請立即點選下列連結進行線上認證，以完成註冊程序：\n\n{link}\n\n在此特別提醒您，在未完成註冊認證程序確認前，您所申請之帳號將不會生效，如您未於{days}日內完成健保卡註冊認證程序，本次申請註冊認證即為無效，須重新進入「健保卡網路服務註冊」點選「重寄認證信」申請。\n\n註冊密碼應妥善保存勿告知他人，以避免資料遭他人盜用。本信件不會包含您的註冊密碼。\n\n敬祝\n身體健康 萬事如意\n"

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod login;
+pub mod recovery;
 
 use crate::auth::PasswordHasher;
 use crate::card::CardService;

@@ -27,7 +27,9 @@ pub struct ChallengeRequest {
 }
 
 /// Purposes a page may ask a challenge for.
-const PURPOSES: [&str; 4] = ["check", "login", "apply", "confirm"];
+const PURPOSES: [&str; 8] = [
+    "check", "login", "apply", "confirm", "forgot", "reset", "resend", "delete",
+];
 
 /// JSON POSTs from pages must come from our own origin (the browser sets `Origin`; a
 /// cross-site form cannot send JSON without a preflight that we never grant).

@@ -43,6 +43,7 @@ fn render(
             "authenticator_url": authenticator,
             "error": error.map(|e| e.to_string()),
             "error_code": error.map(|e| e.code()),
+            "locked": matches!(error, Some(LoginError::Locked)),
         }),
     );
     let csp = format!(

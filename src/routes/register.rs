@@ -433,3 +433,344 @@ pub async fn post_confirm(
         Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
     }
 }
+
+use crate::enroll::recovery::{RecoveryError, ResetDelivery};
+
+fn recovery_status(e: &RecoveryError) -> StatusCode {
+    match e {
+        RecoveryError::Apply(a) => status_of(a),
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn counties(state: &AppState) -> Vec<String> {
+    let engine = state.engine.clone();
+    web::block(move || engine.store().counties())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+}
+
+async fn forgot_page(
+    state: &AppState,
+    req: &HttpRequest,
+    error: Option<&RecoveryError>,
+) -> HttpResponse {
+    let b = browser(state, req);
+    let list = counties(state).await;
+    card_page(
+        state,
+        req,
+        "forgot",
+        error.map(recovery_status).unwrap_or(StatusCode::OK),
+        json!({ "counties": list, "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code) }),
+        (&b.0, b.1),
+    )
+}
+
+pub async fn get_forgot(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    forgot_page(&state, &req, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    pub csrf_token: String,
+    #[serde(default)]
+    pub challenge: String,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub county: String,
+    #[serde(default)]
+    pub township: String,
+    #[serde(default)]
+    pub village: String,
+    #[serde(default)]
+    pub neighborhood: String,
+    #[serde(default)]
+    pub mobile: String,
+}
+
+/// Common checks of a card form: CSRF and the token.
+fn card_form(
+    state: &AppState,
+    browser: &str,
+    csrf_token: &str,
+    token: &str,
+) -> Result<CardToken, RecoveryError> {
+    if !ct_eq(csrf_token, &csrf(state, browser)) {
+        return Err(RecoveryError::Apply(ApplyError::ProofExpired));
+    }
+    serde_json::from_str::<CardToken>(token)
+        .map_err(|_| RecoveryError::Apply(ApplyError::Card(crate::card::CardError::UnknownFormat)))
+}
+
+pub async fn post_forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ForgotForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (b, _) = browser(&state, &req);
+    let token = match card_form(&state, &b, &form.csrf_token, &form.token) {
+        Ok(t) => t,
+        Err(e) => return forgot_page(&state, &req, Some(&e)).await,
+    };
+    let delivery = if form.mode == "new" {
+        ResetDelivery::NewAddress {
+            email: form.email.clone(),
+            place: ProofInput {
+                household_no: String::new(),
+                county: form.county.clone(),
+                township: form.township.clone(),
+                village: form.village.clone(),
+                neighborhood: form.neighborhood.trim().parse().unwrap_or(-1),
+            },
+            mobile: form.mobile.clone(),
+        }
+    } else {
+        ResetDelivery::Registered
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let binding = crate::enroll::binding("forgot", "", &b);
+    let challenge = form.challenge.clone();
+    match web::block(move || enroll.forgot(&binding, &challenge, &token, &delivery, ip.as_deref()))
+        .await
+    {
+        Ok(Ok(masked)) => {
+            let minutes = state.engine.settings().registration.reset_link_ttl / 60;
+            notice(
+                &state,
+                &req,
+                StatusCode::OK,
+                "健保卡網路服務註冊-忘記註冊密碼",
+                "reset_sent",
+                &format!("重設註冊密碼信已寄至 {masked}，請於{minutes}分鐘內點選信中連結，並以健保卡完成註冊密碼變更。完成前您仍可使用原註冊密碼登入。"),
+                None,
+            )
+        }
+        Ok(Err(e)) => forgot_page(&state, &req, Some(&e)).await,
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}
+
+fn reset_page(
+    state: &AppState,
+    req: &HttpRequest,
+    link: &str,
+    error: Option<&RecoveryError>,
+) -> HttpResponse {
+    let b = browser(state, req);
+    let policy = state.engine.settings().password.policy();
+    card_page(
+        state,
+        req,
+        "reset",
+        error.map(recovery_status).unwrap_or(StatusCode::OK),
+        json!({ "link_token": link, "min": policy.min_length, "max": policy.max_length,
+                "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code) }),
+        (&b.0, b.1),
+    )
+}
+
+fn dead_reset_link(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    notice(
+        state,
+        req,
+        StatusCode::BAD_REQUEST,
+        "健保卡網路服務註冊-重設註冊密碼",
+        "link_invalid",
+        &RecoveryError::LinkInvalid.to_string(),
+        Some(("/register/forgot", "忘記註冊密碼")),
+    )
+}
+
+pub async fn get_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LinkQuery>,
+) -> HttpResponse {
+    let t = q.into_inner().t;
+    let enroll = state.enroll.clone();
+    let token = t.clone();
+    match web::block(move || enroll.reset_link_valid(&token)).await {
+        Ok(Ok(true)) => reset_page(&state, &req, &t, None),
+        _ => dead_reset_link(&state, &req),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    pub csrf_token: String,
+    pub t: String,
+    #[serde(default)]
+    pub challenge: String,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+}
+
+pub async fn post_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ResetForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (b, _) = browser(&state, &req);
+    let token = match card_form(&state, &b, &form.csrf_token, &form.token) {
+        Ok(t) => t,
+        Err(e) => return reset_page(&state, &req, &form.t, Some(&e)),
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let binding = crate::enroll::binding("reset", "", &b);
+    let (link, challenge, pw, pw2) = (
+        form.t.clone(),
+        form.challenge.clone(),
+        form.password,
+        form.password_confirm,
+    );
+    match web::block(move || {
+        enroll.reset(
+            &binding,
+            &link,
+            &challenge,
+            &token,
+            (&pw, &pw2),
+            ip.as_deref(),
+        )
+    })
+    .await
+    {
+        Ok(Ok(())) => notice(
+            &state,
+            &req,
+            StatusCode::OK,
+            "健保卡網路服務註冊-重設註冊密碼",
+            "reset_done",
+            "註冊密碼變更成功，下次使用【健保卡】登入系統請用新的註冊密碼！",
+            None,
+        ),
+        Ok(Err(RecoveryError::LinkInvalid)) => dead_reset_link(&state, &req),
+        Ok(Err(e)) => reset_page(&state, &req, &form.t, Some(&e)),
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}
+
+/// 重寄認證信 and 刪除註冊申請: a card and one button.
+fn action_page(
+    state: &AppState,
+    req: &HttpRequest,
+    purpose: &str,
+    error: Option<&RecoveryError>,
+) -> HttpResponse {
+    let b = browser(state, req);
+    let (heading, explain, submit) = if purpose == "resend" {
+        ("健保卡網路服務註冊-重寄認證信", "請插入申請註冊時使用的健保卡並按『讀取』，系統將重新寄送認證通知信，先前寄出的認證連結將失效。", "重寄認證信")
+    } else {
+        ("健保卡網路服務註冊-刪除註冊申請", "請插入申請註冊時使用的健保卡並按『讀取』，確認後將刪除尚未完成電子信箱認證的註冊申請。", "刪除註冊申請")
+    };
+    card_page(
+        state,
+        req,
+        "card_action",
+        error.map(recovery_status).unwrap_or(StatusCode::OK),
+        json!({ "title": heading, "heading": heading, "explain": explain, "submit": submit, "purpose": purpose,
+                "action": format!("/register/{purpose}"),
+                "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code) }),
+        (&b.0, b.1),
+    )
+}
+
+pub async fn get_resend(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    action_page(&state, &req, "resend", None)
+}
+
+pub async fn get_delete(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    action_page(&state, &req, "delete", None)
+}
+
+#[derive(Deserialize)]
+pub struct CardOnlyForm {
+    pub csrf_token: String,
+    #[serde(default)]
+    pub challenge: String,
+    #[serde(default)]
+    pub token: String,
+}
+
+async fn card_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: CardOnlyForm,
+    purpose: &'static str,
+) -> HttpResponse {
+    let (b, _) = browser(&state, &req);
+    let token = match card_form(&state, &b, &form.csrf_token, &form.token) {
+        Ok(t) => t,
+        Err(e) => return action_page(&state, &req, purpose, Some(&e)),
+    };
+    let enroll = state.enroll.clone();
+    let ip = state.browser(&req).ip;
+    let binding = crate::enroll::binding(purpose, "", &b);
+    let challenge = form.challenge;
+    let result = web::block(move || {
+        if purpose == "resend" {
+            enroll
+                .resend(&binding, &challenge, &token, ip.as_deref())
+                .map(Some)
+        } else {
+            enroll
+                .delete_application(&binding, &challenge, &token, ip.as_deref())
+                .map(|()| None)
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(masked))) => notice(
+            &state,
+            &req,
+            StatusCode::OK,
+            "健保卡網路服務註冊-重寄認證信",
+            "resent",
+            &format!("認證通知信已重新寄至 {masked}，先前寄出的認證連結已失效。"),
+            None,
+        ),
+        Ok(Ok(None)) => notice(
+            &state,
+            &req,
+            StatusCode::OK,
+            "健保卡網路服務註冊-刪除註冊申請",
+            "deleted",
+            "您的註冊申請已刪除。如需使用健保卡網路服務，請重新申請。",
+            Some(("/register/terms", "首次登入請先申請")),
+        ),
+        Ok(Err(e)) => action_page(&state, &req, purpose, Some(&e)),
+        Err(e) => super::responses::error_page(&state, &req, &blocking_failed(e)),
+    }
+}
+
+pub async fn post_resend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CardOnlyForm>,
+) -> HttpResponse {
+    card_action(state, req, form.into_inner(), "resend").await
+}
+
+pub async fn post_delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CardOnlyForm>,
+) -> HttpResponse {
+    card_action(state, req, form.into_inner(), "delete").await
+}

@@ -159,6 +159,8 @@ pub trait RegistrationStore {
         national_id_hash: &str,
     ) -> StoreResult<Option<(Person, Option<Registration>)>>;
     fn find_registration(&self, person_id: &str) -> StoreResult<Option<Registration>>;
+    /// A person's birth date (ISO), as read from the card at application.
+    fn birth_date(&self, person_id: &str) -> StoreResult<Option<String>>;
     /// The sealed national ID of a person.
     fn sealed_national_id(&self, person_id: &str) -> StoreResult<Option<String>>;
     /// Writes an application: the person (new, or the existing one with the same national

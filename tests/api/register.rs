@@ -369,3 +369,352 @@ async fn an_expired_confirmation_link_is_refused() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("重寄認證信"));
 }
+
+/// An app with the demo registry and a file outbox; `card` applied and confirmed.
+async fn registered_app(
+    issuers: &Issuers,
+    card: &serde_json::Value,
+    configure: impl FnOnce(&mut cardinal::configuration::Settings),
+) -> (TestApp, tempfile::TempDir) {
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().to_path_buf();
+    let app = card_app(issuers, |s| {
+        s.mail_outbox = Some(dir.clone());
+        s.mail.send_interval_secs = 1;
+        configure(s);
+    })
+    .await;
+    let engine = app.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        cardinal::registry::import(
+            engine.store(),
+            engine.ring(),
+            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            engine.now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let page2 = step1(&app, card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
+    let got = wait_mail(outbox.path(), 1).await;
+    let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
+    assert!(confirm(&app, &link, card)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("confirmed"));
+    (app, outbox)
+}
+
+async fn card_form_post(
+    app: &TestApp,
+    path: &str,
+    purpose: &str,
+    card: &serde_json::Value,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = app.get(path).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let c = challenge(app, purpose).await;
+    let token = serde_json::to_string(&sign_token(card, &app.address, &c)).unwrap();
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf_token", csrf.as_str()),
+        ("challenge", c.as_str()),
+        ("token", token.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    let action = path.split('?').next().unwrap();
+    let target = if action.starts_with("http") {
+        action.to_string()
+    } else {
+        app.url(action)
+    };
+    app.browser.post(target).form(&form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn forgotten_password_is_reset_with_the_card_and_unlocks() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, outbox) = registered_app(&issuers, &card, |_| {}).await;
+    let client = app.add_client(|_| {});
+    let (_, challenge_s256) = pkce();
+    let interaction = start(&app, &client, &challenge_s256).await;
+    // Five wrong passwords lock the registration.
+    for _ in 0..5 {
+        submit(&app, &interaction, &card, "Wrong~pass1").await;
+    }
+    let html = submit(&app, &interaction, &card, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-error=\"locked\"") && html.contains("/register/forgot"),
+        "{html}"
+    );
+
+    // 忘記註冊密碼 → 寄送重設註冊密碼信.
+    let html = card_form_post(
+        &app,
+        "/register/forgot",
+        "forgot",
+        &card,
+        &[("mode", "registered")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("data-outcome=\"reset_sent\"") && html.contains("a****@example.gov.tw"),
+        "{html}"
+    );
+    let got = wait_mail(outbox.path(), 2).await;
+    let reset_mail = got
+        .iter()
+        .find(|m| m.contains("/register/reset?t="))
+        .expect("重設註冊密碼信");
+    let link = link_in(reset_mail, &format!("{}/register/reset?t=", app.address));
+
+    // Another card on the reset page: refused.
+    let other = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
+    let t = link.rsplit('=').next().unwrap().to_string();
+    let html = card_form_post(
+        &app,
+        &link,
+        "reset",
+        &other,
+        &[
+            ("t", &t),
+            ("password", "Nw8~pQz5"),
+            ("password_confirm", "Nw8~pQz5"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("data-error=\"not_registered\"")
+            || html.contains("data-error=\"wrong_card\""),
+        "{html}"
+    );
+    // Weak password: refused, link still good.
+    let html = card_form_post(
+        &app,
+        &link,
+        "reset",
+        &card,
+        &[
+            ("t", &t),
+            ("password", "123456"),
+            ("password_confirm", "123456"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("data-error=\"password_common\""), "{html}");
+    let html = card_form_post(
+        &app,
+        &link,
+        "reset",
+        &card,
+        &[
+            ("t", &t),
+            ("password", "Nw8~pQz5"),
+            ("password_confirm", "Nw8~pQz5"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("註冊密碼變更成功，下次使用【健保卡】登入系統請用新的註冊密碼！"),
+        "{html}"
+    );
+    assert_eq!(app.get(&link).await.status(), 400, "the link works once");
+
+    // Unlocked: the new password signs in, the old one does not.
+    let html = submit(&app, &interaction, &card, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-error=\"wrong_password\""), "{html}");
+    let r = submit(&app, &interaction, &card, "Nw8~pQz5").await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn the_old_password_works_until_the_reset_is_done_and_links_expire() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, outbox) = registered_app(&issuers, &card, |_| {}).await;
+    card_form_post(
+        &app,
+        "/register/forgot",
+        "forgot",
+        &card,
+        &[("mode", "registered")],
+    )
+    .await;
+    let got = wait_mail(outbox.path(), 2).await;
+    let link = link_in(
+        got.iter()
+            .find(|m| m.contains("/register/reset?t="))
+            .unwrap(),
+        &format!("{}/register/reset?t=", app.address),
+    );
+    let client = app.add_client(|_| {});
+    let (_, challenge_s256) = pkce();
+    let interaction = start(&app, &client, &challenge_s256).await;
+    assert_eq!(
+        submit(&app, &interaction, &card, PASSWORD).await.status(),
+        303,
+        "old password still works"
+    );
+    app.clock.advance(1801);
+    assert_eq!(
+        app.get(&link).await.status(),
+        400,
+        "reset links live 30 minutes"
+    );
+}
+
+#[tokio::test]
+async fn reset_to_a_new_address_needs_the_place_and_mobile_and_changes_the_email() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, outbox) = registered_app(&issuers, &card, |_| {}).await;
+    let wrong = [
+        ("mode", "new"),
+        ("email", "new@example.gov.tw"),
+        ("county", "臺北市"),
+        ("township", "中正區"),
+        ("village", "黎明里"),
+        ("neighborhood", "5"),
+        ("mobile", "0900000000"),
+    ];
+    let html = card_form_post(&app, "/register/forgot", "forgot", &card, &wrong)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-error=\"mismatch\""), "{html}");
+    let right = [
+        ("mode", "new"),
+        ("email", "new@example.gov.tw"),
+        ("county", "臺北市"),
+        ("township", "中正區"),
+        ("village", "黎明里"),
+        ("neighborhood", "5"),
+        ("mobile", "0912345678"),
+    ];
+    let html = card_form_post(&app, "/register/forgot", "forgot", &card, &right)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("n****@example.gov.tw"), "{html}");
+    let got = wait_mail(outbox.path(), 2).await;
+    let mail = got
+        .iter()
+        .find(|m| m.contains("/register/reset?t="))
+        .unwrap();
+    assert!(mail.contains("new@example.gov.tw"));
+    let link = link_in(mail, &format!("{}/register/reset?t=", app.address));
+    let t = link.rsplit('=').next().unwrap().to_string();
+    card_form_post(
+        &app,
+        &link,
+        "reset",
+        &card,
+        &[
+            ("t", &t),
+            ("password", "Nw8~pQz5"),
+            ("password_confirm", "Nw8~pQz5"),
+        ],
+    )
+    .await;
+    let (person, _) = app
+        .engine
+        .store()
+        .find_by_card("000012345678")
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.email.as_deref(), Some("new@example.gov.tw"));
+}
+
+#[tokio::test]
+async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
+    let issuers = Issuers::new();
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().to_path_buf();
+    let app = card_app(&issuers, |s| {
+        s.mail_outbox = Some(dir.clone());
+        s.mail.send_interval_secs = 1;
+    })
+    .await;
+    let engine = app.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        cardinal::registry::import(
+            engine.store(),
+            engine.ring(),
+            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            engine.now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let page2 = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
+    let first = link_in(
+        &wait_mail(&dir, 1).await[0],
+        &format!("{}/register/confirm?t=", app.address),
+    );
+    let html = card_form_post(&app, "/register/resend", "resend", &card, &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-outcome=\"resent\""), "{html}");
+    let got = wait_mail(&dir, 2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        app.get(&first).await.status(),
+        400,
+        "the older link is dead"
+    );
+    let html = card_form_post(&app, "/register/delete", "delete", &card, &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-outcome=\"deleted\""), "{html}");
+    assert!(app
+        .engine
+        .store()
+        .find_by_card("000012345678")
+        .unwrap()
+        .is_none());
+    // And the card may apply again.
+    let again = step1(&app, &card, "F1234567", "5").await;
+    assert_eq!(again.status(), 200);
+}

@@ -356,6 +356,17 @@ impl RegistrationStore for Database {
         row.map(Registration::try_from).transpose()
     }
 
+    fn birth_date(&self, person_id: &str) -> StoreResult<Option<String>> {
+        let v: Option<Option<String>> = self.with(|c| {
+            persons::table
+                .find(person_id)
+                .select(persons::birth_date)
+                .first(c)
+                .optional()
+        })?;
+        Ok(v.flatten())
+    }
+
     fn sealed_national_id(&self, person_id: &str) -> StoreResult<Option<String>> {
         let v: Option<Option<String>> = self.with(|c| {
             persons::table
@@ -615,6 +626,17 @@ impl RegistrationStore for Database {
             .execute(c)?;
             if n != 1 {
                 return Ok(None);
+            }
+            // A reset sent to a new address (修改電子郵件信箱寄送重設註冊密碼信) makes it the primary
+            // address: the link proved that it receives mail.
+            if let Some(new_email) = &token.new_email {
+                diesel::update(persons::table.find(&token.person_id))
+                    .set((
+                        persons::email.eq(Some(new_email)),
+                        persons::email_verified.eq(true),
+                        persons::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
             }
             diesel::update(
                 mail_tokens::table

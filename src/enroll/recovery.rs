@@ -1,0 +1,393 @@
+//! 忘記註冊密碼 (both ways), the reset link, 重寄認證信 and 刪除註冊申請 (SPEC R-REG-5…7).
+//! Every step starts with the card: the link alone never signs anyone in and never
+//! changes a password without the same card (SECURITY.md §0.3).
+
+use super::apply::{mask_email, ApplyError};
+use super::Enrollment;
+use crate::card::CardToken;
+use crate::crypto::{new_secret_token, token_hash};
+use crate::domain::password::{birth_date_forms, Password};
+use crate::mail::{outbox_message, MailContent};
+use crate::registry::{self, ProofInput};
+use crate::store::{
+    AuditEvent, MailTokenPurpose, MailTokenRecord, Person, Registration, RegistrationStatus,
+};
+
+/// How 忘記註冊密碼 sends the reset mail.
+#[derive(Debug, Clone)]
+pub enum ResetDelivery {
+    /// 寄送重設註冊密碼信: to the registered primary e-mail.
+    Registered,
+    /// 修改電子郵件信箱寄送重設註冊密碼信: to a new address, if 戶籍鄉鎮里鄰 and 行動電話 match.
+    NewAddress {
+        email: String,
+        place: ProofInput,
+        mobile: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("{0}")]
+    Apply(ApplyError),
+    #[error("此健保卡尚未註冊，請先點選「首次登入請先申請」")]
+    NotRegistered,
+    #[error("您的註冊申請尚未完成電子信箱認證，請點選「重寄認證信」")]
+    Pending,
+    #[error("您的註冊已完成電子信箱認證，無需重寄認證信或刪除申請")]
+    NotPending,
+    #[error("您的註冊已被停用，請洽服務櫃檯")]
+    Deactivated,
+    #[error("您輸入的戶籍地址或行動電話與註冊資料不符，請確認後再試一次")]
+    Mismatch,
+    #[error("重設註冊密碼連結已失效或已使用，請重新點選「忘記註冊密碼」")]
+    LinkInvalid,
+}
+
+impl RecoveryError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecoveryError::Apply(e) => e.code(),
+            RecoveryError::NotRegistered => "not_registered",
+            RecoveryError::Pending => "pending",
+            RecoveryError::NotPending => "not_pending",
+            RecoveryError::Deactivated => "deactivated",
+            RecoveryError::Mismatch => "mismatch",
+            RecoveryError::LinkInvalid => "link_invalid",
+        }
+    }
+}
+
+impl From<ApplyError> for RecoveryError {
+    fn from(e: ApplyError) -> Self {
+        RecoveryError::Apply(e)
+    }
+}
+
+impl From<crate::store::StoreError> for RecoveryError {
+    fn from(e: crate::store::StoreError) -> Self {
+        RecoveryError::Apply(e.into())
+    }
+}
+
+fn audit(now: i64, event: &str, outcome: &str, person: &str, ip: Option<&str>) -> AuditEvent {
+    AuditEvent {
+        at: now,
+        event: event.into(),
+        outcome: outcome.into(),
+        actor: None,
+        person_id: Some(person.into()),
+        client_id: None,
+        ip: ip.map(str::to_string),
+        detail: None,
+    }
+}
+
+impl Enrollment {
+    /// The card holder and their registration, from a card signature.
+    fn holder(
+        &self,
+        binding: &str,
+        challenge: &str,
+        token: &CardToken,
+    ) -> Result<(Person, Registration, String), RecoveryError> {
+        let card = self
+            .card
+            .authenticate(binding, challenge, token)
+            .map_err(|e| RecoveryError::Apply(ApplyError::Card(e)))?;
+        let (person, reg) = self
+            .engine
+            .store()
+            .find_by_card(&card.card_number)?
+            .ok_or(RecoveryError::NotRegistered)?;
+        let reg = reg.ok_or(RecoveryError::NotRegistered)?;
+        Ok((person, reg, card.card_number))
+    }
+
+    fn limit(&self, what: &str, ip: Option<&str>) -> Result<(), RecoveryError> {
+        if self
+            .engine
+            .store()
+            .hit(&format!("{what}:ip:{}", ip.unwrap_or("unknown")), 300, 20)?
+            > 20
+        {
+            return Err(RecoveryError::Apply(ApplyError::RateLimited));
+        }
+        Ok(())
+    }
+
+    /// 忘記註冊密碼: sends a reset link valid `registration.reset_link_ttl`; older reset links
+    /// stop working. The old password keeps working until the reset completes. Returns the
+    /// masked address.
+    pub fn forgot(
+        &self,
+        binding: &str,
+        challenge: &str,
+        token: &CardToken,
+        delivery: &ResetDelivery,
+        ip: Option<&str>,
+    ) -> Result<String, RecoveryError> {
+        self.limit("forgot", ip)?;
+        let (person, reg, _) = self.holder(binding, challenge, token)?;
+        match reg.status {
+            RegistrationStatus::Active | RegistrationStatus::Locked => {}
+            RegistrationStatus::Pending => return Err(RecoveryError::Pending),
+            RegistrationStatus::Deactivated => return Err(RecoveryError::Deactivated),
+        }
+        let (to, new_email) = match delivery {
+            ResetDelivery::Registered => (
+                person
+                    .email
+                    .clone()
+                    .ok_or(RecoveryError::Apply(ApplyError::Email))?,
+                None,
+            ),
+            ResetDelivery::NewAddress {
+                email,
+                place,
+                mobile,
+            } => {
+                let address = email.trim().to_string();
+                address
+                    .parse::<lettre::Address>()
+                    .map_err(|_| RecoveryError::Apply(ApplyError::Email))?;
+                let sealed = self
+                    .engine
+                    .store()
+                    .sealed_national_id(&person.id)?
+                    .ok_or(RecoveryError::Mismatch)?;
+                let id = String::from_utf8(
+                    self.engine
+                        .ring()
+                        .open("persons.national_id", &sealed)
+                        .map_err(|_| RecoveryError::Mismatch)?,
+                )
+                .map_err(|_| RecoveryError::Mismatch)?;
+                let id =
+                    crate::domain::NationalId::parse(&id).map_err(|_| RecoveryError::Mismatch)?;
+                let resident = self
+                    .engine
+                    .store()
+                    .find_resident(&registry::national_id_hash(self.engine.ring(), &id))?;
+                // The household number is not asked here: compare the place only.
+                let place_ok = resident.as_ref().is_some_and(|r| {
+                    registry::matches(
+                        Some(r),
+                        &ProofInput {
+                            household_no: r.household_no.clone(),
+                            ..place.clone()
+                        },
+                    )
+                });
+                let mobile_digits: String = mobile.chars().filter(char::is_ascii_digit).collect();
+                let mobile_ok = reg
+                    .mobile
+                    .as_deref()
+                    .is_some_and(|m| crate::crypto::ct_eq(m, &mobile_digits));
+                if !(place_ok && mobile_ok) {
+                    self.engine
+                        .audit_from(ip, "forgot", "mismatch", Some(&person.id), None, None);
+                    return Err(RecoveryError::Mismatch);
+                }
+                (address.clone(), Some(address))
+            }
+        };
+        let now = self.engine.now();
+        let ttl = self.engine.settings().registration.reset_link_ttl;
+        let link_token = new_secret_token();
+        let link = format!("{}/register/reset?t={link_token}", self.engine.issuer());
+        let minutes = ttl / 60;
+        let text = format!(
+            "親愛的 {name} 您好：\n\n您申請「健保卡網路服務註冊」忘記註冊密碼作業，請連結登入下列「健保卡網路服務註冊-重設註冊密碼」畫面，執行前請先確認您的電腦已連結晶片讀卡機及健保卡，再進行註冊密碼變更：\n\n{link}\n\n為確保您健保卡註冊使用安全，請於{minutes}分鐘內完成健保卡註冊認證及註冊密碼設定變更。在此特別提醒您，在未完成重設註冊密碼程序確認前，您仍可以健保卡註冊未變更前註冊密碼登入使用各項網路服務，如您未於{minutes}分鐘內完成健保卡註冊密碼變更，本次申請忘記密碼程序即為無效，須重新點選「忘記註冊密碼」申請。\n\n若這不是您本人的申請，請忽略本信件，您的註冊密碼不會被變更。\n",
+            name = person.name
+        );
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let html = format!(
+            "<p>親愛的 {} 您好：</p><p>您申請「健保卡網路服務註冊」忘記註冊密碼作業，請連結登入「<a href=\"{}\">健保卡網路服務註冊-重設註冊密碼</a>」畫面，執行前請先確認您的電腦已連結晶片讀卡機及健保卡，再進行註冊密碼變更。</p><p>為確保您健保卡註冊使用安全，請於{minutes}分鐘內完成註冊密碼設定變更。在未完成重設註冊密碼程序確認前，您仍可以原註冊密碼登入。</p><p>{}</p>",
+            esc(&person.name),
+            esc(&link),
+            esc(&link)
+        );
+        let mail = MailContent {
+            to: to.clone(),
+            subject: "健保卡網路服務註冊-重設註冊密碼信".into(),
+            text,
+            html,
+        };
+        let record = MailTokenRecord {
+            token_hash: token_hash(&link_token),
+            person_id: person.id.clone(),
+            purpose: MailTokenPurpose::Reset,
+            new_email,
+            created_at: now,
+            expires_at: now + ttl,
+            consumed_at: None,
+        };
+        let message = outbox_message(self.engine.ring(), &mail, "reset", now)
+            .map_err(|_| RecoveryError::Apply(ApplyError::Email))?;
+        self.engine.store().replace_mail_token(
+            &record,
+            &message,
+            &audit(now, "forgot", "sent", &person.id, ip),
+        )?;
+        Ok(mask_email(&to))
+    }
+
+    /// The reset link page: whether the link is still good (without using it).
+    pub fn reset_link_valid(&self, link_token: &str) -> Result<bool, RecoveryError> {
+        let now = self.engine.now();
+        Ok(self
+            .engine
+            .store()
+            .find_mail_token(&token_hash(link_token))?
+            .is_some_and(|t| {
+                t.purpose == MailTokenPurpose::Reset
+                    && t.consumed_at.is_none()
+                    && t.expires_at > now
+            }))
+    }
+
+    /// The reset page: the same card again and the new password twice. Unlocks a locked
+    /// registration; the link is used; other reset links die.
+    pub fn reset(
+        &self,
+        binding: &str,
+        link_token: &str,
+        challenge: &str,
+        token: &CardToken,
+        new_password: (&str, &str),
+        ip: Option<&str>,
+    ) -> Result<(), RecoveryError> {
+        let (password, confirm) = new_password;
+        let (person, _, card_number) = self.holder(binding, challenge, token)?;
+        let hash = token_hash(link_token);
+        let record = self
+            .engine
+            .store()
+            .find_mail_token(&hash)?
+            .ok_or(RecoveryError::LinkInvalid)?;
+        if record.purpose != MailTokenPurpose::Reset {
+            return Err(RecoveryError::LinkInvalid);
+        }
+        if record.person_id != person.id {
+            self.engine.audit_from(
+                ip,
+                "reset",
+                "wrong_card",
+                Some(&record.person_id),
+                None,
+                None,
+            );
+            return Err(RecoveryError::Apply(ApplyError::WrongCard));
+        }
+        let sealed = self.engine.store().sealed_national_id(&person.id)?;
+        let national_id = sealed
+            .and_then(|s| self.engine.ring().open("persons.national_id", &s).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        let mut personal = vec![card_number, national_id];
+        personal.extend(
+            self.engine
+                .store()
+                .birth_date(&person.id)?
+                .map(|b| birth_date_forms(&b))
+                .unwrap_or_default(),
+        );
+        let refs: Vec<&str> = personal
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let new = Password::new(password);
+        self.engine
+            .settings()
+            .password
+            .policy()
+            .check(&new, Some(&Password::new(confirm)), &refs)
+            .map_err(|e| RecoveryError::Apply(ApplyError::Password(e)))?;
+        let password_hash = self
+            .hasher
+            .hash(&new)
+            .map_err(|_| RecoveryError::Apply(ApplyError::Internal))?;
+        let now = self.engine.now();
+        self.engine
+            .store()
+            .reset_password(
+                &hash,
+                &password_hash,
+                now,
+                &audit(now, "reset", "success", &person.id, ip),
+            )?
+            .ok_or(RecoveryError::LinkInvalid)?;
+        Ok(())
+    }
+
+    /// 重寄認證信: a new confirmation link for a pending application; older links die.
+    pub fn resend(
+        &self,
+        binding: &str,
+        challenge: &str,
+        token: &CardToken,
+        ip: Option<&str>,
+    ) -> Result<String, RecoveryError> {
+        self.limit("resend", ip)?;
+        let (person, reg, _) = self.holder(binding, challenge, token)?;
+        if reg.status != RegistrationStatus::Pending {
+            return Err(RecoveryError::NotPending);
+        }
+        let to = person
+            .email
+            .clone()
+            .ok_or(RecoveryError::Apply(ApplyError::Email))?;
+        let now = self.engine.now();
+        let ttl = self.engine.settings().registration.confirm_link_ttl;
+        let link_token = new_secret_token();
+        let link = format!("{}/register/confirm?t={link_token}", self.engine.issuer());
+        let mail = self.confirmation_mail_for(&to, &person.name, &link, ttl);
+        let record = MailTokenRecord {
+            token_hash: token_hash(&link_token),
+            person_id: person.id.clone(),
+            purpose: MailTokenPurpose::Confirm,
+            new_email: None,
+            created_at: now,
+            expires_at: now + ttl,
+            consumed_at: None,
+        };
+        let message = outbox_message(self.engine.ring(), &mail, "confirm", now)
+            .map_err(|_| RecoveryError::Apply(ApplyError::Email))?;
+        self.engine.store().replace_mail_token(
+            &record,
+            &message,
+            &audit(now, "resend", "sent", &person.id, ip),
+        )?;
+        Ok(mask_email(&to))
+    }
+
+    /// 刪除註冊申請: deletes a pending application (and the person it created).
+    pub fn delete_application(
+        &self,
+        binding: &str,
+        challenge: &str,
+        token: &CardToken,
+        ip: Option<&str>,
+    ) -> Result<(), RecoveryError> {
+        self.limit("delete", ip)?;
+        let (person, reg, _) = self.holder(binding, challenge, token)?;
+        if reg.status != RegistrationStatus::Pending {
+            return Err(RecoveryError::NotPending);
+        }
+        let now = self.engine.now();
+        if !self.engine.store().delete_pending(
+            &person.id,
+            &audit(now, "delete_application", "deleted", &person.id, ip),
+        )? {
+            return Err(RecoveryError::NotPending);
+        }
+        Ok(())
+    }
+}
