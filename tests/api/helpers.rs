@@ -18,11 +18,62 @@ use cardinal::store::Person;
 use diesel::{Connection, RunQueryDsl};
 use serde::Deserialize;
 
-static TRACING: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var("TEST_LOG").is_ok() {
-        cardinal::telemetry::init(&Default::default());
+/// Every log line of the whole test run (JSON, debug level), so that tests can check that
+/// no secret ever reaches a log. With `TEST_LOG` set the lines go to stdout too.
+pub static LOGS: LazyLock<Mutex<Vec<u8>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+#[derive(Clone, Copy)]
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut logs) = LOGS.lock() {
+            logs.extend_from_slice(buf);
+        }
+        if std::env::var("TEST_LOG").is_ok() {
+            std::io::stdout().write_all(buf)?;
+        }
+        Ok(buf.len())
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
+    type Writer = LogSink;
+    fn make_writer(&'a self) -> Self::Writer {
+        *self
+    }
+}
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(LogSink)
+        .try_init();
 });
+
+/// The logs so far, as text.
+pub fn logs() -> String {
+    LOGS.lock()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .unwrap_or_default()
+}
+
+/// Fails if any of `secrets` appears in the logs of the run.
+pub fn assert_not_logged(secrets: &[&str]) {
+    let text = logs();
+    assert!(
+        !text.is_empty(),
+        "the run logged nothing: the check would be empty"
+    );
+    for s in secrets.iter().filter(|s| s.len() >= 6) {
+        assert!(!text.contains(s), "a secret reached the logs: {}…", &s[..4]);
+    }
+}
 
 /// Where the tests' databases live.
 #[derive(Debug, Clone)]

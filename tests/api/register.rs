@@ -331,6 +331,18 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
     assert_eq!(info["name"], "王小明");
     assert_eq!(info["email"], "applicant@example.gov.tw");
     assert_eq!(info["email_verified"], true);
+
+    // Nothing secret of this walk reached the logs.
+    let code = query_param(&url, "code").unwrap();
+    assert_not_logged(&[
+        PASSWORD,
+        "A123456789",
+        token_part,
+        client.secret.as_deref().unwrap(),
+        &code,
+        tokens["access_token"].as_str().unwrap(),
+        tokens["id_token"].as_str().unwrap(),
+    ]);
 }
 
 #[tokio::test]
@@ -554,6 +566,7 @@ async fn forgotten_password_is_reset_with_the_card_and_unlocks() {
     assert!(html.contains("data-error=\"wrong_password\""), "{html}");
     let r = submit(&app, &interaction, &card, "Nw8~pQz5").await;
     assert_eq!(r.status(), 303);
+    assert_not_logged(&["Nw8~pQz5", "Wrong~pass1", PASSWORD, &t, "A123456789"]);
 }
 
 #[tokio::test]
