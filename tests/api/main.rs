@@ -8,6 +8,7 @@
 )]
 
 mod authorize;
+mod browser;
 mod card;
 mod card_login;
 mod cli;
