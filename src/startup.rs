@@ -229,7 +229,9 @@ impl Application {
                 .add(("x-frame-options", "DENY"))
                 .add((
                     "content-security-policy",
-                    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                    // No `form-action`: Chromium applies it to the redirect after a form post,
+                    // and the consent, sign-in and logout forms end at the client's URI.
+                    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
                 ));
             if hsts {
                 headers = headers.add(("strict-transport-security", "max-age=31536000; includeSubDomains"));
@@ -361,7 +363,29 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route("/register/resend", web::get().to(register::get_resend))
         .route("/register/resend", web::post().to(register::post_resend))
         .route("/register/delete", web::get().to(register::get_delete))
-        .route("/register/delete", web::post().to(register::post_delete));
+        .route("/register/delete", web::post().to(register::post_delete))
+        .route("/", web::get().to(member::get_home))
+        .route("/register", web::get().to(member::get_home))
+        .route("/register/login", web::post().to(member::post_login))
+        .route("/register/member", web::get().to(member::get_member))
+        .route(
+            "/register/member/password",
+            web::get().to(member::get_password),
+        )
+        .route(
+            "/register/member/password",
+            web::post().to(member::post_password),
+        )
+        .route(
+            "/register/member/profile",
+            web::get().to(member::get_profile),
+        )
+        .route(
+            "/register/member/profile",
+            web::post().to(member::post_profile),
+        )
+        .route("/register/email", web::get().to(member::get_email))
+        .route("/register/email", web::post().to(member::post_email));
     if let Some(h) = hook {
         h(cfg);
     }

@@ -6,8 +6,9 @@ use crate::configuration::{LogFormat, LogSettings};
 
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(settings: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
+    let filter = quiet_template_engine(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level)),
+    );
     let result = match settings.format {
         LogFormat::Json => fmt()
             .json()
@@ -23,6 +24,15 @@ pub fn init(settings: &LogSettings) {
     };
     // A subscriber may already be set (tests, `cardinal demo`); that is fine.
     let _ = result;
+}
+
+/// Handlebars logs the values it renders at debug level (links with single-use tokens,
+/// CSRF tokens): it never logs below `warn`, whatever the configured level.
+pub fn quiet_template_engine(filter: EnvFilter) -> EnvFilter {
+    match "handlebars=warn".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }
 
 /// Runs blocking work (diesel, argon2) off the async executor, keeping the current span.

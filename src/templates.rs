@@ -38,6 +38,19 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("reset", include_str!("../templates/reset.hbs")),
     ("card_action", include_str!("../templates/card_action.hbs")),
     (
+        "register_home",
+        include_str!("../templates/register_home.hbs"),
+    ),
+    ("member", include_str!("../templates/member.hbs")),
+    (
+        "member_password",
+        include_str!("../templates/member_password.hbs"),
+    ),
+    (
+        "member_profile",
+        include_str!("../templates/member_profile.hbs"),
+    ),
+    (
         "partials/card_read",
         include_str!("../templates/partials/card_read.hbs"),
     ),

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod login;
+pub mod member;
 pub mod recovery;
 
 use crate::auth::PasswordHasher;

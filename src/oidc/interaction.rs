@@ -174,17 +174,15 @@ impl Engine {
         }
     }
 
-    /// The interface of every authentication method: `result` proves who signed in for
-    /// interaction `id`. Creates (or renews) the SSO session; the caller sets the cookie and
-    /// then resumes the interaction.
-    pub fn complete_login(
+    /// Creates (or renews, for the same person) the SSO session after a sign-in; ends the
+    /// session of someone else in this browser. Returns the cookie value and the renewed
+    /// session.
+    fn open_session(
         &self,
-        id: &str,
         ctx: &BrowserContext,
         result: &AuthResult,
-    ) -> OAuthResult<LoginCompletion> {
-        let now = self.now();
-        let loaded = self.load_interaction(id, ctx, now)?;
+        now: i64,
+    ) -> OAuthResult<(LoginCompletion, SessionRecord)> {
         if self.store().find_person(&result.person_id)?.is_none() {
             return Err(OAuthError::server(anyhow::anyhow!(
                 "authentication method returned an unknown person"
@@ -217,6 +215,53 @@ impl Engine {
         if !kept {
             self.store().create_session(&renewed)?;
         }
+        Ok((
+            LoginCompletion {
+                session_token,
+                ended,
+            },
+            renewed,
+        ))
+    }
+
+    /// A sign-in outside an authorization (the registration site's own login box): the SSO
+    /// session only.
+    pub fn sign_in(
+        &self,
+        ctx: &BrowserContext,
+        result: &AuthResult,
+    ) -> OAuthResult<LoginCompletion> {
+        let now = self.now();
+        let (completion, _) = self.open_session(ctx, result, now)?;
+        self.metrics().login(&result.method, "success");
+        self.audit_from(
+            ctx.ip.as_deref(),
+            "login",
+            "success",
+            Some(&result.person_id),
+            None,
+            Some(format!(
+                "method={} acr={} site=register",
+                result.method, result.acr
+            )),
+        );
+        Ok(completion)
+    }
+
+    /// The interface of every authentication method: `result` proves who signed in for
+    /// interaction `id`. Creates (or renews) the SSO session; the caller sets the cookie and
+    /// then resumes the interaction.
+    pub fn complete_login(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        result: &AuthResult,
+    ) -> OAuthResult<LoginCompletion> {
+        let now = self.now();
+        let loaded = self.load_interaction(id, ctx, now)?;
+        let (completion, renewed) = self.open_session(ctx, result, now)?;
+        let session_token = completion.session_token;
+        let ended = completion.ended;
         let login = LoginRecord {
             person_id: result.person_id.clone(),
             auth_time: now,

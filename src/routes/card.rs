@@ -27,8 +27,8 @@ pub struct ChallengeRequest {
 }
 
 /// Purposes a page may ask a challenge for.
-const PURPOSES: [&str; 8] = [
-    "check", "login", "apply", "confirm", "forgot", "reset", "resend", "delete",
+const PURPOSES: [&str; 10] = [
+    "check", "login", "apply", "confirm", "forgot", "reset", "resend", "delete", "home", "email",
 ];
 
 /// JSON POSTs from pages must come from our own origin (the browser sets `Origin`; a

@@ -47,7 +47,7 @@ fn render(
         }),
     );
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; frame-ancestors 'none'; base-uri 'none'"
     );
     if let Ok(v) = header::HeaderValue::from_str(&csp) {
         resp.headers_mut()

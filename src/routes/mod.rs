@@ -8,6 +8,7 @@ pub mod health;
 pub mod interaction;
 pub mod introspect;
 pub mod logout;
+pub mod member;
 pub mod register;
 pub mod responses;
 pub mod token;

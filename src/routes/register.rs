@@ -774,3 +774,32 @@ pub async fn post_delete(
 ) -> HttpResponse {
     card_action(state, req, form.into_inner(), "delete").await
 }
+
+/// For the member pages: a page with the card script's CSP.
+pub fn card_page_for(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    status: StatusCode,
+    data: Value,
+    browser: (&str, bool),
+) -> HttpResponse {
+    card_page(state, req, name, status, data, browser)
+}
+
+/// The CSRF token of the registration site's forms for this browser.
+pub fn csrf_for(state: &AppState, browser: &str) -> String {
+    csrf(state, browser)
+}
+
+/// A notice page without a link.
+pub fn notice_for(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    heading: &str,
+    outcome: &str,
+    message: &str,
+) -> HttpResponse {
+    notice(state, req, status, heading, outcome, message, None)
+}

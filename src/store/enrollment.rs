@@ -210,6 +210,23 @@ pub trait RegistrationStore {
         now: UnixTime,
         audit: &AuditEvent,
     ) -> StoreResult<Option<String>>;
+    /// 註冊密碼變更: a new password hash; outstanding reset links die.
+    fn change_password(
+        &self,
+        person_id: &str,
+        password_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// 基本資料異動 of the contact data (not the primary e-mail, which needs its link).
+    fn update_contact(&self, registration: &Registration, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Consumes a new-e-mail token and makes its address the primary one.
+    fn apply_new_email(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<String>>;
     /// Deletes a pending application (刪除註冊申請) with its tokens; true if one was deleted.
     fn delete_pending(&self, person_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
 }

@@ -33,6 +33,10 @@
   document.getElementById("read-card").addEventListener("click", function () {
     statusEl.textContent = msg("working");
     statusEl.removeAttribute("data-error");
+    statusEl.removeAttribute("data-ok");
+    nameEl.textContent = "";
+    document.getElementById("challenge").value = "";
+    document.getElementById("token").value = "";
     submit.disabled = true;
     var pinInput = document.getElementById("pin");
     fetch("/card/challenge", {

@@ -16,6 +16,8 @@
 
   function show(lines, ok) {
     result.textContent = "";
+    result.removeAttribute("data-ok");
+    result.removeAttribute("data-error");
     result.className = ok ? "ok" : "error";
     lines.forEach(function (line) {
       var p = document.createElement("p");

@@ -731,3 +731,138 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
     let again = step1(&app, &card, "F1234567", "5").await;
     assert_eq!(again.status(), 200);
 }
+
+#[tokio::test]
+async fn member_services_change_password_contact_data_and_primary_email() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, outbox) = registered_app(&issuers, &card, |_| {}).await;
+    // Not signed in: member pages send you home.
+    assert_eq!(location(&app.get("/register/member").await), "/register");
+    let home = app.get("/register").await.text().await.unwrap();
+    for link in [
+        "首次登入請先申請",
+        "重寄認證信",
+        "忘記註冊密碼",
+        "刪除註冊申請",
+        "基本資料異動",
+        "註冊密碼變更",
+        "電腦環境說明",
+    ] {
+        assert!(home.contains(link), "home lacks {link}");
+    }
+    let csrf = hidden_value(&home, "csrf_token").unwrap();
+    let c = challenge(&app, "home").await;
+    let token = serde_json::to_string(&sign_token(&card, &app.address, &c)).unwrap();
+    let r = app
+        .browser
+        .post(app.url("/register/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("challenge", c.as_str()),
+            ("token", token.as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/register/member");
+    let member = app.get("/register/member").await.text().await.unwrap();
+    assert!(
+        member.contains("王小明")
+            && member.contains("A12****789")
+            && !member.contains("A123456789"),
+        "{member}"
+    );
+
+    // 註冊密碼變更: the old password is required.
+    let page = app
+        .get("/register/member/password")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let r = app
+        .browser
+        .post(app.url("/register/member/password"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("old_password", "Wrong~pass1"),
+            ("password", "Nw8~pQz5"),
+            ("password_confirm", "Nw8~pQz5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .browser
+        .post(app.url("/register/member/password"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("old_password", PASSWORD),
+            ("password", "Nw8~pQz5"),
+            ("password_confirm", "Nw8~pQz5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("註冊密碼變更成功"));
+
+    // 基本資料異動: contact data at once, the primary e-mail only after its link.
+    let page = app
+        .get("/register/member/profile")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let r = app
+        .browser
+        .post(app.url("/register/member/profile"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("mobile", "0987654321"),
+            ("email", "moved@example.gov.tw"),
+            ("email_backup", "backup@example.gov.tw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("m****@example.gov.tw"));
+    let (person, reg) = app
+        .engine
+        .store()
+        .find_by_card("000012345678")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        person.email.as_deref(),
+        Some("applicant@example.gov.tw"),
+        "not yet changed"
+    );
+    assert_eq!(reg.unwrap().mobile.as_deref(), Some("0987654321"));
+    let got = wait_mail(outbox.path(), 2).await;
+    let link = link_in(
+        got.iter()
+            .find(|m| m.contains("/register/email?t="))
+            .unwrap(),
+        &format!("{}/register/email?t=", app.address),
+    );
+    let t = link.rsplit('=').next().unwrap().to_string();
+    let html = card_form_post(&app, &link, "email", &card, &[("t", &t)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-outcome=\"email_changed\""), "{html}");
+    let (person, _) = app
+        .engine
+        .store()
+        .find_by_card("000012345678")
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.email.as_deref(), Some("moved@example.gov.tw"));
+    assert_not_logged(&["Nw8~pQz5", PASSWORD, &t]);
+}

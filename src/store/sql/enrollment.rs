@@ -657,6 +657,96 @@ impl RegistrationStore for Database {
         })
     }
 
+    fn change_password(
+        &self,
+        person_id: &str,
+        password_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.write_tx(|c| {
+            let n = diesel::update(
+                registrations::table
+                    .find(person_id)
+                    .filter(registrations::status.eq("active")),
+            )
+            .set((
+                registrations::password_hash.eq(password_hash),
+                registrations::password_changed_at.eq(now),
+                registrations::failed_attempts.eq(0),
+                registrations::updated_at.eq(now),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Ok(false);
+            }
+            diesel::update(
+                mail_tokens::table
+                    .filter(mail_tokens::person_id.eq(person_id))
+                    .filter(mail_tokens::purpose.eq(MailTokenPurpose::Reset.as_str()))
+                    .filter(mail_tokens::consumed_at.is_null()),
+            )
+            .set(mail_tokens::consumed_at.eq(Some(now)))
+            .execute(c)?;
+            insert_audit(c, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn update_contact(&self, r: &Registration, audit: &AuditEvent) -> StoreResult<bool> {
+        self.write_tx(|c| {
+            let n = diesel::update(registrations::table.find(&r.person_id))
+                .set((
+                    registrations::phone_area.eq(&r.phone_area),
+                    registrations::phone_number.eq(&r.phone_number),
+                    registrations::phone_ext.eq(&r.phone_ext),
+                    registrations::mobile.eq(&r.mobile),
+                    registrations::email_backup.eq(&r.email_backup),
+                    registrations::updated_at.eq(r.updated_at),
+                ))
+                .execute(c)?;
+            diesel::update(persons::table.find(&r.person_id))
+                .set((
+                    persons::phone_number.eq(&r.mobile),
+                    persons::updated_at.eq(r.updated_at),
+                ))
+                .execute(c)?;
+            insert_audit(c, audit)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn apply_new_email(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<String>> {
+        self.write_tx(|c| {
+            let Some(token) = consume_token(c, token_hash, MailTokenPurpose::NewEmail, now)? else {
+                return Ok(None);
+            };
+            let Some(email) = token.new_email.clone() else {
+                return Ok(None);
+            };
+            diesel::update(persons::table.find(&token.person_id))
+                .set((
+                    persons::email.eq(Some(email)),
+                    persons::email_verified.eq(true),
+                    persons::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            insert_audit(
+                c,
+                &AuditEvent {
+                    person_id: Some(token.person_id.clone()),
+                    ..audit.clone()
+                },
+            )?;
+            Ok(Some(token.person_id))
+        })
+    }
+
     fn delete_pending(&self, person_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
         self.write_tx(|c| {
             let n = diesel::delete(
