@@ -110,6 +110,40 @@ impl Enrollment {
         }
     }
 
+    /// A MOICA citizen-certificate card: the card's PIN was verified by the card itself
+    /// (the authenticator cannot sign without it), so card + PIN are the two factors; the
+    /// registration password is not asked. The person is found by the national ID that the
+    /// certificate issuer vouches for; they must hold an active registration.
+    fn citizen_certificate_login(
+        &self,
+        card: &crate::card::VerifiedCard,
+    ) -> Result<AuthResult, LoginError> {
+        let id = card
+            .national_id
+            .as_deref()
+            .and_then(|id| crate::domain::NationalId::parse(id).ok())
+            .ok_or(LoginError::UnsupportedCard)?;
+        let hash = crate::registry::national_id_hash(self.engine.ring(), &id);
+        let (person, registration) = self
+            .engine
+            .store()
+            .find_by_national_id(&hash)?
+            .ok_or(LoginError::NotRegistered)?;
+        match registration.map(|r| r.status) {
+            Some(RegistrationStatus::Active) => {}
+            Some(RegistrationStatus::Pending) => return Err(LoginError::Pending),
+            Some(RegistrationStatus::Locked) => return Err(LoginError::Locked),
+            Some(RegistrationStatus::Deactivated) => return Err(LoginError::Deactivated),
+            None => return Err(LoginError::NotRegistered),
+        }
+        Ok(AuthResult {
+            person_id: person.id,
+            acr: Acr::CitizenCertificate,
+            amr: vec!["sc".into(), "pin".into(), "mfa".into()],
+            method: "citizen_certificate".into(),
+        })
+    }
+
     /// Checks a card sign-in. Blocking (database, argon2): run it off the executor.
     pub fn card_login(
         &self,
@@ -155,8 +189,8 @@ impl Enrollment {
             300,
             settings.login_per_card_per_5_minutes,
         )?;
-        if card.kind != CardKind::Nhi {
-            return Err(LoginError::UnsupportedCard);
+        if card.kind == CardKind::Moica {
+            return self.citizen_certificate_login(&card);
         }
         let (person, registration) = self
             .engine

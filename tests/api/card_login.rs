@@ -353,3 +353,54 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
     let r = submit(&app, &interaction, &card, PASSWORD).await;
     assert_eq!(r.status(), 303, "the next window allows it again");
 }
+
+#[tokio::test]
+async fn a_citizen_certificate_card_signs_in_at_the_highest_level_without_the_password() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let nhi = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let person_id = register(&app, &nhi, false);
+    // The same person's MOICA card (the certificate names the same national ID).
+    let moica = issuers.issue("moica", "moica", "000087654321", "王小明", 365);
+    let client = app.add_client(|d| d.min_acr = Some(Some("citizen-certificate".into())));
+    let (verifier, challenge) = pkce();
+    let interaction = start(&app, &client, &challenge).await;
+    let page = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("自然人憑證") && page.contains("id=\"pin\""),
+        "the page asks for the PIN of a citizen certificate"
+    );
+    // An NHI card does not reach the client's minimum level.
+    let r = submit(&app, &interaction, &nhi, PASSWORD).await;
+    let r = app.get(&location(&r)).await;
+    let url = url::Url::parse(&location(&r)).unwrap();
+    assert_eq!(
+        query_param(&url, "error").as_deref(),
+        Some("unmet_authentication_requirements")
+    );
+
+    let interaction = start(&app, &client, &challenge).await;
+    let r = submit(&app, &interaction, &moica, "").await;
+    assert_eq!(
+        r.status(),
+        303,
+        "no registration password needed with card + PIN"
+    );
+    let r = app.approve_consent(&interaction).await;
+    let url = url::Url::parse(&location(&r)).unwrap();
+    let tokens: serde_json::Value = app
+        .redeem(&client, &query_param(&url, "code").unwrap(), &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], person_id.as_str());
+    assert_eq!(id["acr"], "urn:cardinal:acr:citizen-certificate");
+    assert_eq!(id["amr"], json!(["sc", "pin", "mfa"]));
+}
