@@ -272,6 +272,9 @@ pub struct RegistrationSettings {
     pub login_per_ip_per_minute: i32,
     /// Sign-in attempts allowed per card per 5 minutes.
     pub login_per_card_per_5_minutes: i32,
+    /// Applications, 忘記註冊密碼, 重寄認證信 and 刪除註冊申請 allowed per client address per
+    /// 5 minutes (each counted on its own).
+    pub apply_per_ip_per_5_minutes: i32,
 }
 
 impl Default for RegistrationSettings {
@@ -282,6 +285,7 @@ impl Default for RegistrationSettings {
             reset_link_ttl: 1800,
             login_per_ip_per_minute: 30,
             login_per_card_per_5_minutes: 10,
+            apply_per_ip_per_5_minutes: 20,
         }
     }
 }

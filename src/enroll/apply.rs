@@ -180,7 +180,12 @@ impl Enrollment {
         place: &ProofInput,
         ip: Option<&str>,
     ) -> Result<Step1, ApplyError> {
-        self.rate(format!("apply:ip:{}", ip.unwrap_or("unknown")), 300, 20)?;
+        let per_ip = self
+            .engine
+            .settings()
+            .registration
+            .apply_per_ip_per_5_minutes;
+        self.rate(format!("apply:ip:{}", ip.unwrap_or("unknown")), 300, per_ip)?;
         let card = self.verified_nhi_card(binding, challenge, token)?;
         self.rate(format!("apply:card:{}", card.card_number), 300, 10)?;
         let national_id = card

@@ -105,12 +105,13 @@ impl Enrollment {
     }
 
     fn limit(&self, what: &str, ip: Option<&str>) -> Result<(), RecoveryError> {
-        if self
+        let max = self
             .engine
-            .store()
-            .hit(&format!("{what}:ip:{}", ip.unwrap_or("unknown")), 300, 20)?
-            > 20
-        {
+            .settings()
+            .registration
+            .apply_per_ip_per_5_minutes;
+        let bucket = format!("{what}:ip:{}", ip.unwrap_or("unknown"));
+        if self.engine.store().hit(&bucket, 300, self.engine.now())? > max {
             return Err(RecoveryError::Apply(ApplyError::RateLimited));
         }
         Ok(())

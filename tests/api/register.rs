@@ -866,3 +866,43 @@ async fn member_services_change_password_contact_data_and_primary_email() {
     assert_eq!(person.email.as_deref(), Some("moved@example.gov.tw"));
     assert_not_logged(&["Nw8~pQz5", PASSWORD, &t]);
 }
+
+#[tokio::test]
+async fn recovery_requests_are_rate_limited_per_address_and_window() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, _outbox) = registered_app(&issuers, &card, |s| {
+        s.registration.apply_per_ip_per_5_minutes = 2
+    })
+    .await;
+    for _ in 0..2 {
+        let r = card_form_post(
+            &app,
+            "/register/forgot",
+            "forgot",
+            &card,
+            &[("mode", "registered")],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+    let r = card_form_post(
+        &app,
+        "/register/forgot",
+        "forgot",
+        &card,
+        &[("mode", "registered")],
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    app.clock.advance(301);
+    let r = card_form_post(
+        &app,
+        "/register/forgot",
+        "forgot",
+        &card,
+        &[("mode", "registered")],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "a new window allows it again");
+}
