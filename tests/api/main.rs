@@ -13,6 +13,7 @@ mod card;
 mod card_login;
 mod cli;
 mod client_auth;
+mod crash;
 mod discovery;
 mod enrollment_store;
 mod helpers;
