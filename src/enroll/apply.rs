@@ -111,7 +111,8 @@ impl std::fmt::Debug for Step2 {
     }
 }
 
-fn digits(value: &str, min: usize, max: usize) -> Result<Option<String>, ApplyError> {
+/// Optional digits (spaces and dashes dropped) of `min`–`max` length.
+pub(crate) fn digits(value: &str, min: usize, max: usize) -> Result<Option<String>, ApplyError> {
     let v: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     if v.is_empty() {
         return Ok(None);

@@ -1,7 +1,7 @@
 //! Member services after a card sign-in (SPEC R-REG-10, first half): 基本資料異動 and
 //! 註冊密碼變更. A new primary e-mail takes effect only when its link is used with the card.
 
-use super::apply::{mask_email, ApplyError};
+use super::apply::{digits, mask_email, ApplyError};
 use super::recovery::RecoveryError;
 use super::Enrollment;
 use crate::card::CardToken;
@@ -32,17 +32,6 @@ fn audit(now: i64, event: &str, outcome: &str, person: &str, ip: Option<&str>) -
         ip: ip.map(str::to_string),
         detail: None,
     }
-}
-
-fn digits(value: &str, min: usize, max: usize) -> Result<Option<String>, ApplyError> {
-    let v: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    if !(min..=max).contains(&v.len()) || !v.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApplyError::Phone);
-    }
-    Ok(Some(v))
 }
 
 impl Enrollment {

@@ -222,13 +222,7 @@ pub async fn get_environment(state: web::Data<AppState>, req: HttpRequest) -> Ht
             "lang_switch": format!("/help/environment?lang={other}"),
         }),
     );
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&csp) {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    super::responses::card_page_csp(&mut resp, &authenticator, true);
     resp
 }
 

@@ -1,6 +1,5 @@
 //! The card sign-in page of an authorization: `GET`/`POST /interaction/{id}/card`.
 
-use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -46,13 +45,7 @@ fn render(
             "locked": matches!(error, Some(LoginError::Locked)),
         }),
     );
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; frame-ancestors 'none'; base-uri 'none'"
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&csp) {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    super::responses::card_page_csp(&mut resp, &authenticator, false);
     resp
 }
 

@@ -1,7 +1,6 @@
 //! 健保卡網路服務註冊: terms, apply (two steps), the confirmation link. Thin handlers over
 //! `enroll::apply`.
 
-use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -46,13 +45,7 @@ fn card_page(
     }
     let lang = state.lang(req, &[]);
     let mut resp = page(state, name, &lang, status, data);
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&csp) {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    super::responses::card_page_csp(&mut resp, &authenticator, true);
     if browser.1 {
         let _ = resp.add_cookie(&cookie(
             state,

@@ -161,3 +161,21 @@ pub fn removal<'a>(state: &AppState, name: &'a str) -> Cookie<'a> {
 pub fn blocking_failed(e: impl std::fmt::Display) -> OAuthError {
     OAuthError::server(anyhow::anyhow!("blocking task failed: {e}"))
 }
+
+/// The CSP of pages whose script talks to the local card authenticator. `forms_stay_here`
+/// adds `form-action 'self'` — only for pages whose forms never end at another site (Chromium
+/// applies it to the redirect after the post too).
+pub fn card_page_csp(resp: &mut HttpResponse, authenticator: &str, forms_stay_here: bool) {
+    let form_action = if forms_stay_here {
+        " form-action 'self';"
+    } else {
+        ""
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {authenticator};{form_action} frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}

@@ -62,6 +62,23 @@ fn link_in(mail: &str, prefix: &str) -> String {
         .collect()
 }
 
+/// Imports the demo residents (examples/demo/residents.csv).
+pub async fn import_demo_registry(app: &TestApp) {
+    let engine = app.engine.clone();
+    let n = tokio::task::spawn_blocking(move || {
+        cardinal::registry::import(
+            engine.store(),
+            engine.ring(),
+            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            engine.now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(n, 6);
+}
+
 async fn challenge(app: &TestApp, purpose: &str) -> String {
     let c: serde_json::Value = app
         .browser
@@ -159,18 +176,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
         s.mail.send_interval_secs = 1;
     })
     .await;
-    let engine = app.engine.clone();
-    tokio::task::spawn_blocking(move || {
-        cardinal::registry::import(
-            engine.store(),
-            engine.ring(),
-            include_str!("../../examples/demo/residents.csv").as_bytes(),
-            engine.now(),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    import_demo_registry(&app).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
 
     let terms = app.get("/register/terms").await.text().await.unwrap();
@@ -355,18 +361,7 @@ async fn an_expired_confirmation_link_is_refused() {
         s.mail.send_interval_secs = 1;
     })
     .await;
-    let engine = app.engine.clone();
-    tokio::task::spawn_blocking(move || {
-        cardinal::registry::import(
-            engine.store(),
-            engine.ring(),
-            include_str!("../../examples/demo/residents.csv").as_bytes(),
-            engine.now(),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    import_demo_registry(&app).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
@@ -396,18 +391,7 @@ async fn registered_app(
         configure(s);
     })
     .await;
-    let engine = app.engine.clone();
-    tokio::task::spawn_blocking(move || {
-        cardinal::registry::import(
-            engine.store(),
-            engine.ring(),
-            include_str!("../../examples/demo/residents.csv").as_bytes(),
-            engine.now(),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    import_demo_registry(&app).await;
     let page2 = step1(&app, card, "F1234567", "5")
         .await
         .text()
@@ -679,18 +663,7 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
         s.mail.send_interval_secs = 1;
     })
     .await;
-    let engine = app.engine.clone();
-    tokio::task::spawn_blocking(move || {
-        cardinal::registry::import(
-            engine.store(),
-            engine.ring(),
-            include_str!("../../examples/demo/residents.csv").as_bytes(),
-            engine.now(),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    import_demo_registry(&app).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
