@@ -95,6 +95,11 @@ impl Enrollment {
             .card
             .authenticate(binding, challenge, token)
             .map_err(|e| RecoveryError::Apply(ApplyError::Card(e)))?;
+        // Per card as well as per address (R-X-3).
+        let per_card = format!("recovery:card:{}", card.card_number);
+        if self.engine.store().hit(&per_card, 300, self.engine.now())? > 10 {
+            return Err(RecoveryError::Apply(ApplyError::RateLimited));
+        }
         let (person, reg) = self
             .engine
             .store()
