@@ -341,3 +341,76 @@ fn the_example_config_is_valid_and_complete() {
         );
     }
 }
+
+#[tokio::test]
+async fn serve_speaks_https_directly_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
+        .arg("serve")
+        .env_clear()
+        .env("CARDINAL_DATABASE_URL", dir.path().join("c.db"))
+        .env("CARDINAL_DATA_DIR", dir.path())
+        .env("CARDINAL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARDINAL_ISSUER", format!("https://localhost:{port}"))
+        .env(
+            "CARDINAL_HTTP__TLS__CERTIFICATE",
+            dir.path().join("cert.pem"),
+        )
+        .env(
+            "CARDINAL_HTTP__TLS__PRIVATE_KEY",
+            dir.path().join("key.pem"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let trust = reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(trust)
+        .resolve(
+            "localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = None;
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(r) = http
+            .get(format!(
+                "https://localhost:{port}/.well-known/openid-configuration"
+            ))
+            .send()
+            .await
+        {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let r = answer.expect("no HTTPS answer");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000"),
+        "HSTS over TLS"
+    );
+    let d: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(d["issuer"], format!("https://localhost:{port}"));
+}
