@@ -231,7 +231,7 @@ impl Application {
                     "content-security-policy",
                     // No `form-action`: Chromium applies it to the redirect after a form post,
                     // and the consent, sign-in and logout forms end at the client's URI.
-                    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
                 ));
             if hsts {
                 headers = headers.add(("strict-transport-security", "max-age=31536000; includeSubDomains"));

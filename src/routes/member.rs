@@ -129,12 +129,12 @@ pub async fn post_login(
 
 fn member_page(
     state: &AppState,
-    req: &HttpRequest,
+    _req: &HttpRequest,
     name: &str,
     status: StatusCode,
     data: serde_json::Value,
 ) -> HttpResponse {
-    let lang = state.lang(req, &[]);
+    let lang = super::register::SITE_LANG.to_string();
     page(state, name, &lang, status, data)
 }
 

@@ -13,6 +13,10 @@ use crate::crypto::{ct_eq, new_secret_token, KeyPurpose};
 use crate::enroll::apply::{ApplyError, Step2};
 use crate::registry::ProofInput;
 
+/// The registration site speaks the guide's Traditional Chinese (its pages are written in
+/// it; the OIDC pages follow the browser's language).
+pub const SITE_LANG: &str = "zh-TW";
+
 /// The browser token (made when missing) and whether it is new.
 fn browser(state: &AppState, req: &HttpRequest) -> (String, bool) {
     match state.browser(req).browser_token {
@@ -31,7 +35,7 @@ fn csrf(state: &AppState, browser: &str) -> String {
 /// A page with the card script's CSP (it talks to the local authenticator).
 fn card_page(
     state: &AppState,
-    req: &HttpRequest,
+    _req: &HttpRequest,
     name: &str,
     status: StatusCode,
     mut data: Value,
@@ -43,7 +47,7 @@ fn card_page(
         map.insert("csrf_token".into(), json!(csrf(state, browser.0)));
         map.entry("title").or_insert(json!("健保卡網路服務註冊"));
     }
-    let lang = state.lang(req, &[]);
+    let lang = super::register::SITE_LANG.to_string();
     let mut resp = page(state, name, &lang, status, data);
     super::responses::card_page_csp(&mut resp, &authenticator, true);
     if browser.1 {
@@ -67,14 +71,14 @@ fn status_of(e: &ApplyError) -> StatusCode {
 
 fn notice(
     state: &AppState,
-    req: &HttpRequest,
+    _req: &HttpRequest,
     status: StatusCode,
     heading: &str,
     outcome: &str,
     message: &str,
     link: Option<(&str, &str)>,
 ) -> HttpResponse {
-    let lang = state.lang(req, &[]);
+    let lang = super::register::SITE_LANG.to_string();
     page(
         state,
         "notice",
@@ -85,8 +89,8 @@ fn notice(
     )
 }
 
-pub async fn get_terms(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = state.lang(&req, &[]);
+pub async fn get_terms(state: web::Data<AppState>, _req: HttpRequest) -> HttpResponse {
+    let lang = super::register::SITE_LANG.to_string();
     page(
         &state,
         "terms",
@@ -150,15 +154,15 @@ pub struct Step1Form {
 
 fn step2_page(
     state: &AppState,
-    req: &HttpRequest,
+    _req: &HttpRequest,
     browser: &str,
     name: &str,
     proof: &str,
     error: Option<&ApplyError>,
 ) -> HttpResponse {
     let policy = state.engine.settings().password.policy();
-    let lang = state.lang(req, &[]);
-    let mut resp = page(
+    let lang = super::register::SITE_LANG.to_string();
+    page(
         state,
         "apply2",
         &lang,
@@ -174,9 +178,7 @@ fn step2_page(
             "error": error.map(|e| e.to_string()),
             "error_code": error.map(ApplyError::code),
         }),
-    );
-    let _ = &mut resp;
-    resp
+    )
 }
 
 pub async fn post_apply(

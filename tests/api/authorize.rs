@@ -518,3 +518,44 @@ async fn unknown_parameters_are_ignored() {
         .await;
     assert!(location(&resp).starts_with("/interaction/"));
 }
+
+#[tokio::test]
+async fn error_page_explains_in_the_requested_language() {
+    let app = spawn_app().await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", "nobody"),
+        ("redirect_uri", "https://evil.example/cb"),
+        ("scope", "openid"),
+    ];
+    let zh = app
+        .api
+        .get(app.url("/authorize"))
+        .query(&params)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        zh.contains("應用程式送出的登入要求不正確") && zh.contains("invalid_request"),
+        "{zh}"
+    );
+    let mut en_params = params.to_vec();
+    en_params.push(("ui_locales", "en"));
+    let en = app
+        .api
+        .get(app.url("/authorize"))
+        .query(&en_params)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("The application sent a sign-in request"),
+        "{en}"
+    );
+}
