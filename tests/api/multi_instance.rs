@@ -173,3 +173,58 @@ async fn sso_session_is_shared_between_instances() {
     let url = url::Url::parse(&location(&resp)).unwrap();
     assert!(query_param(&url, "code").is_some(), "{url}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_starting_at_once_on_a_new_database_take_turns_migrating() {
+    let db = TestDb::new();
+    let (a, b, c) = tokio::join!(
+        spawn_on(db.clone(), |_| {}),
+        spawn_on(db.clone(), |_| {}),
+        spawn_on(db.clone(), |_| {})
+    );
+    for app in [&a, &b, &c] {
+        let ready: serde_json::Value = app
+            .api
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ready["status"], "ready");
+    }
+    // Every migration applied exactly once.
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    use diesel::{Connection, RunQueryDsl};
+    let sql = "SELECT COUNT(*) AS n FROM __diesel_schema_migrations";
+    let applied: Vec<N> = match &db {
+        TestDb::Sqlite(_) => diesel::sql_query(sql)
+            .load(&mut diesel::SqliteConnection::establish(&db.url()).unwrap())
+            .unwrap(),
+        TestDb::Postgres(url) => diesel::sql_query(sql)
+            .load(&mut diesel::PgConnection::establish(url).unwrap())
+            .unwrap(),
+    };
+    let migrations = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .unwrap()
+    .count() as i64;
+    assert_eq!(applied[0].n, migrations);
+    // And they work as one: a client made on one is known to the others.
+    let client = a.add_client(|_| {});
+    let r = c
+        .api
+        .post(c.url("/token"))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
