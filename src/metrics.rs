@@ -12,6 +12,7 @@ pub struct Metrics {
     latency: HistogramVec,
     logins: IntCounterVec,
     pool: IntGaugeVec,
+    registrations: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -51,13 +52,19 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(logins.clone()))?;
+        let registrations = IntGaugeVec::new(
+            Opts::new("registrations", "Registrations by state"),
+            &["state"],
+        )?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(registrations.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             logins,
             pool,
+            registrations,
         })
     }
 
@@ -77,6 +84,18 @@ impl Metrics {
             .with_label_values(&["in_use"])
             .set(i64::from(in_use));
         self.pool.with_label_values(&["idle"]).set(i64::from(idle));
+    }
+
+    /// Sets the registration gauges; states with no registration read 0.
+    pub fn set_registrations(&self, counts: &[(String, i64)]) {
+        for state in ["pending", "active", "locked", "deactivated"] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            self.registrations.with_label_values(&[state]).set(n);
+        }
     }
 
     /// The text exposition format.

@@ -39,6 +39,10 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let (in_use, idle) = state.engine.store().pool_state();
     state.engine.metrics().set_pool(in_use, idle);
+    let engine = state.engine.clone();
+    if let Ok(Ok(counts)) = web::block(move || engine.store().registration_counts()).await {
+        state.engine.metrics().set_registrations(&counts);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.engine.metrics().render())

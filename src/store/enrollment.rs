@@ -159,6 +159,8 @@ pub trait RegistrationStore {
         national_id_hash: &str,
     ) -> StoreResult<Option<(Person, Option<Registration>)>>;
     fn find_registration(&self, person_id: &str) -> StoreResult<Option<Registration>>;
+    /// Registrations per state, for metrics.
+    fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     /// A person's birth date (ISO), as read from the card at application.
     fn birth_date(&self, person_id: &str) -> StoreResult<Option<String>>;
     /// The sealed national ID of a person.

@@ -203,6 +203,14 @@ async fn card_and_password_sign_in_to_a_client_with_acr_card() {
         metrics.contains("cardinal_logins_total{method=\"card\",outcome=\"success\"} 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("cardinal_registrations{state=\"active\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cardinal_registrations{state=\"locked\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -356,6 +356,15 @@ impl RegistrationStore for Database {
         row.map(Registration::try_from).transpose()
     }
 
+    fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.with(|c| {
+            registrations::table
+                .group_by(registrations::status)
+                .select((registrations::status, diesel::dsl::count_star()))
+                .load(c)
+        })
+    }
+
     fn birth_date(&self, person_id: &str) -> StoreResult<Option<String>> {
         let v: Option<Option<String>> = self.with(|c| {
             persons::table
