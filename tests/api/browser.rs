@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
@@ -352,6 +352,41 @@ impl Browser {
             .unwrap();
     }
 
+    /// Marks the page in the window as the old one, before a click that loads a new page:
+    /// [`Browser::wait_new_attr`] waits for a page without this mark.
+    async fn mark_old_page(&self) {
+        self.eval(
+            "document.documentElement.setAttribute('data-old-page', '1'); return true;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Waits until a page loaded after [`Browser::mark_old_page`] has element `id` with
+    /// `attr="value"` (an answer that repeats the last page's error is not taken for the old
+    /// page).
+    async fn wait_new_attr(&self, id: &str, attr: &str, value: &str) {
+        self.wait_until(
+            &format!("a new page with #{id}[{attr}={value}]"),
+            "if (document.documentElement.hasAttribute('data-old-page')) return false; \
+             var e = document.getElementById(arguments[0]); \
+             return !!e && e.getAttribute(arguments[1]) === arguments[2];",
+            vec![json!(id), json!(attr), json!(value)],
+        )
+        .await;
+    }
+
+    /// The HTTP status of the page in the window (its navigation entry).
+    async fn status(&self) -> Option<u64> {
+        self.eval(
+            "var n = performance.getEntriesByType('navigation')[0]; \
+             return n ? n.responseStatus : null;",
+            vec![],
+        )
+        .await
+        .as_u64()
+    }
+
     async fn close(self) {
         let _ = self.client.clone().close().await;
     }
@@ -361,15 +396,22 @@ impl Browser {
 // Cardinal + the authenticator with a virtual card
 // ---------------------------------------------------------------------------
 
-/// The in-process transport, counting the card sessions the authenticator opens.
+/// The in-process transport, counting the card sessions the authenticator opens. The
+/// reader is shared with the test ([`Authenticator::insert`] swaps the card).
 struct CountingTransport {
-    inner: InProcessTransport,
+    inner: Arc<Mutex<InProcessTransport>>,
     sessions: Arc<AtomicUsize>,
+}
+
+impl CountingTransport {
+    fn reader(&self) -> std::sync::MutexGuard<'_, InProcessTransport> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl CardTransport for CountingTransport {
     fn readers(&mut self) -> Result<Vec<ReaderStatus>, CardError> {
-        self.inner.readers()
+        self.reader().readers()
     }
 
     fn wait_for_card(
@@ -377,12 +419,12 @@ impl CardTransport for CountingTransport {
         reader: Option<&str>,
         timeout: Duration,
     ) -> Result<String, CardError> {
-        self.inner.wait_for_card(reader, timeout)
+        self.reader().wait_for_card(reader, timeout)
     }
 
     fn session(&mut self, reader: Option<&str>, op: &mut SessionOp<'_>) -> Result<(), CardError> {
         self.sessions.fetch_add(1, Ordering::SeqCst);
-        self.inner.session(reader, op)
+        self.reader().session(reader, op)
     }
 }
 
@@ -391,6 +433,19 @@ struct Authenticator {
     handle: ServerHandle,
     /// Card sessions opened so far (reads, signatures, and the status page's card probe).
     sessions: Arc<AtomicUsize>,
+    /// The reader the authenticator uses.
+    reader: Arc<Mutex<InProcessTransport>>,
+}
+
+impl Authenticator {
+    /// Takes the card out of the reader and puts `card` (a card file) in.
+    fn insert(&self, card: &Value) {
+        let file: CardFile = serde_json::from_value(card.clone()).unwrap();
+        self.reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_card(Some(VirtualCard::from_file(file).unwrap()));
+    }
 }
 
 /// A Cardinal whose only sign-in method is the card, trusting `issuers`, and the
@@ -413,8 +468,11 @@ async fn spawn_card_idp_with(
 
     let file: CardFile = serde_json::from_value(card.clone()).unwrap();
     let sessions = Arc::new(AtomicUsize::new(0));
+    let reader = Arc::new(Mutex::new(InProcessTransport::new(
+        VirtualCard::from_file(file).unwrap(),
+    )));
     let transport = CountingTransport {
-        inner: InProcessTransport::new(VirtualCard::from_file(file).unwrap()),
+        inner: reader.clone(),
         sessions: sessions.clone(),
     };
     let local = server::build(
@@ -464,6 +522,7 @@ async fn spawn_card_idp_with(
         url: authenticator_url,
         handle,
         sessions,
+        reader,
     };
     (app, authenticator)
 }
@@ -1104,6 +1163,329 @@ async fn the_guide_walk_in_a_real_browser() {
         "every 讀取 went to the card"
     );
     eprintln!("the guide walk took {:?}", started.elapsed());
+}
+
+/// The links of `prefix` in the mails at the SMTP server once `n` arrived, each once, in
+/// the order found; for telling the newest link from the ones `seen` before.
+async fn links_in_mails(smtp: &crate::mail::SmtpServer, n: usize, prefix: &str) -> Vec<String> {
+    let got = smtp.wait_for(n).await;
+    assert_eq!(got.len(), n, "exactly {n} mails arrived");
+    let mut links: Vec<String> = Vec::new();
+    for mail in got.iter().map(|m| decode_mail(m)) {
+        let mut rest = mail.as_str();
+        while let Some(start) = rest.find(prefix) {
+            let link = link_in(&rest[start..], prefix);
+            rest = &rest[start + prefix.len()..];
+            if !links.contains(&link) {
+                links.push(link);
+            }
+        }
+    }
+    links
+}
+
+/// The one link of `prefix` in the mails (`n` of them) that is not among `seen`.
+async fn new_link(
+    smtp: &crate::mail::SmtpServer,
+    n: usize,
+    prefix: &str,
+    seen: &[String],
+) -> String {
+    let fresh: Vec<String> = links_in_mails(smtp, n, prefix)
+        .await
+        .into_iter()
+        .filter(|l| !seen.contains(l))
+        .collect();
+    assert_eq!(
+        fresh.len(),
+        1,
+        "one new {prefix} link in mail {n}: {fresh:?}"
+    );
+    fresh.into_iter().next().unwrap()
+}
+
+/// Step 1 of the application on the page in the window: 讀取, 戶號, 戶籍 (the selects filled by
+/// register.js), 鄰, 下一步. Waits for nothing after the click.
+async fn fill_apply_step1(browser: &Browser, household_no: &str, neighborhood: &str) {
+    browser.wait_css("#read-card").await;
+    browser.click("read-card").await;
+    browser.wait_attr("card-status", "data-ok", "read").await;
+    browser.clear("household_no").await;
+    browser.type_into("household_no", household_no).await;
+    browser.select("county", "臺北市").await;
+    browser.wait_css("#township option[value=\"中正區\"]").await;
+    browser.select("township", "中正區").await;
+    browser.wait_css("#village option[value=\"黎明里\"]").await;
+    browser.select("village", "黎明里").await;
+    browser.clear("neighborhood").await;
+    browser.type_into("neighborhood", neighborhood).await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+}
+
+/// On a card page (confirm, forgot, reset, sign-in): 讀取 with the card in the reader.
+async fn read_card(browser: &Browser) {
+    browser.wait_css("#read-card").await;
+    browser.click("read-card").await;
+    browser.wait_attr("card-status", "data-ok", "read").await;
+}
+
+/// The guide's refusals through the real pages, each as the person sees it: a wrong 戶號 or
+/// 鄰 (one message naming no field), a common 註冊密碼, the confirmation link with another
+/// card (then with the right one), the used link, applying twice, an expired reset link,
+/// and five wrong passwords that lock the registration until 忘記註冊密碼 resets it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guides_refusals_in_a_real_browser() {
+    const NEW_PASSWORD: &str = "Tq7~vLm9";
+    const RESET_PASSWORD: &str = "Nw8~pQz5";
+    const WRONG_PASSWORD: &str = "Wrong~pass1";
+    const EMAIL: &str = "applicant@example.gov.tw";
+    const MISMATCH: &str = "您輸入的戶號或戶籍地址與戶籍資料不符，請確認後再試一次";
+    let smtp = crate::mail::SmtpServer::start(crate::mail::free_port());
+    let smtp_port = smtp.port;
+    let issuers = Issuers::new();
+    let card = holder_card(&issuers);
+    // Another card of the same person (all test cards carry A123456789): a new card number.
+    let other_card = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
+    let (app, authenticator) = spawn_card_idp_with(&issuers, &card, |s| {
+        s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
+            "smtp://127.0.0.1:{smtp_port}"
+        )));
+        s.mail.send_interval_secs = 1;
+    })
+    .await;
+    crate::register::import_demo_registry(&app).await;
+    let browser = Browser::start().await;
+    let started = Instant::now();
+
+    // (1) A wrong 戶號: registry_mismatch, a message that names no field.
+    browser.goto(&app.url("/register/apply")).await;
+    fill_apply_step1(&browser, "F0000000", "5").await;
+    browser
+        .wait_new_attr("form-error", "data-error", "registry_mismatch")
+        .await;
+    let wrong_household = browser.text("form-error").await;
+    assert_eq!(wrong_household, MISMATCH);
+    assert_eq!(
+        browser.attr("household_no", "value").await.as_deref(),
+        Some("F0000000"),
+        "the 戶號 typed stays in the form"
+    );
+    browser.screenshot("registry-mismatch.png").await;
+
+    // (2) The right 戶號 and a wrong 鄰: the same message.
+    fill_apply_step1(&browser, "F1234567", "6").await;
+    browser
+        .wait_new_attr("form-error", "data-error", "registry_mismatch")
+        .await;
+    assert_eq!(
+        browser.text("form-error").await,
+        wrong_household,
+        "the mismatch message does not say which field was wrong"
+    );
+
+    // (3) Step 1 right; step 2 with 123456 twice: password_common, on step 2 again.
+    fill_apply_step1(&browser, "F1234567", "5").await;
+    browser.wait_css("#apply-form #password").await;
+    assert_eq!(browser.text("applicant-name").await, "王小明");
+    let fill_step2 = |password: &'static str| {
+        let browser = &browser;
+        async move {
+            for (id, value) in [
+                ("password", password),
+                ("password_confirm", password),
+                ("mobile", "0912345678"),
+                ("email", EMAIL),
+            ] {
+                browser.clear(id).await;
+                browser.type_into(id, value).await;
+            }
+            browser.mark_old_page().await;
+            browser.click("apply-submit").await;
+        }
+    };
+    fill_step2("123456").await;
+    browser
+        .wait_new_attr("form-error", "data-error", "password_common")
+        .await;
+    assert_eq!(
+        browser.text("form-error").await,
+        "此註冊密碼過於常見，容易被猜中，請改用其他密碼"
+    );
+    browser.wait_css("#apply-form #password").await;
+    fill_step2(NEW_PASSWORD).await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "applied")
+        .await;
+    let confirm_link = new_link(&smtp, 1, &app.url("/register/confirm?t="), &[]).await;
+
+    // (4) The link with another card in the reader: wrong_card; the link still works.
+    authenticator.insert(&other_card);
+    browser.goto(&confirm_link).await;
+    read_card(&browser).await;
+    assert_eq!(browser.text("card-name").await, "李小華");
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("form-error", "data-error", "wrong_card")
+        .await;
+    assert_eq!(
+        browser.text("form-error").await,
+        "此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡"
+    );
+    // The applicant inserts the right card, 讀取 again on the same page, 確定.
+    authenticator.insert(&card);
+    read_card(&browser).await;
+    assert_eq!(browser.text("card-name").await, "王小明");
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "confirmed")
+        .await;
+    assert!(
+        browser.text("notice").await.contains("已完成電子信箱認證"),
+        "{}",
+        browser.page().await
+    );
+
+    // (5) The same link again: the dead-link page (400), which points to 重寄認證信.
+    browser.goto(&confirm_link).await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "link_invalid")
+        .await;
+    assert_eq!(
+        browser.status().await,
+        Some(400),
+        "{}",
+        browser.page().await
+    );
+    let notice = browser.text("notice").await;
+    assert_eq!(
+        notice,
+        "認證連結已失效或已使用，請點選「重寄認證信」重新申請認證信"
+    );
+    assert!(notice.contains("重寄認證信"));
+
+    // (6) Applying again with the registered card: already_registered, with 忘記註冊密碼.
+    browser.goto(&app.url("/register/apply")).await;
+    fill_apply_step1(&browser, "F1234567", "5").await;
+    browser
+        .wait_new_attr("form-error", "data-error", "already_registered")
+        .await;
+    assert_eq!(
+        browser
+            .eval(
+                "var a = document.querySelector('#form-error a[href=\"/register/forgot\"]'); \
+                 return a ? a.textContent : null;",
+                vec![],
+            )
+            .await,
+        json!("忘記註冊密碼"),
+        "{}",
+        browser.page().await
+    );
+
+    // (7) 忘記註冊密碼, then 30 minutes and a second pass: the reset link is dead.
+    browser.goto(&app.url("/register/forgot")).await;
+    read_card(&browser).await;
+    browser
+        .click_css("input[name=mode][value=registered]")
+        .await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "reset_sent")
+        .await;
+    let reset_prefix = app.url("/register/reset?t=");
+    let expired_link = new_link(&smtp, 2, &reset_prefix, &[]).await;
+    app.clock.advance(1801);
+    browser.goto(&expired_link).await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "link_invalid")
+        .await;
+    assert_eq!(
+        browser.status().await,
+        Some(400),
+        "{}",
+        browser.page().await
+    );
+    assert_eq!(
+        browser.text("notice").await,
+        "重設註冊密碼連結已失效或已使用，請重新點選「忘記註冊密碼」"
+    );
+    browser.wait_css("a[href=\"/register/forgot\"]").await;
+
+    // (8) Five wrong passwords on the sign-in page of an authorization: the fifth locks.
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let params = auth_params(&client, &challenge, &[("ui_locales", "zh-TW")]);
+    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
+    browser.goto(authorize.as_str()).await;
+    let login = browser.wait_url(&app.url("/interaction/")).await;
+    let card_page = format!("a[href=\"{}/card\"]", login.path());
+    browser.click_css(&card_page).await;
+    for attempt in 1..=5 {
+        read_card(&browser).await;
+        browser.clear("password").await;
+        browser.type_into("password", WRONG_PASSWORD).await;
+        browser.mark_old_page().await;
+        browser.click("login-submit").await;
+        if attempt < 5 {
+            browser
+                .wait_new_attr("form-error", "data-error", "wrong_password")
+                .await;
+            assert_eq!(
+                browser.text("form-error").await,
+                format!("註冊密碼錯誤，再錯誤 {} 次將鎖定您的註冊", 5 - attempt)
+            );
+        }
+    }
+    browser
+        .wait_new_attr("form-error", "data-error", "locked")
+        .await;
+    assert_eq!(
+        browser.text("form-error").await,
+        "註冊密碼連續錯誤已達上限，您的註冊已被鎖定，請使用「忘記註冊密碼」重設註冊密碼後再登入 忘記註冊密碼"
+    );
+    // Its 忘記註冊密碼 link → 讀取, 寄送重設註冊密碼信 → the reset mail.
+    browser
+        .click_css("#form-error a[href=\"/register/forgot\"]")
+        .await;
+    browser.wait_url(&app.url("/register/forgot")).await;
+    read_card(&browser).await;
+    browser
+        .click_css("input[name=mode][value=registered]")
+        .await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "reset_sent")
+        .await;
+    let reset_link = new_link(&smtp, 3, &reset_prefix, &[expired_link]).await;
+    // The reset page: 讀取, the new 註冊密碼 twice, 確定.
+    browser.goto(&reset_link).await;
+    read_card(&browser).await;
+    browser.type_into("password", RESET_PASSWORD).await;
+    browser.type_into("password_confirm", RESET_PASSWORD).await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "reset_done")
+        .await;
+    // Unlocked: a new authorization with the new password reaches the client with a code.
+    let (verifier, challenge) = pkce();
+    let params = auth_params(&client, &challenge, &[("ui_locales", "zh-TW")]);
+    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
+    let code = card_sign_in(&browser, &app, authorize.as_str(), RESET_PASSWORD, None).await;
+    let r = app.redeem(&client, &code, &verifier).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["acr"],
+        "urn:cardinal:acr:card"
+    );
+    browser.close().await;
+    eprintln!("the guide's refusals took {:?}", started.elapsed());
 }
 
 /// Runs an authorization in the browser with the card: 健保卡登入, 讀取, `password`, consent
