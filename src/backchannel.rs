@@ -24,28 +24,37 @@ impl BackchannelSender {
     pub fn spawn(&self, deliveries: Vec<LogoutDelivery>) {
         for d in deliveries {
             let http = self.http.clone();
-            tokio::spawn(async move {
-                for attempt in 0..3u32 {
-                    let result = http
-                        .post(&d.uri)
-                        .form(&[("logout_token", d.logout_token.as_str())])
-                        .send()
-                        .await;
-                    match result {
-                        Ok(r) if r.status().is_success() => {
-                            tracing::info!(client_id = %d.client_id, "back-channel logout delivered");
-                            return;
-                        }
-                        Ok(r) => {
-                            tracing::warn!(client_id = %d.client_id, status = %r.status(), attempt, "back-channel logout refused")
-                        }
-                        Err(e) => {
-                            tracing::warn!(client_id = %d.client_id, error = %e, attempt, "back-channel logout failed")
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
-                }
-            });
+            tokio::spawn(deliver(http, d));
         }
+    }
+
+    /// Sends every token and waits until each is delivered or given up (the CLI).
+    pub async fn deliver_all(&self, deliveries: Vec<LogoutDelivery>) {
+        for d in deliveries {
+            deliver(self.http.clone(), d).await;
+        }
+    }
+}
+
+async fn deliver(http: reqwest::Client, d: LogoutDelivery) {
+    for attempt in 0..3u32 {
+        let result = http
+            .post(&d.uri)
+            .form(&[("logout_token", d.logout_token.as_str())])
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => {
+                tracing::info!(client_id = %d.client_id, "back-channel logout delivered");
+                return;
+            }
+            Ok(r) => {
+                tracing::warn!(client_id = %d.client_id, status = %r.status(), attempt, "back-channel logout refused")
+            }
+            Err(e) => {
+                tracing::warn!(client_id = %d.client_id, error = %e, attempt, "back-channel logout failed")
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
     }
 }

@@ -34,6 +34,15 @@ pub enum Command {
     /// Relying-party clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The admin role (who may use the admin console).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Registrations (健保卡網路服務註冊) at the counter.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Development card issuer and virtual-card files.
     #[command(subcommand)]
     Card(CardCommand),
@@ -231,4 +240,104 @@ pub struct ClientUpdateArgs {
     pub no_min_acr: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A person, named by card number (12 digits), national ID or person id.
+#[derive(Debug, Args)]
+pub struct PersonArg {
+    /// Card number, national ID or person id.
+    #[arg(value_name = "PERSON")]
+    pub person: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Grant the admin role to a person who has applied (card number or national ID).
+    Grant(PersonArg),
+    /// Revoke the admin role; the person's console sessions end at once.
+    Revoke(PersonArg),
+    /// List the holders of the admin role.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCommand {
+    /// Search by card number, national ID or part of the name (national IDs shown masked).
+    Search {
+        /// Card number (12 digits), national ID, or part of a name; none lists all.
+        query: Option<String>,
+        #[arg(long)]
+        limit: Option<i64>,
+        /// `next_cursor` of the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a registration with its status and audit trail.
+    Show {
+        #[command(flatten)]
+        who: PersonArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate at the counter (停用): the person can no longer sign in; sessions end.
+    Deactivate {
+        #[command(flatten)]
+        who: PersonArg,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reactivate a deactivated registration.
+    Reactivate(PersonArg),
+    /// Unlock a registration locked by wrong passwords.
+    Unlock(PersonArg),
+    /// Delete a pending application (刪除註冊申請).
+    Delete(PersonArg),
+    /// End every session of the person and revoke every grant.
+    EndSessions(PersonArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, newest first.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// Events at or after this time (RFC 3339, YYYY-MM-DD or Unix seconds).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Events before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Person id, card number or national ID.
+    #[arg(long)]
+    pub person: Option<String>,
+    #[arg(long = "client")]
+    pub client_id: Option<String>,
+    /// Event type, e.g. login, client_create, registration_deactivate.
+    #[arg(long)]
+    pub event: Option<String>,
+    /// e.g. success, failure.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// e.g. person:ID, client:ID, cli:USER.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Events per page (1–200, default 50); ignored with --csv.
+    #[arg(long)]
+    pub limit: Option<i64>,
+    #[arg(long)]
+    pub cursor: Option<String>,
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Every matching event as CSV.
+    #[arg(long)]
+    pub csv: bool,
 }

@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
+use crate::admin::Actor;
 use crate::crypto::new_secret_token;
 use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
 };
 use crate::oidc::{Engine, OAuthError};
-use crate::store::StoreError;
+use crate::store::{ClientChange, StoreError};
 
 /// Requested values; `None` / empty keeps the current value (or the default on create).
 #[derive(Debug, Clone, Default)]
@@ -30,11 +31,55 @@ pub struct ClientDraft {
     pub id_token_alg: Option<String>,
 }
 
+/// A value an operator must fix, with the field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field of [`ClientDraft`] (and of the admin API) the message is about.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// A message of [`Client::validate`], attributed to the field it names.
+    fn from_validation(message: String) -> Self {
+        let field = [
+            ("name", "name"),
+            ("a client with the authorization_code", "redirect_uris"),
+            ("a client needs at least one grant", "grant_types"),
+            ("a public client", "auth_method"),
+            ("private_key_jwt", "jwks"),
+            ("pairwise", "subject_type"),
+            ("unknown scope", "scopes"),
+            ("the cardinal:admin scope", "scopes"),
+            ("id_token_alg", "id_token_alg"),
+            ("back-channel", "backchannel_logout_uri"),
+        ]
+        .iter()
+        .find(|(prefix, _)| message.starts_with(prefix))
+        .map(|(_, f)| *f)
+        .unwrap_or("client");
+        FieldError { field, message }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Why a registration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(FieldError),
     #[error("no client {0}")]
     NotFound(String),
     #[error("client_id {0} is taken")]
@@ -44,7 +89,7 @@ pub enum ClientError {
 }
 
 /// A client as shown to operators (never the secret hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClientView {
     pub client_id: String,
     pub name: String,
@@ -104,8 +149,11 @@ pub fn parse_acr(value: &str) -> Result<Acr, String> {
         .ok_or_else(|| format!("unknown acr {value:?}; use card, passkey or citizen-certificate"))
 }
 
-fn uris(values: &[String]) -> Result<Vec<RedirectUri>, String> {
-    values.iter().map(|v| RedirectUri::parse(v)).collect()
+fn uris(values: &[String], field: &'static str) -> Result<Vec<RedirectUri>, FieldError> {
+    values
+        .iter()
+        .map(|v| RedirectUri::parse(v).map_err(|e| FieldError::new(field, e)))
+        .collect()
 }
 
 /// Splits repeated and space-separated values.
@@ -119,29 +167,31 @@ fn tokens(values: &[String]) -> Vec<String> {
 }
 
 /// Applies `draft` over `base` (or the defaults) and validates the result.
-pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Client, String> {
+pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Client, FieldError> {
+    let f = |field: &'static str| move |e: String| FieldError::new(field, e);
     let client_id = match (base, &draft.client_id) {
         (Some(b), _) => b.client_id.clone(),
-        (None, Some(id)) => ClientId::parse(id)?,
+        (None, Some(id)) => ClientId::parse(id).map_err(f("client_id"))?,
         (None, None) => ClientId::generate(),
     };
     let grant_types = match &draft.grant_types {
         Some(g) if !g.is_empty() => tokens(g)
             .iter()
             .map(|s| GrantType::parse(s))
-            .collect::<Result<Vec<_>, _>>()?,
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(f("grant_types"))?,
         _ => base
             .map(|b| b.grant_types.clone())
             .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
     };
     let auth_method = match &draft.auth_method {
-        Some(m) => AuthMethod::parse(m)?,
+        Some(m) => AuthMethod::parse(m).map_err(f("auth_method"))?,
         None => base
             .map(|b| b.auth_method)
             .unwrap_or(AuthMethod::ClientSecretBasic),
     };
     let scopes = match &draft.scopes {
-        Some(s) if !s.is_empty() => Scope::parse(&tokens(s).join(" "))?,
+        Some(s) if !s.is_empty() => Scope::parse(&tokens(s).join(" ")).map_err(f("scopes"))?,
         _ => base.map(|b| b.scopes.clone()).unwrap_or_else(|| {
             let mut s = vec!["openid", "profile", "email", "phone"];
             if grant_types.contains(&GrantType::RefreshToken) {
@@ -151,7 +201,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         }),
     };
     let min_acr = match &draft.min_acr {
-        Some(Some(a)) => Some(parse_acr(a)?),
+        Some(Some(a)) => Some(parse_acr(a).map_err(f("min_acr"))?),
         Some(None) => None,
         None => base.and_then(|b| b.min_acr),
     };
@@ -165,11 +215,11 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         secret_hash: base.and_then(|b| b.secret_hash.clone()),
         auth_method,
         redirect_uris: match &draft.redirect_uris {
-            Some(v) if !v.is_empty() => uris(v)?,
+            Some(v) if !v.is_empty() => uris(v, "redirect_uris")?,
             _ => base.map(|b| b.redirect_uris.clone()).unwrap_or_default(),
         },
         post_logout_redirect_uris: match &draft.post_logout_redirect_uris {
-            Some(v) if !v.is_empty() => uris(v)?,
+            Some(v) if !v.is_empty() => uris(v, "post_logout_redirect_uris")?,
             _ => base
                 .map(|b| b.post_logout_redirect_uris.clone())
                 .unwrap_or_default(),
@@ -186,7 +236,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
             .or(base.map(|b| b.skip_consent))
             .unwrap_or(false),
         subject_type: match &draft.subject_type {
-            Some(s) => SubjectType::parse(s)?,
+            Some(s) => SubjectType::parse(s).map_err(f("subject_type"))?,
             None => base.map(|b| b.subject_type).unwrap_or(SubjectType::Public),
         },
         jwks: draft
@@ -201,17 +251,20 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         updated_at: now,
     };
     if let Some(jwks) = &client.jwks {
-        let parsed: serde_json::Value =
-            serde_json::from_str(jwks).map_err(|_| "the JWKS is not JSON".to_string())?;
+        let parsed: serde_json::Value = serde_json::from_str(jwks)
+            .map_err(|_| FieldError::new("jwks", "the JWKS is not JSON"))?;
         let keys = parsed
             .get("keys")
             .and_then(|k| k.as_array())
-            .ok_or("the JWKS has no \"keys\" array")?;
+            .ok_or_else(|| FieldError::new("jwks", "the JWKS has no \"keys\" array"))?;
         if keys.iter().any(|k| k.get("d").is_some()) {
-            return Err("the JWKS contains a private key; register only public keys".into());
+            return Err(FieldError::new(
+                "jwks",
+                "the JWKS contains a private key; register only public keys",
+            ));
         }
     }
-    client.validate()?;
+    client.validate().map_err(FieldError::from_validation)?;
     Ok(client)
 }
 
@@ -219,13 +272,31 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
 fn check_deployment(engine: &Engine, client: &Client) -> Result<(), ClientError> {
     if let Some(alg) = &client.id_token_alg {
         if !engine.settings().keys.algorithms.iter().any(|a| a == alg) {
-            return Err(ClientError::Invalid(format!(
-                "id_token_alg {alg} is not among this deployment's keys.algorithms ({})",
-                engine.settings().keys.algorithms.join(", ")
+            return Err(ClientError::Invalid(FieldError::new(
+                "id_token_alg",
+                format!(
+                    "id_token_alg {alg} is not among this deployment's keys.algorithms ({})",
+                    engine.settings().keys.algorithms.join(", ")
+                ),
             )));
         }
     }
     Ok(())
+}
+
+fn audited(
+    engine: &Engine,
+    by: &Actor,
+    change: ClientChange<'_>,
+    event: &str,
+    client_id: &str,
+) -> Result<bool, ClientError> {
+    let audit = by.event(engine, event, "success", None, Some(client_id), None);
+    match engine.store().write_client(&change, &audit) {
+        Ok(done) => Ok(done),
+        Err(StoreError::Duplicate) => Err(ClientError::Taken(client_id.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Registers a client. Returns it and, for secret-based methods, the secret (shown once).
@@ -233,23 +304,28 @@ pub fn create(
     engine: &Engine,
     draft: &ClientDraft,
 ) -> Result<(Client, Option<String>), ClientError> {
+    create_by(engine, draft, &Actor::system())
+}
+
+/// [`create`], audited as done by `by`.
+pub fn create_by(
+    engine: &Engine,
+    draft: &ClientDraft,
+    by: &Actor,
+) -> Result<(Client, Option<String>), ClientError> {
     let now = engine.now();
     let mut client = apply(draft, None, now).map_err(ClientError::Invalid)?;
     check_deployment(engine, &client)?;
     let secret = client.auth_method.uses_secret().then(new_secret_token);
     client.secret_hash = secret.as_deref().map(|s| engine.hash_client_secret(s));
-    match engine.store().create_client(&client) {
-        Ok(()) => {}
-        Err(StoreError::Duplicate) => return Err(ClientError::Taken(client.client_id.to_string())),
-        Err(e) => return Err(e.into()),
-    }
-    engine.audit(
+    let id = client.client_id.to_string();
+    audited(
+        engine,
+        by,
+        ClientChange::Create(&client),
         "client_create",
-        "success",
-        None,
-        Some(client.client_id.as_ref()),
-        None,
-    );
+        &id,
+    )?;
     Ok((client, secret))
 }
 
@@ -267,6 +343,16 @@ pub fn update(
     client_id: &str,
     draft: &ClientDraft,
 ) -> Result<(Client, Option<String>), ClientError> {
+    update_by(engine, client_id, draft, &Actor::system())
+}
+
+/// [`update`], audited as done by `by`.
+pub fn update_by(
+    engine: &Engine,
+    client_id: &str,
+    draft: &ClientDraft,
+    by: &Actor,
+) -> Result<(Client, Option<String>), ClientError> {
     let existing = find(engine, client_id)?;
     let mut client = apply(draft, Some(&existing), engine.now()).map_err(ClientError::Invalid)?;
     check_deployment(engine, &client)?;
@@ -278,40 +364,68 @@ pub fn update(
         client.secret_hash = Some(engine.hash_client_secret(&s));
         secret = Some(s);
     }
-    if !engine.store().update_client(&client)? {
+    if !audited(
+        engine,
+        by,
+        ClientChange::Update(&client),
+        "client_update",
+        client_id,
+    )? {
         return Err(ClientError::NotFound(client_id.to_string()));
     }
-    engine.audit("client_update", "success", None, Some(client_id), None);
     Ok((client, secret))
 }
 
 pub fn delete(engine: &Engine, client_id: &str) -> Result<(), ClientError> {
-    if !engine.store().delete_client(client_id)? {
+    delete_by(engine, client_id, &Actor::system())
+}
+
+/// [`delete`], audited as done by `by`.
+pub fn delete_by(engine: &Engine, client_id: &str, by: &Actor) -> Result<(), ClientError> {
+    if !audited(
+        engine,
+        by,
+        ClientChange::Delete(client_id),
+        "client_delete",
+        client_id,
+    )? {
         return Err(ClientError::NotFound(client_id.to_string()));
     }
-    engine.audit("client_delete", "success", None, Some(client_id), None);
     Ok(())
 }
 
 pub fn rotate_secret(engine: &Engine, client_id: &str) -> Result<String, ClientError> {
+    rotate_secret_by(engine, client_id, &Actor::system())
+}
+
+/// [`rotate_secret`], audited as done by `by`.
+pub fn rotate_secret_by(
+    engine: &Engine,
+    client_id: &str,
+    by: &Actor,
+) -> Result<String, ClientError> {
     let mut client = find(engine, client_id)?;
     if !client.auth_method.uses_secret() {
-        return Err(ClientError::Invalid(format!(
-            "client {client_id} authenticates with {}, not a secret",
-            client.auth_method
+        return Err(ClientError::Invalid(FieldError::new(
+            "auth_method",
+            format!(
+                "client {client_id} authenticates with {}, not a secret",
+                client.auth_method
+            ),
         )));
     }
     let secret = new_secret_token();
     client.secret_hash = Some(engine.hash_client_secret(&secret));
     client.updated_at = engine.now();
-    engine.store().update_client(&client)?;
-    engine.audit(
+    if !audited(
+        engine,
+        by,
+        ClientChange::Update(&client),
         "client_rotate_secret",
-        "success",
-        None,
-        Some(client_id),
-        None,
-    );
+        client_id,
+    )? {
+        return Err(ClientError::NotFound(client_id.to_string()));
+    }
     Ok(secret)
 }
 
@@ -349,7 +463,8 @@ mod tests {
         let mut d = draft();
         d.redirect_uris = Some(vec!["http://ecpa.example.gov.tw/cb".into()]);
         let err = apply(&d, None, 1).unwrap_err();
-        assert!(err.contains("https"), "{err}");
+        assert!(err.message.contains("https"), "{err}");
+        assert_eq!(err.field, "redirect_uris");
     }
 
     #[test]
@@ -378,7 +493,7 @@ mod tests {
     fn backchannel_logout_uri_must_be_http() {
         let mut d = draft();
         d.backchannel_logout_uri = Some(Some("tw.gov.ecpa:/logout".into()));
-        assert!(apply(&d, None, 1).unwrap_err().contains("https"));
+        assert!(apply(&d, None, 1).unwrap_err().message.contains("https"));
         d.backchannel_logout_uri = Some(Some("https://ecpa.example.gov.tw/bc".into()));
         assert!(apply(&d, None, 1).is_ok());
     }
@@ -389,6 +504,6 @@ mod tests {
         d.auth_method = Some("private_key_jwt".into());
         d.jwks =
             Some(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}"#.into());
-        assert!(apply(&d, None, 1).unwrap_err().contains("private"));
+        assert!(apply(&d, None, 1).unwrap_err().message.contains("private"));
     }
 }

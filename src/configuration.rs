@@ -44,6 +44,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub mail: MailSettings,
     pub registration: RegistrationSettings,
+    pub admin: AdminSettings,
 }
 
 impl Default for Settings {
@@ -66,6 +67,7 @@ impl Default for Settings {
             password: PasswordSettings::default(),
             mail: MailSettings::default(),
             registration: RegistrationSettings::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -290,6 +292,33 @@ impl Default for RegistrationSettings {
     }
 }
 
+/// The admin console at `/admin` (SPEC R-ADM-1). It signs in through Cardinal itself as the
+/// first-party client `cardinal-admin`, registered at startup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// The lowest sign-in level for the console: `card` (NHI card + 註冊密碼), `passkey` or
+    /// `citizen-certificate` (MOICA card + PIN), or the acr URN.
+    pub min_acr: String,
+    /// Lifetime of a console session (seconds); it also ends with the SSO session.
+    pub session_ttl: i64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            min_acr: "card".into(),
+            session_ttl: 3600,
+        }
+    }
+}
+
+impl AdminSettings {
+    pub fn min_acr(&self) -> anyhow::Result<crate::domain::Acr> {
+        crate::clients::parse_acr(&self.min_acr).map_err(|e| anyhow::anyhow!("admin.min_acr: {e}"))
+    }
+}
+
 /// Mail (SPEC R-OPS-7, R-REG-5, R-REG-7).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -481,6 +510,10 @@ impl Settings {
             Some("127.0.0.1") | Some("localhost") | Some("[::1]")
         ) {
             bail!("card.authenticator_url must be a loopback address (the authenticator runs on the user's computer)");
+        }
+        self.admin.min_acr()?;
+        if self.admin.session_ttl <= 0 || self.admin.session_ttl > self.tokens.session_ttl {
+            bail!("admin.session_ttl must be positive and at most tokens.session_ttl");
         }
         if self.oidc.ui_locales.is_empty() {
             bail!("oidc.ui_locales must name at least one language");

@@ -1,5 +1,6 @@
 //! Cardinal: an OpenID Connect identity provider with NHI-card sign-in.
 
+pub mod admin;
 pub mod auth;
 pub mod backchannel;
 pub mod card;

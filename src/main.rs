@@ -35,6 +35,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(k) => commands::keys::run(&settings, k),
         Command::Client(c) => commands::client::run(&settings, c),
+        Command::Admin(c) => commands::admin::run_admin(&settings, c),
+        Command::Registration(c) => commands::admin::run_registration(&settings, c),
+        Command::Audit(c) => commands::admin::run_audit(&settings, c),
         Command::Card(c) => commands::card::run(c),
         Command::Registry(cardinal::cli::RegistryCommand::Import { file }) => {
             let services = commands::services(&settings)?;

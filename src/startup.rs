@@ -136,6 +136,7 @@ impl Services {
             tracing::info!(kids = ?created, "created signing keys");
         }
         let engine = Engine::new(settings.clone(), store, keys, clock, ring, Metrics::new()?)?;
+        crate::admin::ensure_console_client(&engine)?;
         Ok(Services {
             settings,
             database,

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use serde_json::json;
 
+use crate::admin::Actor;
 use crate::cli::{ClientCommand, ClientOptions};
 use crate::clients::{self, ClientDraft, ClientView};
 use crate::configuration::Settings;
@@ -67,13 +68,14 @@ fn print_view(view: &ClientView, secret: Option<&str>, as_json: bool) -> anyhow:
 pub fn run(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
     let services = super::services(settings)?;
     let engine = &services.engine;
+    let by = Actor::cli();
     match command {
         ClientCommand::Create(args) => {
             let mut draft = draft_from(&args.options)?;
             draft.name = Some(args.name);
             draft.client_id = args.client_id;
             draft.skip_consent = Some(args.skip_consent);
-            let (client, secret) = clients::create(engine, &draft)?;
+            let (client, secret) = clients::create_by(engine, &draft, &by)?;
             print_view(&ClientView::from(&client), secret.as_deref(), args.json)?;
         }
         ClientCommand::List { json } => {
@@ -105,15 +107,15 @@ pub fn run(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
             if args.no_min_acr {
                 draft.min_acr = Some(None);
             }
-            let (client, secret) = clients::update(engine, &args.client_id, &draft)?;
+            let (client, secret) = clients::update_by(engine, &args.client_id, &draft, &by)?;
             print_view(&ClientView::from(&client), secret.as_deref(), args.json)?;
         }
         ClientCommand::Delete { client_id } => {
-            clients::delete(engine, &client_id)?;
+            clients::delete_by(engine, &client_id, &by)?;
             println!("deleted {client_id}");
         }
         ClientCommand::RotateSecret { client_id, json } => {
-            let secret = clients::rotate_secret(engine, &client_id)?;
+            let secret = clients::rotate_secret_by(engine, &client_id, &by)?;
             if json {
                 println!(
                     "{}",

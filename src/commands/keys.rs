@@ -3,7 +3,6 @@
 use crate::cli::KeysCommand;
 use crate::clock::format_rfc3339;
 use crate::configuration::Settings;
-use crate::oidc::SigningAlg;
 
 pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let services = super::services(settings)?;
@@ -35,37 +34,16 @@ pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
             alg,
             now: immediately,
         } => {
-            let algs: Vec<SigningAlg> = if alg.is_empty() {
-                settings
-                    .keys
-                    .algorithms
-                    .iter()
-                    .map(|a| SigningAlg::parse(a))
-                    .collect::<Result<_, _>>()
-            } else {
-                alg.iter()
-                    .map(|a| SigningAlg::parse(a))
-                    .collect::<Result<_, _>>()
-            }
-            .map_err(anyhow::Error::msg)?;
-            let delay = if immediately {
-                0
-            } else {
-                settings.keys.prepublish_secs
+            let request = crate::admin::keys::RotateRequest {
+                alg,
+                now: immediately,
             };
-            for a in algs {
-                let kid = engine.keys().rotate(a, now, delay)?;
-                engine.audit(
-                    "key_rotate",
-                    "success",
-                    None,
-                    None,
-                    Some(format!("alg={} kid={kid}", a.as_str())),
-                );
+            for k in crate::admin::keys::rotate(engine, &crate::admin::Actor::cli(), &request)? {
                 println!(
-                    "{} key {kid} published; signs from {}",
-                    a.as_str(),
-                    format_rfc3339(now + delay)
+                    "{} key {} published; signs from {}",
+                    k.alg,
+                    k.kid,
+                    format_rfc3339(k.active_from)
                 );
             }
         }

@@ -1,5 +1,6 @@
 //! The CLI's commands, run against the configured database.
 
+pub mod admin;
 pub mod card;
 pub mod client;
 pub mod keys;

@@ -200,12 +200,21 @@ impl Client {
             }
         }
         for s in self.scopes.iter() {
-            if !super::scope::KNOWN_SCOPES.contains(&s) {
+            if !super::scope::KNOWN_SCOPES.contains(&s) && s != super::scope::ADMIN_SCOPE {
                 return Err(format!(
-                    "unknown scope {s:?}; known scopes: {}",
-                    super::scope::KNOWN_SCOPES.join(", ")
+                    "unknown scope {s:?}; known scopes: {}, {}",
+                    super::scope::KNOWN_SCOPES.join(", "),
+                    super::scope::ADMIN_SCOPE
                 ));
             }
+        }
+        if self.scopes.contains(super::scope::ADMIN_SCOPE)
+            && (self.is_public() || !self.allows_grant(GrantType::ClientCredentials))
+        {
+            return Err(format!(
+                "the {} scope is only for confidential clients with the client_credentials grant",
+                super::scope::ADMIN_SCOPE
+            ));
         }
         if let Some(alg) = &self.id_token_alg {
             if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {

@@ -12,6 +12,11 @@ pub const OFFLINE_ACCESS: &str = "offline_access";
 /// Scopes this OP understands; a client is registered with a subset.
 pub const KNOWN_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
 
+/// The scope of the admin API (`/admin/api/v1`). Granted only through client_credentials,
+/// and only to a confidential client registered with it explicitly; never to a person's
+/// token (the authorization endpoint drops it).
+pub const ADMIN_SCOPE: &str = "cardinal:admin";
+
 impl Scope {
     /// Parses a scope string. Empty tokens from repeated spaces are an error, as are
     /// characters outside RFC 6749's NQCHAR.

@@ -224,7 +224,10 @@ impl Engine {
             ));
         }
         let claims = request::parse_claims(params.get("claims"))?;
-        let mut scope = requested.intersect(&client.scopes);
+        // The admin API's scope is never granted to a person's token.
+        let mut scope = requested
+            .intersect(&client.scopes)
+            .without(crate::domain::scope::ADMIN_SCOPE);
         if let Some(c) = &claims {
             let extra = c.covering_scopes().intersect(&client.scopes);
             scope = Scope::from_tokens(scope.iter().chain(extra.iter()).map(str::to_string));

@@ -208,8 +208,19 @@ impl Engine {
             None,
             Some(format!("sid={}", session.sid)),
         );
+        self.logout_deliveries(&session.person_id, &session.sid, now)
+    }
+
+    /// The back-channel logout tokens for the clients of an ended session `sid` of
+    /// `person_id`.
+    pub fn logout_deliveries(
+        &self,
+        person_id: &str,
+        sid: &str,
+        now: UnixTime,
+    ) -> OAuthResult<Vec<LogoutDelivery>> {
         let mut deliveries = Vec::new();
-        for client_id in self.store().session_clients(&session.sid)? {
+        for client_id in self.store().session_clients(sid)? {
             let Some(client) = self.store().find_client(&client_id)? else {
                 continue;
             };
@@ -218,13 +229,13 @@ impl Engine {
             };
             let claims = LogoutTokenClaims {
                 iss: self.issuer().to_string(),
-                sub: self.subject_for(&client, &session.person_id),
+                sub: self.subject_for(&client, person_id),
                 aud: client_id.clone(),
                 iat: now,
                 exp: now + self.settings().tokens.logout_token_ttl,
                 jti: random_token(16),
                 events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-                sid: session.sid.clone(),
+                sid: sid.to_string(),
             };
             let logout_token = super::tokens::sign_logout_token(
                 self.keys(),

@@ -4,6 +4,7 @@
 //! `jti`s) is consumed by one conditional write whose affected-row count decides the
 //! winner, so that any number of instances on one database agree (SECURITY.md §0.5).
 
+pub mod admin;
 pub mod enrollment;
 pub mod models;
 pub mod schema;
@@ -12,6 +13,10 @@ pub mod sql;
 use crate::clock::UnixTime;
 use crate::domain::Client;
 
+pub use admin::{
+    AdminRecord, AdminSessionRecord, AdminStore, AuditEntry, AuditFilter, ClientChange,
+    RegistrationDetail, RegistrationQuery, RegistrationSummary, StatusChange,
+};
 pub use enrollment::{
     FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, RateLimitStore, Registration,
     RegistrationStatus, RegistrationStore, RegistryStore, Resident,
@@ -364,6 +369,7 @@ pub trait Storage:
     + RegistryStore
     + RegistrationStore
     + RateLimitStore
+    + AdminStore
     + Maintenance
     + Send
     + Sync
@@ -385,6 +391,7 @@ impl<T> Storage for T where
         + RegistryStore
         + RegistrationStore
         + RateLimitStore
+        + AdminStore
         + Maintenance
         + Send
         + Sync

@@ -270,7 +270,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admins (person_id) {
+        person_id -> Text,
+        granted_at -> BigInt,
+        granted_by -> Text,
+    }
+}
+
+diesel::table! {
+    admin_sessions (id_hash) {
+        id_hash -> Text,
+        person_id -> Text,
+        sid -> Text,
+        acr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(registrations -> persons (person_id));
+diesel::joinable!(admins -> persons (person_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    admins,
+    admin_sessions,
     residents,
     person_cards,
     registrations,

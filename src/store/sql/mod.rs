@@ -1,6 +1,7 @@
 //! The diesel implementation of the store traits over one `MultiConnection` pool:
 //! SQLite (WAL, busy timeout) or PostgreSQL, chosen by the database URL.
 
+mod admin;
 mod enrollment;
 mod records;
 mod tokens;

@@ -554,6 +554,9 @@ impl Maintenance for Database {
                 card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)),
             )
             .execute(c)?;
+            n +=
+                diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.lt(cutoff)))
+                    .execute(c)?;
             Ok(n as u64)
         })?;
         Ok(n)
