@@ -1,6 +1,7 @@
 //! HTTP routes: thin handlers that extract, call the engine off the executor, and map
 //! the result to a response. All error-to-HTTP mapping lives in `responses.rs`.
 
+pub mod admin_api;
 pub mod authorize;
 pub mod card;
 pub mod card_login;

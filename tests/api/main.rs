@@ -7,6 +7,7 @@
     clippy::field_reassign_with_default
 )]
 
+mod admin_api;
 mod admin_cli;
 mod authorize;
 mod browser;
