@@ -388,6 +388,7 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route("/register/email", web::get().to(member::get_email))
         .route("/register/email", web::post().to(member::post_email));
     admin_api::configure(cfg);
+    admin_console::configure(cfg);
     if let Some(h) = hook {
         h(cfg);
     }

@@ -60,6 +60,57 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The admin console's pages (`routes::admin_console`); partials start with `partials/`.
+const ADMIN_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "partials/admin_head",
+        include_str!("../templates/admin/layout_head.hbs"),
+    ),
+    (
+        "partials/admin_foot",
+        include_str!("../templates/admin/layout_foot.hbs"),
+    ),
+    (
+        "partials/admin_audit_table",
+        include_str!("../templates/admin/audit_table.hbs"),
+    ),
+    ("admin_home", include_str!("../templates/admin/home.hbs")),
+    (
+        "admin_denied",
+        include_str!("../templates/admin/denied.hbs"),
+    ),
+    (
+        "admin_clients",
+        include_str!("../templates/admin/clients.hbs"),
+    ),
+    (
+        "admin_client",
+        include_str!("../templates/admin/client.hbs"),
+    ),
+    (
+        "admin_secret",
+        include_str!("../templates/admin/secret.hbs"),
+    ),
+    (
+        "admin_registrations",
+        include_str!("../templates/admin/registrations.hbs"),
+    ),
+    (
+        "admin_registration",
+        include_str!("../templates/admin/registration.hbs"),
+    ),
+    ("admin_audit", include_str!("../templates/admin/audit.hbs")),
+    ("admin_keys", include_str!("../templates/admin/keys.hbs")),
+];
+
+/// The admin console's strings, merged into each language's dictionary.
+const ADMIN_LOCALES: &[(&str, &str)] = &[
+    ("zh-TW", include_str!("../templates/i18n/admin.zh-TW.json")),
+    ("en", include_str!("../templates/i18n/admin.en.json")),
+];
+
+pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");
+
 const LOCALES: &[(&str, &str)] = &[
     ("zh-TW", include_str!("../templates/i18n/zh-TW.json")),
     ("en", include_str!("../templates/i18n/en.json")),
@@ -78,7 +129,7 @@ impl Templates {
     pub fn new(override_dir: Option<&Path>, languages: &[String]) -> anyhow::Result<Templates> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(false);
-        for (name, source) in BUILT_IN {
+        for (name, source) in BUILT_IN.iter().chain(ADMIN_TEMPLATES) {
             let text = match override_dir.map(|d| d.join(format!("{name}.hbs"))) {
                 Some(path) if path.exists() => std::fs::read_to_string(&path)
                     .with_context(|| format!("Failed to read template {}", path.display()))?,
@@ -100,6 +151,15 @@ impl Templates {
             let value: Value =
                 serde_json::from_str(text).with_context(|| format!("Locale {lang} is not JSON"))?;
             dictionaries.insert((*lang).to_string(), value);
+        }
+        for (lang, text) in ADMIN_LOCALES {
+            let extra: Value = serde_json::from_str(text)
+                .with_context(|| format!("Admin locale {lang} is not JSON"))?;
+            if let (Some(Value::Object(dict)), Value::Object(extra)) =
+                (dictionaries.get_mut(*lang), extra)
+            {
+                dict.extend(extra);
+            }
         }
         let default_lang = languages.first().cloned().unwrap_or_else(|| "zh-TW".into());
         if !dictionaries.contains_key(&default_lang) {

@@ -2,6 +2,7 @@
 //! the result to a response. All error-to-HTTP mapping lives in `responses.rs`.
 
 pub mod admin_api;
+pub mod admin_console;
 pub mod authorize;
 pub mod card;
 pub mod card_login;

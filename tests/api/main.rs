@@ -9,6 +9,7 @@
 
 mod admin_api;
 mod admin_cli;
+mod admin_console;
 mod authorize;
 mod browser;
 mod card;

@@ -1,0 +1,313 @@
+//! The admin console `/admin` over HTTP (the browser test drives it with a card): sign-in
+//! through Cardinal's own /authorize, the role check, CSRF on every form, the pages in
+//! zh-TW and English, and the operations.
+
+use crate::admin_cli::{national_id, resident};
+use crate::helpers::*;
+
+/// Follows the console sign-in as `person_id` (test sign-in method, acr card); returns the
+/// final response (the console, or the refusal).
+async fn console_sign_in(app: &TestApp, person_id: &str) -> reqwest::Response {
+    let r = app.get("/admin").await;
+    assert_eq!(location(&r), "/admin/login");
+    let r = app.get("/admin/login").await;
+    let authorize = location(&r);
+    assert!(authorize.starts_with("/authorize?"), "{authorize}");
+    assert!(authorize.contains("client_id=cardinal-admin"));
+    assert!(authorize.contains("code_challenge_method=S256"));
+    let mut next = authorize;
+    // Through /authorize (the sign-in unless already signed in; no consent for the
+    // first-party console) to the console's callback and back to /admin.
+    for _ in 0..8 {
+        if next == "/admin" {
+            return app.get("/admin").await;
+        }
+        let r = if next.starts_with("/interaction/") && !next.contains("/test-login") {
+            let page = app.get(&next).await;
+            if page.status() == 200 {
+                app.test_login(&next, person_id, None).await
+            } else {
+                page
+            }
+        } else {
+            app.get(&next).await
+        };
+        if r.status() != 303 {
+            return r;
+        }
+        next = location(&r);
+    }
+    panic!("the sign-in did not come back to the console: {next}");
+}
+
+/// The secret on the page that shows it once.
+pub fn shown_secret(page: &str) -> String {
+    let marker = "id=\"client-secret\" readonly size=\"50\" value=\"";
+    let start = page.find(marker).expect("the secret is shown") + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].to_string()
+}
+
+fn csrf(html: &str) -> String {
+    hidden_value(html, "csrf_token").expect("a CSRF token in the page")
+}
+
+#[tokio::test]
+async fn only_admins_get_in_and_every_form_needs_its_csrf_token() {
+    let app = spawn_app().await;
+    let someone = resident(&app, 61, "000066660001", "路人甲", false);
+    let r = console_sign_in(&app, &someone).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-reason=\"not_admin\""), "{page}");
+    let audit = app
+        .engine
+        .store()
+        .query_audit(
+            &cardinal::store::AuditFilter {
+                event: Some("admin_login".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .unwrap();
+    assert_eq!(audit[0].event.outcome, "failure");
+    assert_eq!(audit[0].event.detail.as_deref(), Some("reason=not_admin"));
+
+    // The same person, granted the role, gets in.
+    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), "000066660001")
+        .unwrap();
+    let r = console_sign_in(&app, &someone).await;
+    assert_eq!(r.status(), 200);
+    let home = r.text().await.unwrap();
+    assert!(
+        home.contains("管理後台") && home.contains("路人甲"),
+        "{home}"
+    );
+
+    // A form without (or with a wrong) CSRF token is refused.
+    for token in ["", "forged"] {
+        let r = app
+            .browser
+            .post(app.url("/admin/keys/rotate"))
+            .form(&[("csrf_token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("data-reason=\"csrf\""));
+    }
+    let keys = app.get("/admin/keys").await.text().await.unwrap();
+    let r = app
+        .browser
+        .post(app.url("/admin/keys/rotate"))
+        .form(&[("csrf_token", csrf(&keys).as_str()), ("alg", "ES256")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/admin/keys?done=rotated");
+    let keys = app
+        .get("/admin/keys?done=rotated")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(keys.contains("data-state=\"next\""), "{keys}");
+
+    // English pages.
+    let en = app
+        .get("/admin/clients?lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("New client"),
+        "{en}"
+    );
+    let en = app.get("/admin/registrations").await.text().await.unwrap();
+    assert!(
+        en.contains("Card number, national ID or name"),
+        "the choice stays"
+    );
+
+    // Revoking the role ends the console at once.
+    cardinal::admin::roles::revoke(&app.engine, &cardinal::admin::Actor::cli(), &someone).unwrap();
+    let r = app.get("/admin/clients").await;
+    assert_eq!(location(&r), "/admin/login");
+}
+
+#[tokio::test]
+async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
+    let app = spawn_app().await;
+    let admin = resident(&app, 71, "000077770001", "管理員", false);
+    let target = resident(&app, 72, "000077770002", "王小明", false);
+    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), &admin).unwrap();
+    assert_eq!(console_sign_in(&app, &admin).await.status(), 200);
+
+    // A new client: a forbidden redirect URI is refused on the form, with the field marked.
+    let form = app.get("/admin/clients/new").await.text().await.unwrap();
+    assert!(
+        form.contains("<label for=\"redirect_uris\">"),
+        "labelled fields"
+    );
+    let token = csrf(&form);
+    let post = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            app.browser
+                .post(app.url("/admin/clients"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(vec![
+        ("csrf_token", token.clone()),
+        ("name", "eCPA".into()),
+        ("redirect_uris", "http://ecpa.example.gov.tw/cb".into()),
+        ("grant_types", "authorization_code".into()),
+        ("auth_method", "client_secret_basic".into()),
+        ("scopes", "openid".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-field=\"redirect_uris\""), "{page}");
+    assert!(page.contains("aria-invalid=\"true\""));
+    assert!(
+        page.contains("http://ecpa.example.gov.tw/cb"),
+        "the input is kept"
+    );
+    let r = post(vec![
+        ("csrf_token", token.clone()),
+        ("client_id", "ecpa".into()),
+        ("name", "eCPA".into()),
+        (
+            "redirect_uris",
+            "https://ecpa.example.gov.tw/cb\r\nhttps://ecpa.example.gov.tw/cb2".into(),
+        ),
+        ("grant_types", "authorization_code".into()),
+        ("grant_types", "refresh_token".into()),
+        ("auth_method", "client_secret_basic".into()),
+        ("scopes", "openid".into()),
+        ("scopes", "profile".into()),
+        ("min_acr", "urn:cardinal:acr:card".into()),
+        ("subject_type", "public".into()),
+        ("skip_consent", "true".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let secret = shown_secret(&page);
+    assert!(secret.len() >= 43, "{page}");
+    let client = cardinal::clients::find(&app.engine, "ecpa").unwrap();
+    assert_eq!(client.redirect_uris.len(), 2);
+    assert!(client.skip_consent);
+
+    // Rotate its secret.
+    let edit = app.get("/admin/clients/ecpa").await.text().await.unwrap();
+    assert!(!edit.contains(&secret), "the secret is shown once");
+    let r = app
+        .browser
+        .post(app.url("/admin/clients/ecpa/secret"))
+        .form(&[("csrf_token", csrf(&edit))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().await.unwrap().contains(&secret));
+
+    // Find the registration and deactivate it: a reason is required.
+    let found = app
+        .get(&format!("/admin/registrations?q={}", national_id(72)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains(&format!("/admin/registrations/{target}")),
+        "{found}"
+    );
+    assert_eq!(
+        found.matches(&national_id(72)).count(),
+        1,
+        "only in the search box: the results show it masked"
+    );
+    let detail = app
+        .get(&format!("/admin/registrations/{target}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let r = app
+        .browser
+        .post(app.url(&format!("/admin/registrations/{target}/deactivate")))
+        .form(&[("csrf_token", csrf(&detail).as_str()), ("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("data-field=\"reason\""));
+    let r = app
+        .browser
+        .post(app.url(&format!("/admin/registrations/{target}/deactivate")))
+        .form(&[
+            ("csrf_token", csrf(&detail).as_str()),
+            ("reason", "臨櫃停用"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&r),
+        format!("/admin/registrations/{target}?done=deactivated")
+    );
+    let detail = app.get(&location(&r)).await.text().await.unwrap();
+    assert!(detail.contains("data-status=\"deactivated\""), "{detail}");
+    assert!(detail.contains("臨櫃停用"));
+
+    // The audit log shows each step by this admin; the CSV export has them.
+    let actor = format!("person:{admin}");
+    let page = app
+        .get(&format!("/admin/audit?actor={actor}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for event in [
+        "admin_login",
+        "client_create",
+        "client_rotate_secret",
+        "registration_deactivate",
+    ] {
+        assert!(
+            page.contains(&format!("data-event=\"{event}\"")),
+            "{event}: {page}"
+        );
+    }
+    let r = app.get(&format!("/admin/audit.csv?actor={actor}")).await;
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.contains("registration_deactivate") && csv.contains("reason=臨櫃停用"));
+    let r = app.get("/admin/audit?from=someday").await;
+    assert_eq!(r.status(), 422);
+
+    // Logout ends the console session and offers the SSO logout.
+    let home = app.get("/admin").await.text().await.unwrap();
+    let r = app
+        .browser
+        .post(app.url("/admin/logout"))
+        .form(&[("csrf_token", csrf(&home))])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with("/logout?client_id=cardinal-admin"));
+    assert_eq!(location(&app.get("/admin").await), "/admin/login");
+    assert_not_logged(&[&secret, &national_id(71), &national_id(72)]);
+}
