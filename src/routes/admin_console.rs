@@ -156,9 +156,33 @@ macro_rules! signed_in {
     ($state:expr, $req:expr) => {
         match console(&$state, &$req).await {
             Some(c) => c,
-            None => return see_other("/admin/login"),
+            None => return login_redirect(&$req),
         }
     };
+}
+
+/// To the sign-in, keeping an explicit language choice.
+fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    match req
+        .query_string()
+        .split('&')
+        .find(|p| p.starts_with("lang="))
+    {
+        Some(lang) => see_other(&format!("/admin/login?{lang}")),
+        None => see_other("/admin/login"),
+    }
+}
+
+/// Remembers `?lang=` in the language cookie.
+fn remember_lang(state: &AppState, req: &HttpRequest, resp: &mut HttpResponse) {
+    if let Some(picked) = req
+        .query_string()
+        .split('&')
+        .find_map(|p| p.strip_prefix("lang="))
+    {
+        let picked = state.templates.pick_lang([picked]);
+        let _ = resp.add_cookie(&cookie(state, &state.cookies.lang, picked, 365 * 24 * 3600));
+    }
 }
 
 /// Form fields, repeated keys kept (check boxes).
@@ -186,7 +210,7 @@ async fn signed_in_post(
     fields: &Fields,
 ) -> Result<Console, HttpResponse> {
     let Some(c) = console(state, req).await else {
-        return Err(see_other("/admin/login"));
+        return Err(login_redirect(req));
     };
     let sent = field(fields, "csrf_token").unwrap_or_default();
     if !ct_eq(sent, &csrf_for(&state.engine, &c.token)) {
@@ -286,6 +310,7 @@ pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     .unwrap_or_default();
     let mut resp = see_other(&format!("/authorize?{query}"));
     let _ = resp.add_cookie(&cookie(&state, &flow_cookie_name(&state), sealed, 900));
+    remember_lang(&state, &req, &mut resp);
     resp
 }
 

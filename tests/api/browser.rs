@@ -1569,3 +1569,7 @@ async fn card_sign_in(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// The admin console in the browser, with the helpers above.
+#[path = "admin_browser.rs"]
+mod admin_browser;
