@@ -190,3 +190,16 @@ pub fn csv(engine: &Engine, q: &AuditQuery) -> AdminResult<String> {
     let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
     String::from_utf8(bytes).map_err(|e| AdminError::Internal(e.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("login"), "login");
+    }
+}

@@ -310,3 +310,42 @@ pub fn ensure_console_client(engine: &Engine) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_as_rfc3339_dates_or_unix_seconds() {
+        assert_eq!(parse_time("from", "1700000000").unwrap(), 1_700_000_000);
+        assert_eq!(
+            parse_time("from", "2026-11-27T08:00:00Z").unwrap(),
+            parse_time("from", "2026-11-27").unwrap() + 8 * 3600
+        );
+        let err = parse_time("to", "yesterday").unwrap_err();
+        assert_eq!(err.field(), Some("to"));
+    }
+
+    #[test]
+    fn limits_and_cursors_are_checked() {
+        assert_eq!(limit(None).unwrap(), DEFAULT_LIMIT);
+        assert!(limit(Some(0)).is_err() && limit(Some(MAX_LIMIT + 1)).is_err());
+        let c = encode_cursor("王小明\u{0}id");
+        assert_eq!(decode_cursor(&c).unwrap(), "王小明\u{0}id");
+        assert_eq!(decode_cursor("%%").unwrap_err().field(), Some("cursor"));
+    }
+
+    #[test]
+    fn actors_are_labelled_for_the_audit_log() {
+        assert_eq!(Actor::person("p1", None).label(), "person:p1");
+        assert_eq!(Actor::client("c1", None).label(), "client:c1");
+        assert!(Actor::cli().label().starts_with("cli:"));
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_detail() {
+        let e = AdminError::Internal(anyhow::anyhow!("password=hunter2"));
+        assert!(!e.public_message().contains("hunter2"));
+        assert_eq!(e.code(), "server_error");
+    }
+}
