@@ -1,5 +1,9 @@
 //! Handlebars pages in zh-TW (default) and English. Built once at startup; a configured
 //! `templates_dir` may override any page (e.g. the terms an operator must publish).
+//!
+//! Short texts come from the dictionaries (`templates/i18n/*.json`, `t.key` in a page).
+//! A long document is written per language instead: the page `name.lang` (e.g. `terms.en`)
+//! is used for `lang` when it exists, else `name`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +34,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("environment", include_str!("../templates/environment.hbs")),
     ("card_login", include_str!("../templates/card_login.hbs")),
     ("terms", include_str!("../templates/terms.hbs")),
+    ("terms.en", include_str!("../templates/terms.en.hbs")),
     ("apply", include_str!("../templates/apply.hbs")),
     ("apply2", include_str!("../templates/apply2.hbs")),
     ("confirm", include_str!("../templates/confirm.hbs")),
@@ -58,6 +63,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         "partials/card_messages",
         include_str!("../templates/partials/card_messages.hbs"),
     ),
+    (
+        "partials/card_name",
+        include_str!("../templates/partials/card_name.hbs"),
+    ),
+    (
+        "partials/form_error",
+        include_str!("../templates/partials/form_error.hbs"),
+    ),
+    (
+        "partials/place_fields",
+        include_str!("../templates/partials/place_fields.hbs"),
+    ),
+    (
+        "partials/password_fields",
+        include_str!("../templates/partials/password_fields.hbs"),
+    ),
 ];
 
 const LOCALES: &[(&str, &str)] = &[
@@ -78,11 +99,24 @@ impl Templates {
     pub fn new(override_dir: Option<&Path>, languages: &[String]) -> anyhow::Result<Templates> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(false);
+        let overridden = |name: &str| {
+            override_dir
+                .map(|d| d.join(format!("{name}.hbs")))
+                .filter(|p| p.exists())
+        };
         for (name, source) in BUILT_IN {
-            let text = match override_dir.map(|d| d.join(format!("{name}.hbs"))) {
-                Some(path) if path.exists() => std::fs::read_to_string(&path)
+            let text = match overridden(name) {
+                Some(path) => std::fs::read_to_string(&path)
                     .with_context(|| format!("Failed to read template {}", path.display()))?,
-                _ => (*source).to_string(),
+                None => {
+                    // A built-in translation of a page the operator replaced would show the
+                    // built-in document in that language: the operator's page is used instead.
+                    let base = name.split_once('.').map(|(base, _)| base);
+                    if base.is_some_and(|b| overridden(b).is_some()) {
+                        continue;
+                    }
+                    (*source).to_string()
+                }
             };
             let key = name.strip_prefix("partials/").unwrap_or(name);
             if name.starts_with("partials/") {
@@ -171,9 +205,15 @@ impl Templates {
             .unwrap_or(json!({}));
         ctx.insert("t".into(), dict);
         ctx.insert("lang".into(), Value::String(lang.to_string()));
+        let localized = format!("{name}.{lang}");
+        let page = if self.registry.has_template(&localized) {
+            localized.as_str()
+        } else {
+            name
+        };
         self.registry
-            .render(name, &Value::Object(ctx))
-            .map_err(|e| anyhow!("Failed to render {name}: {e}"))
+            .render(page, &Value::Object(ctx))
+            .map_err(|e| anyhow!("Failed to render {page}: {e}"))
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::interaction::finish_login;
+use super::messages::Localize;
 use super::responses::{blocking_failed, error_page, page};
 use super::AppState;
 use crate::card::CardToken;
@@ -40,7 +41,7 @@ fn render(
             "interaction_id": view.interaction_id,
             "csrf_token": view.csrf_token,
             "authenticator_url": authenticator,
-            "error": error.map(|e| e.to_string()),
+            "error": error.map(|e| e.message().text(t, &lang)),
             "error_code": error.map(|e| e.code()),
             "locked": matches!(error, Some(LoginError::Locked)),
         }),

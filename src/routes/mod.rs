@@ -3,14 +3,17 @@
 
 pub mod authorize;
 pub mod card;
+pub mod card_form;
 pub mod card_login;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
 pub mod logout;
 pub mod member;
+pub mod messages;
 pub mod register;
 pub mod responses;
+pub mod site;
 pub mod token;
 pub mod userinfo;
 pub mod well_known;
