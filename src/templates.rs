@@ -252,6 +252,36 @@ mod tests {
     }
 
     #[test]
+    fn a_page_written_per_language_is_used_for_its_language() {
+        let t = templates();
+        let en = t.render("terms", "en", json!({})).unwrap();
+        assert!(en.contains("the Insurer") && en.contains("<html lang=\"en\">"));
+        let zh = t.render("terms", "zh-TW", json!({})).unwrap();
+        assert!(zh.contains("全民健康保險保險人（以下稱保險人）"));
+    }
+
+    #[test]
+    fn an_operators_page_replaces_the_built_in_translations_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("terms.hbs"), "operator terms {{lang}}").unwrap();
+        let t = Templates::new(Some(dir.path()), &["zh-TW".into(), "en".into()]).unwrap();
+        assert_eq!(
+            t.render("terms", "en", json!({})).unwrap(),
+            "operator terms en"
+        );
+        std::fs::write(dir.path().join("terms.en.hbs"), "operator terms in English").unwrap();
+        let t = Templates::new(Some(dir.path()), &["zh-TW".into(), "en".into()]).unwrap();
+        assert_eq!(
+            t.render("terms", "en", json!({})).unwrap(),
+            "operator terms in English"
+        );
+        assert_eq!(
+            t.render("terms", "zh-TW", json!({})).unwrap(),
+            "operator terms zh-TW"
+        );
+    }
+
+    #[test]
     fn placeholders_are_filled() {
         let t = templates();
         assert_eq!(

@@ -80,10 +80,7 @@ pub struct Site<'a> {
 
 impl<'a> Site<'a> {
     pub fn new(state: &'a AppState, req: &'a HttpRequest) -> Self {
-        let ui_locales: Vec<String> = query_param(req, "ui_locales")
-            .map(|v| v.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
-        let lang = state.lang(req, &ui_locales);
+        let lang = state.lang(req, &[]);
         let (browser, new_browser) = match state.browser(req).browser_token {
             Some(t) => (t, false),
             None => (new_secret_token(), true),

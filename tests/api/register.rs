@@ -41,7 +41,7 @@ fn mails(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
-async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
+pub async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let m = mails(dir);
@@ -52,7 +52,7 @@ async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
     }
 }
 
-fn link_in(mail: &str, prefix: &str) -> String {
+pub fn link_in(mail: &str, prefix: &str) -> String {
     let start = mail
         .find(prefix)
         .unwrap_or_else(|| panic!("no link {prefix} in {mail}"));
@@ -79,7 +79,7 @@ pub async fn import_demo_registry(app: &TestApp) {
     assert_eq!(n, 6);
 }
 
-async fn challenge(app: &TestApp, purpose: &str) -> String {
+pub async fn challenge(app: &TestApp, purpose: &str) -> String {
     let c: serde_json::Value = app
         .browser
         .post(app.url("/card/challenge"))
@@ -94,7 +94,7 @@ async fn challenge(app: &TestApp, purpose: &str) -> String {
     c["challenge"].as_str().unwrap().to_string()
 }
 
-async fn step1(
+pub async fn step1(
     app: &TestApp,
     card: &serde_json::Value,
     household: &str,
@@ -121,7 +121,7 @@ async fn step1(
         .unwrap()
 }
 
-async fn step2(
+pub async fn step2(
     app: &TestApp,
     page: &str,
     password: &str,
@@ -409,7 +409,7 @@ async fn registered_app(
     (app, outbox)
 }
 
-async fn card_form_post(
+pub async fn card_form_post(
     app: &TestApp,
     path: &str,
     purpose: &str,
