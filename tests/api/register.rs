@@ -147,7 +147,7 @@ pub async fn step2(
         .unwrap()
 }
 
-async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest::Response {
+pub async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest::Response {
     let page = app.get(link).await.text().await.unwrap();
     let csrf = hidden_value(&page, "csrf_token").unwrap();
     let t = hidden_value(&page, "t").unwrap();

@@ -6,7 +6,7 @@
 use crate::card::{sign_token, Issuers};
 use crate::card_login::{card_app, register, PASSWORD};
 use crate::helpers::*;
-use crate::register::{challenge, import_demo_registry, step1, step2, wait_mail};
+use crate::register::{challenge, confirm, import_demo_registry, step1, step2, wait_mail};
 
 /// Characters of Chinese text (CJK punctuation, ideographs, full-width forms).
 fn is_cjk(c: char) -> bool {
@@ -333,22 +333,24 @@ async fn the_application_walk_in_english_with_the_switch_on_pages_shown_by_a_pos
         ],
     );
     assert!(page2.contains("action=\"/register/apply/submit\""));
-    let csrf = hidden_value(&page2, "csrf_token").unwrap();
-    let proof = hidden_value(&page2, "proof").unwrap();
-    let zh = app
-        .browser
-        .post(app.url("/register/apply/submit"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("proof", proof.as_str()),
-            ("lang", "zh-TW"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let switch_step2 = |lang: &'static str| {
+        let csrf = hidden_value(&page2, "csrf_token").unwrap();
+        let proof = hidden_value(&page2, "proof").unwrap();
+        let app = &app;
+        async move {
+            let form = [
+                ("csrf_token", csrf.as_str()),
+                ("proof", proof.as_str()),
+                ("lang", lang),
+            ];
+            let r = app
+                .browser
+                .post(app.url("/register/apply/submit"))
+                .form(&form);
+            r.send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let zh = switch_step2("zh-TW").await;
     assert!(
         zh.contains("<html lang=\"zh-TW\">")
             && zh.contains("請輸入註冊密碼")
@@ -356,20 +358,7 @@ async fn the_application_walk_in_english_with_the_switch_on_pages_shown_by_a_pos
             && !zh.contains("form-error"),
         "{zh}"
     );
-    let en = app
-        .browser
-        .post(app.url("/register/apply/submit"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("proof", proof.as_str()),
-            ("lang", "en"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = switch_step2("en").await;
     assert_english(&en, &["王小明"], &["Submit the application"]);
 
     // A refusal in English, tied to its field; the contact data comes back.
@@ -440,25 +429,7 @@ async fn the_application_walk_in_english_with_the_switch_on_pages_shown_by_a_pos
             "Insert your NHI card into the smart-card reader and press Read",
         ],
     );
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let t = hidden_value(&page, "t").unwrap();
-    let c = challenge(&app, "confirm").await;
-    let token = serde_json::to_string(&sign_token(&card, &app.address, &c)).unwrap();
-    let html = app
-        .browser
-        .post(app.url("/register/confirm"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("t", t.as_str()),
-            ("challenge", c.as_str()),
-            ("token", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = confirm(&app, &link, &card).await.text().await.unwrap();
     assert_english(
         &html,
         &[],
