@@ -191,21 +191,14 @@ impl<'a> Site<'a> {
             }
         }
         let mut resp = page(self.state, name, &self.lang, status, data);
-        if self.new_browser {
-            let _ = resp.add_cookie(&cookie(
-                self.state,
-                &self.state.cookies.browser,
-                self.browser.clone(),
-                365 * 24 * 3600,
-            ));
-        }
-        if self.remember_lang {
-            let _ = resp.add_cookie(&cookie(
-                self.state,
-                &self.state.cookies.lang,
-                self.lang.clone(),
-                365 * 24 * 3600,
-            ));
+        let names = &self.state.cookies;
+        for (name, value, set) in [
+            (&names.browser, &self.browser, self.new_browser),
+            (&names.lang, &self.lang, self.remember_lang),
+        ] {
+            if set {
+                let _ = resp.add_cookie(&cookie(self.state, name, value.clone(), 365 * 24 * 3600));
+            }
         }
         resp
     }

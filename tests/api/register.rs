@@ -169,14 +169,7 @@ pub async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> req
 #[tokio::test]
 async fn the_guide_walk_apply_confirm_and_sign_in() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
 
     let terms = app.get("/register/terms").await.text().await.unwrap();
@@ -255,7 +248,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
     );
     assert!(!done.contains(PASSWORD));
 
-    let got = wait_mail(&dir, 1).await;
+    let got = wait_mail(outbox.path(), 1).await;
     assert_eq!(got.len(), 1, "one 認證通知信");
     assert!(
         got[0].contains("認證通知信") || got[0].contains("=?utf-8?"),
@@ -354,14 +347,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
 #[tokio::test]
 async fn an_expired_confirmation_link_is_refused() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
@@ -369,7 +355,7 @@ async fn an_expired_confirmation_link_is_refused() {
         .await
         .unwrap();
     step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
-    let got = wait_mail(&dir, 1).await;
+    let got = wait_mail(outbox.path(), 1).await;
     let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
     app.clock.advance(5 * 24 * 3600 + 1);
     let r = app.get(&link).await;
@@ -377,10 +363,9 @@ async fn an_expired_confirmation_link_is_refused() {
     assert!(r.text().await.unwrap().contains("重寄認證信"));
 }
 
-/// An app with the demo registry and a file outbox; `card` applied and confirmed.
-async fn registered_app(
+/// An app with the demo registry and a file outbox (mail sent every second).
+pub async fn applying_app(
     issuers: &Issuers,
-    card: &serde_json::Value,
     configure: impl FnOnce(&mut cardinal::configuration::Settings),
 ) -> (TestApp, tempfile::TempDir) {
     let outbox = tempfile::tempdir().unwrap();
@@ -392,6 +377,16 @@ async fn registered_app(
     })
     .await;
     import_demo_registry(&app).await;
+    (app, outbox)
+}
+
+/// An app with the demo registry and a file outbox; `card` applied and confirmed.
+async fn registered_app(
+    issuers: &Issuers,
+    card: &serde_json::Value,
+    configure: impl FnOnce(&mut cardinal::configuration::Settings),
+) -> (TestApp, tempfile::TempDir) {
+    let (app, outbox) = applying_app(issuers, configure).await;
     let page2 = step1(&app, card, "F1234567", "5")
         .await
         .text()
@@ -656,14 +651,7 @@ async fn reset_to_a_new_address_needs_the_place_and_mobile_and_changes_the_email
 #[tokio::test]
 async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
@@ -672,7 +660,7 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
         .unwrap();
     step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
     let first = link_in(
-        &wait_mail(&dir, 1).await[0],
+        &wait_mail(outbox.path(), 1).await[0],
         &format!("{}/register/confirm?t=", app.address),
     );
     let html = card_form_post(&app, "/register/resend", "resend", &card, &[])
@@ -681,7 +669,7 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
         .await
         .unwrap();
     assert!(html.contains("data-outcome=\"resent\""), "{html}");
-    let got = wait_mail(&dir, 2).await;
+    let got = wait_mail(outbox.path(), 2).await;
     assert_eq!(got.len(), 2);
     assert_eq!(
         app.get(&first).await.status(),

@@ -6,7 +6,9 @@
 use crate::card::{sign_token, Issuers};
 use crate::card_login::{card_app, register, PASSWORD};
 use crate::helpers::*;
-use crate::register::{challenge, confirm, import_demo_registry, step1, step2, wait_mail};
+use crate::register::{
+    applying_app, challenge, confirm, import_demo_registry, step1, step2, wait_mail,
+};
 
 /// Characters of Chinese text (CJK punctuation, ideographs, full-width forms).
 fn is_cjk(c: char) -> bool {
@@ -303,14 +305,7 @@ async fn the_place_selections_survive_a_registry_mismatch() {
 #[tokio::test]
 async fn the_application_walk_in_english_with_the_switch_on_pages_shown_by_a_post() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     app.get("/register?lang=en").await;
 
