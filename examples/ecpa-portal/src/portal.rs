@@ -123,7 +123,7 @@ impl Portal {
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .body(body),
             Err(e) => {
-                tracing::error!(error = ?e, "page failed to render");
+                tracing::error!(error = %format_args!("{e:#}"), "page failed to render");
                 HttpResponse::InternalServerError()
                     .content_type("text/plain; charset=utf-8")
                     .body("系統發生錯誤，請稍後再試。")

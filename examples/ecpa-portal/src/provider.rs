@@ -23,6 +23,9 @@ use crate::verify::TokenExpectations;
 /// the single sign-on session (Cardinal keeps offline grants past logout).
 pub const SCOPES: [&str; 3] = ["profile", "email", "phone"];
 
+/// The `state` sent to the end-session endpoint; the home page shows 您已登出 for it.
+pub const SIGNED_OUT_STATE: &str = "signed-out";
+
 /// The JWKS is fetched again at most this often (a token with an unknown `kid` must not
 /// let anyone make the portal hammer the provider).
 const JWKS_REFRESH_INTERVAL_SECS: i64 = 30;
@@ -259,7 +262,7 @@ impl Provider {
     }
 
     /// The RP-initiated logout URL (with `id_token_hint`, `client_id`,
-    /// `post_logout_redirect_uri`), or `None` when the provider has no end-session endpoint
+    /// `post_logout_redirect_uri`, `state`), or `None` when the provider has no end-session endpoint
     /// or the stored ID token cannot be read.
     pub fn end_session_url(&self, id_token: &str, post_logout_redirect_uri: &Url) -> Option<Url> {
         let endpoint = self
@@ -275,6 +278,9 @@ impl Provider {
                 .set_post_logout_redirect_uri(PostLogoutRedirectUrl::from_url(
                     post_logout_redirect_uri.clone(),
                 ))
+                // Comes back on the home page, which then says 您已登出. Not a secret:
+                // a forged one only shows that notice.
+                .set_state(CsrfToken::new(SIGNED_OUT_STATE.to_string()))
                 .http_get_url(),
         )
     }

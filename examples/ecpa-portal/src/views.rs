@@ -330,4 +330,93 @@ mod tests {
     fn every_template_compiles() {
         Pages::new().unwrap();
     }
+
+    fn config() -> PortalConfig {
+        PortalConfig {
+            issuer: url::Url::parse("http://127.0.0.1:8080").unwrap(),
+            client_id: "ecpa".into(),
+            client_secret: None,
+            public_url: url::Url::parse("http://127.0.0.1:8081/").unwrap(),
+            title: String::new(),
+            kind: PortalKind::Ecpa,
+            webhr_url: Some(url::Url::parse("http://127.0.0.1:8082/").unwrap()),
+            ecpa_url: None,
+            help_url: Some(url::Url::parse("http://127.0.0.1:8080/help/environment").unwrap()),
+        }
+    }
+
+    fn session(acr_value: &str) -> Session {
+        Session {
+            identity: crate::verify::Identity {
+                sub: "person-1".into(),
+                sid: Some("sid-1".into()),
+                acr: Some(acr_value.into()),
+                amr: vec!["hwk".into(), "pwd".into()],
+                auth_time: Some(0),
+                name: Some("王小明".into()),
+                email: None,
+                phone_number: None,
+                issued_at: 0,
+                expires_at: 600,
+            },
+            id_token: "x.y.z".into(),
+            access_token: "at".into(),
+            refresh_token: None,
+            nonce: None,
+            csrf: "csrf-token".into(),
+            unmet_acr: None,
+            created_at: 0,
+            expires_at: 600,
+        }
+    }
+
+    #[test]
+    fn card_sign_in_greys_the_citizen_certificate_links_and_says_why() {
+        let page = AppsPage::new(Site::new(&config()), &session(acr::CARD), None);
+        let html = Pages::new().unwrap().render("apps", &page).unwrap();
+
+        assert!(html.contains("現在位置：<a href=\"/\">首頁</a> &gt; 我的專區 &gt; 應用系統"));
+        assert!(html.contains(r#"id="app-B5" class="greyed" aria-disabled="true""#));
+        assert!(html.contains("/step-up?target"));
+        assert!(html.contains(r#"id="stepup-note""#));
+        assert!(html.contains("上述反灰的連結請使用自然人憑證登入才可使用"));
+        assert!(html.contains(r#"id="app-A1" href="/apps/A1""#));
+        assert!(html.contains(r#"id="webhr-link" href="http://127.0.0.1:8082/login""#));
+        assert!(html.contains(r#"id="acr">urn:cardinal:acr:card<"#));
+    }
+
+    #[test]
+    fn citizen_certificate_sign_in_enables_every_link() {
+        let page = AppsPage::new(
+            Site::new(&config()),
+            &session(acr::CITIZEN_CERTIFICATE),
+            None,
+        );
+        let html = Pages::new().unwrap().render("apps", &page).unwrap();
+
+        assert!(!html.contains("class=\"greyed\""));
+        assert!(!html.contains(r#"id="stepup-note""#));
+        assert!(html.contains(r#"id="app-B5" href="/apps/B5""#));
+        assert!(html.contains("(自然人憑證)"));
+    }
+
+    #[test]
+    fn home_shows_the_notice_and_the_three_login_boxes() {
+        let page = HomePage {
+            site: Site::new(&config()),
+            page_title: "首頁",
+            user: None,
+            message: None,
+        };
+        let html = Pages::new().unwrap().render("home", &page).unwrap();
+
+        assert!(
+            html.contains("<strong>重要訊息：</strong>本系統之個人資料僅供作必要人事資料管理之用")
+        );
+        for id in ["login-account", "login-citizen", "login-card", "nhi-help"] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(html.contains("使用健保卡注意事項"));
+        assert!(html.contains(r#"href="/login/card""#));
+    }
 }

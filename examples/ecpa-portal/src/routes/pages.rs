@@ -22,10 +22,10 @@ pub struct NoticeQuery {
 
 impl NoticeQuery {
     fn message(&self) -> Option<String> {
-        let key = self
-            .m
+        let key = self.m.as_deref().or(self
+            .state
             .as_deref()
-            .or(self.state.as_deref().filter(|s| *s == "signed-out"))?;
+            .filter(|s| *s == crate::provider::SIGNED_OUT_STATE))?;
         notice(key)
     }
 }

@@ -154,7 +154,7 @@ pub async fn checked_identity(
                 Ok(true) => verify_id_token(token, &portal.provider.expectations(), nonce, now),
                 Ok(false) => Err(e),
                 Err(fetch) => {
-                    tracing::warn!(error = ?fetch, "JWKS refresh failed");
+                    tracing::warn!(error = %format_args!("{fetch:#}"), "JWKS refresh failed");
                     Err(e)
                 }
             }
@@ -231,7 +231,7 @@ pub async fn get_callback(
     {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = ?e, "code exchange failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "code exchange failed");
             return upstream_failure(&portal, "無法向 Cardinal 換發權杖，請回首頁重新登入。");
         }
     };
@@ -258,7 +258,9 @@ pub async fn get_callback(
     let access_token = response.access_token().secret().clone();
     match portal.provider.userinfo(&access_token, &identity.sub).await {
         Ok(info) => merge_userinfo(&mut identity, &info),
-        Err(e) => tracing::warn!(error = ?e, "userinfo failed; using the ID token alone"),
+        Err(e) => {
+            tracing::warn!(error = %format_args!("{e:#}"), "userinfo failed; using the ID token alone")
+        }
     }
     let unmet_acr = pending
         .requested_acr
@@ -386,7 +388,7 @@ pub async fn post_refresh(
                 .finish();
         }
         Err(UserinfoError::Other(e)) => {
-            tracing::warn!(error = ?e, "userinfo failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "userinfo failed");
             return Portal::see_other(&back("refresh-failed")).finish();
         }
     }

@@ -60,7 +60,7 @@ async fn checked_logout_token(
                 Ok(true) => verify_logout_token(token, &portal.provider.expectations(), now),
                 Ok(false) => Err(e),
                 Err(fetch) => {
-                    tracing::warn!(error = ?fetch, "JWKS refresh failed");
+                    tracing::warn!(error = %format_args!("{fetch:#}"), "JWKS refresh failed");
                     Err(e)
                 }
             }
