@@ -11,6 +11,7 @@ use super::responses::{blocking_failed, error_page, page};
 use super::AppState;
 use crate::card::CardToken;
 use crate::domain::password::Password;
+use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
 use crate::oidc::interaction::{LoginView, ResumeOutcome};
 
@@ -121,6 +122,18 @@ pub async fn post_card_login(
             Some(&LoginError::Card(crate::card::CardError::UnknownFormat)),
         );
     };
+    // Step-up: a card of a lower level is refused here, before anything is checked or
+    // counted, so that the person can put in the right card (never a silently lower acr).
+    let card_acr = match token.card_kind.as_str() {
+        "nhi" => Some(Acr::Card),
+        "moica" => Some(Acr::CitizenCertificate),
+        _ => None,
+    };
+    if let (Some(required), Some(have)) = (view.required_acr, card_acr) {
+        if !have.satisfies(required) {
+            return render(&state, &req, &view, Some(&LoginError::NeedsStrongerCard));
+        }
+    }
     let ctx = state.browser(&req);
     let Some(browser) = ctx.browser_token.clone() else {
         return render(
