@@ -218,6 +218,7 @@ mod tests {
             LoginError::WrongPassword { remaining: 3 },
             LoginError::RateLimited,
             LoginError::UnsupportedCard,
+            LoginError::NeedsStrongerCard,
             LoginError::Internal,
         ]
     }
