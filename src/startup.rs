@@ -209,6 +209,7 @@ impl Application {
                 engine: services.engine.clone(),
                 card: card.clone(),
                 hasher,
+                templates: templates.clone(),
             },
             card,
             engine: services.engine.clone(),

@@ -64,6 +64,54 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/partials/card_messages.hbs"),
     ),
     (
+        "mail/confirm_text",
+        include_str!("../templates/mail/confirm_text.hbs"),
+    ),
+    (
+        "mail/confirm_text.en",
+        include_str!("../templates/mail/confirm_text.en.hbs"),
+    ),
+    (
+        "mail/confirm_html",
+        include_str!("../templates/mail/confirm_html.hbs"),
+    ),
+    (
+        "mail/confirm_html.en",
+        include_str!("../templates/mail/confirm_html.en.hbs"),
+    ),
+    (
+        "mail/reset_text",
+        include_str!("../templates/mail/reset_text.hbs"),
+    ),
+    (
+        "mail/reset_text.en",
+        include_str!("../templates/mail/reset_text.en.hbs"),
+    ),
+    (
+        "mail/reset_html",
+        include_str!("../templates/mail/reset_html.hbs"),
+    ),
+    (
+        "mail/reset_html.en",
+        include_str!("../templates/mail/reset_html.en.hbs"),
+    ),
+    (
+        "mail/email_text",
+        include_str!("../templates/mail/email_text.hbs"),
+    ),
+    (
+        "mail/email_text.en",
+        include_str!("../templates/mail/email_text.en.hbs"),
+    ),
+    (
+        "mail/email_html",
+        include_str!("../templates/mail/email_html.hbs"),
+    ),
+    (
+        "mail/email_html.en",
+        include_str!("../templates/mail/email_html.en.hbs"),
+    ),
+    (
         "partials/card_name",
         include_str!("../templates/partials/card_name.hbs"),
     ),
@@ -279,6 +327,39 @@ mod tests {
             t.render("terms", "zh-TW", json!({})).unwrap(),
             "operator terms zh-TW"
         );
+    }
+
+    #[test]
+    fn mails_are_written_in_both_languages() {
+        let t = templates();
+        let data = json!({ "name": "王小明", "link": "https://idp/x?t=a&b", "days": "5", "minutes": "30",
+                           "html": { "name": "王小明", "link": "https://idp/x?t=a&amp;b" } });
+        for mail in ["confirm", "reset", "email"] {
+            for part in ["text", "html"] {
+                let zh = t
+                    .render(&format!("mail/{mail}_{part}"), "zh-TW", data.clone())
+                    .unwrap();
+                let en = t
+                    .render(&format!("mail/{mail}_{part}"), "en", data.clone())
+                    .unwrap();
+                for (lang, body) in [("zh-TW", &zh), ("en", &en)] {
+                    assert!(body.contains("https://idp/x?t=a"), "{mail} {part} {lang}");
+                    assert!(!body.contains("{{"), "{mail} {part} {lang}");
+                }
+                assert!(zh.contains("健保卡"), "{mail} {part}");
+                let english: String = en.replace("王小明", "");
+                assert!(
+                    !english
+                        .chars()
+                        .any(|c| ('\u{3000}'..='\u{9fff}').contains(&c)),
+                    "{mail} {part}: {en}"
+                );
+            }
+            assert_ne!(t.text("en", &format!("mail_{mail}_subject"), &[]), "");
+        }
+        let text = t.render("mail/confirm_text", "zh-TW", data).unwrap();
+        assert!(text.starts_with("親愛的 王小明 您好：\n\n您申請「健保卡網路服務註冊」已審核完成"));
+        assert!(text.contains("如您未於5日內完成健保卡註冊認證程序"));
     }
 
     #[test]

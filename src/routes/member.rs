@@ -287,9 +287,9 @@ pub async fn post_profile(
         email_backup: form.email_backup,
     };
     let enroll = state.enroll.clone();
-    let ip = state.browser(&req).ip;
+    let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
     let pid = person_id.clone();
-    match web::block(move || enroll.update_profile(&pid, &profile, ip.as_deref())).await {
+    match web::block(move || enroll.update_profile(&pid, &profile, &lang, ip.as_deref())).await {
         Ok(Ok(Some(masked))) => {
             member_home(
                 site,

@@ -225,9 +225,9 @@ pub async fn post_apply_submit(
         email: c.email.clone(),
         email_backup: c.email_backup.clone(),
     };
-    let ip = state.browser(&req).ip;
+    let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
     let result = web::block(move || {
-        let outcome = enroll.apply_step2(&proof, &browser, &step2, ip.as_deref());
+        let outcome = enroll.apply_step2(&proof, &browser, &step2, &lang, ip.as_deref());
         let name = enroll.proof_name(&proof, &browser).ok();
         (outcome, name)
     })
@@ -418,7 +418,7 @@ pub async fn post_forgot(
         ResetDelivery::Registered
     };
     let enroll = state.enroll.clone();
-    let ip = state.browser(&req).ip;
+    let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
     let binding = site.binding("forgot");
     match web::block(move || {
         enroll.forgot(
@@ -426,6 +426,7 @@ pub async fn post_forgot(
             &card.challenge,
             &card.token,
             &delivery,
+            &lang,
             ip.as_deref(),
         )
     })
@@ -573,11 +574,11 @@ async fn card_action(
         Err(e) => return action_page(site, action, Some(&e.into())),
     };
     let enroll = state.enroll.clone();
-    let ip = state.browser(&req).ip;
+    let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
     let binding = site.binding(action.purpose());
     let result = web::block(move || match action {
         CardAction::Resend => enroll
-            .resend(&binding, &card.challenge, &card.token, ip.as_deref())
+            .resend(&binding, &card.challenge, &card.token, &lang, ip.as_deref())
             .map(|masked| Notice::Resent { masked }),
         CardAction::Delete => enroll
             .delete_application(&binding, &card.challenge, &card.token, ip.as_deref())

@@ -34,6 +34,7 @@ use serde_json::{json, Value};
 use crate::card::Issuers;
 use crate::card_login::{register, PASSWORD};
 use crate::helpers::*;
+use crate::mail::decode_mail;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -529,30 +530,6 @@ async fn spawn_card_idp_with(
         reader,
     };
     (app, authenticator)
-}
-
-/// The raw text of `raw` (one RFC 5322 message) plus its base64 parts, decoded.
-fn decode_mail(raw: &str) -> String {
-    use base64::Engine as _;
-    let is_b64 = |l: &str| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
-    };
-    let mut text = raw.to_string();
-    let mut block = String::new();
-    for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
-        if is_b64(line) {
-            block.push_str(line);
-        } else if !block.is_empty() {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(block.as_bytes()) {
-                text.push('\n');
-                text.push_str(&String::from_utf8_lossy(&bytes));
-            }
-            block.clear();
-        }
-    }
-    text
 }
 
 /// Waits for the `n`th message at the SMTP server; returns it decoded.

@@ -4,41 +4,22 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::json;
 
 use crate::card::{sign_token, Issuers};
 use crate::card_login::{card_app, start, submit, PASSWORD};
 use crate::helpers::*;
 
-/// Reads every `.eml` in `dir` and returns the raw text plus its decoded base64 parts.
+/// Every `.eml` in `dir`, decoded ([`crate::mail::decode_mail`]).
 fn mails(dir: &std::path::Path) -> Vec<String> {
-    let is_b64 = |l: &str| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
-    };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let mut text = raw.clone();
-        let mut block = String::new();
-        for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
-            if is_b64(line) {
-                block.push_str(line);
-            } else if !block.is_empty() {
-                if let Ok(bytes) =
-                    base64::engine::general_purpose::STANDARD.decode(block.as_bytes())
-                {
-                    text.push('\n');
-                    text.push_str(&String::from_utf8_lossy(&bytes));
-                }
-                block.clear();
-            }
-        }
-        out.push(text);
-    }
-    out
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| {
+            crate::mail::decode_mail(&std::fs::read_to_string(entry.path()).unwrap_or_default())
+        })
+        .collect()
 }
 
 pub async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {

@@ -414,6 +414,14 @@ async fn the_application_walk_in_english_with_the_switch_on_pages_shown_by_a_pos
     // The confirmation link page and its answer in English (the switch chose zh-TW last).
     app.get("/register?lang=en").await;
     let got = wait_mail(outbox.path(), 1).await;
+    // The 認證通知信 in the language of the page that sent it.
+    assert!(
+        got[0].contains("Dear 王小明,")
+            && got[0].contains("If you do not complete it within 5 days")
+            && !got[0].contains("親愛的"),
+        "{}",
+        got[0]
+    );
     let link = crate::register::link_in(&got[0], &app.url("/register/confirm?t="));
     let page = app.get(&link).await.text().await.unwrap();
     assert_english(
