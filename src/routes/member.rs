@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::CardForm;
-use super::register::LinkFields;
+use super::register::{ContactFields, LinkFields};
 use super::responses::{blocking_failed, cookie, error_page, see_other};
 use super::site::{Notice, Site};
 use super::AppState;
@@ -251,18 +251,8 @@ pub async fn get_profile(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
 #[derive(Deserialize)]
 pub struct ProfileForm {
     pub csrf_token: String,
-    #[serde(default)]
-    pub phone_area: String,
-    #[serde(default)]
-    pub phone_number: String,
-    #[serde(default)]
-    pub phone_ext: String,
-    #[serde(default)]
-    pub mobile: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub email_backup: String,
+    #[serde(flatten)]
+    pub contact: ContactFields,
 }
 
 pub async fn post_profile(
@@ -278,13 +268,14 @@ pub async fn post_profile(
     if !site.csrf_ok(&form.csrf_token) {
         return profile_page(site, &person_id, Some(&RecoveryError::LinkInvalid)).await;
     }
+    let c = form.contact;
     let profile = Profile {
-        phone_area: form.phone_area,
-        phone_number: form.phone_number,
-        phone_ext: form.phone_ext,
-        mobile: form.mobile,
-        email: form.email,
-        email_backup: form.email_backup,
+        phone_area: c.phone_area,
+        phone_number: c.phone_number,
+        phone_ext: c.phone_ext,
+        mobile: c.mobile,
+        email: c.email,
+        email_backup: c.email_backup,
     };
     let enroll = state.enroll.clone();
     let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
