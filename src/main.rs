@@ -36,6 +36,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(k) => commands::keys::run(&settings, k),
         Command::Client(c) => commands::client::run(&settings, c),
         Command::Card(c) => commands::card::run(c),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => cardinal::demo::run(settings, args),
         Command::Registry(cardinal::cli::RegistryCommand::Import { file }) => {
             let services = commands::services(&settings)?;
             let engine = &services.engine;

@@ -47,6 +47,8 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/register_home.hbs"),
     ),
     ("member", include_str!("../templates/member.hbs")),
+    ("dev", include_str!("../templates/dev.hbs")),
+    ("dev_mail", include_str!("../templates/dev_mail.hbs")),
     (
         "member_password",
         include_str!("../templates/member_password.hbs"),

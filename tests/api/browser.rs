@@ -1605,3 +1605,7 @@ async fn card_sign_in(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// The eCPA story (issue 5), on the demo wiring.
+#[cfg(feature = "demo")]
+mod demo;

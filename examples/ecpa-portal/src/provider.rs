@@ -9,9 +9,9 @@ use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow, CoreJwsSigning
 use openidconnect::http::StatusCode;
 use openidconnect::{
     AccessToken, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    IssuerUrl, JsonWebKeySet, JwsSigningAlgorithm, LogoutRequest, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, RefreshToken,
-    Scope, SubjectIdentifier, UserInfoError,
+    IssuerUrl, JsonWebKeySet, JwsSigningAlgorithm, LanguageTag, LogoutRequest, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, RefreshToken, Scope, SubjectIdentifier, UserInfoError,
 };
 use url::Url;
 
@@ -186,7 +186,9 @@ impl Provider {
                 CsrfToken::new_random,
                 Nonce::new_random,
             )
-            .set_pkce_challenge(challenge);
+            .set_pkce_challenge(challenge)
+            // The portal speaks Traditional Chinese; Cardinal's pages follow.
+            .add_ui_locale(LanguageTag::new("zh-TW".into()));
         for scope in SCOPES {
             request = request.add_scope(Scope::new(scope.to_string()));
         }
@@ -281,6 +283,7 @@ impl Provider {
                 // Comes back on the home page, which then says 您已登出. Not a secret:
                 // a forged one only shows that notice.
                 .set_state(CsrfToken::new(SIGNED_OUT_STATE.to_string()))
+                .add_ui_locale(LanguageTag::new("zh-TW".into()))
                 .http_get_url(),
         )
     }
