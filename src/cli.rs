@@ -49,6 +49,10 @@ pub enum Command {
     /// The resident registry (戶籍資料) used to check applications.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Run the whole system on this machine: Cardinal with demo residents and virtual
+    /// cards, the card authenticator, the eCPA portal and WebHR (SPEC R-OPS-8).
+    #[cfg(feature = "demo")]
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,8 @@ pub mod clock;
 pub mod commands;
 pub mod configuration;
 pub mod crypto;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod domain;
 pub mod enroll;
 pub mod mail;

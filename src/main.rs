@@ -39,6 +39,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registration(c) => commands::admin::run_registration(&settings, c),
         Command::Audit(c) => commands::admin::run_audit(&settings, c),
         Command::Card(c) => commands::card::run(c),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => cardinal::demo::run(settings, args),
         Command::Registry(cardinal::cli::RegistryCommand::Import { file }) => {
             let services = commands::services(&settings)?;
             let engine = &services.engine;

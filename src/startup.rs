@@ -210,6 +210,7 @@ impl Application {
                 engine: services.engine.clone(),
                 card: card.clone(),
                 hasher,
+                templates: templates.clone(),
             },
             card,
             engine: services.engine.clone(),
@@ -355,6 +356,7 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
             web::post().to(register::post_apply_submit),
         )
         .route("/register/places", web::get().to(register::get_places))
+        .route("/register/notice", web::get().to(register::get_notice))
         .route("/register/confirm", web::get().to(register::get_confirm))
         .route("/register/confirm", web::post().to(register::post_confirm))
         .route("/register/forgot", web::get().to(register::get_forgot))

@@ -1,5 +1,9 @@
 //! Handlebars pages in zh-TW (default) and English. Built once at startup; a configured
 //! `templates_dir` may override any page (e.g. the terms an operator must publish).
+//!
+//! Short texts come from the dictionaries (`templates/i18n/*.json`, `t.key` in a page).
+//! A long document is written per language instead: the page `name.lang` (e.g. `terms.en`)
+//! is used for `lang` when it exists, else `name`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +34,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("environment", include_str!("../templates/environment.hbs")),
     ("card_login", include_str!("../templates/card_login.hbs")),
     ("terms", include_str!("../templates/terms.hbs")),
+    ("terms.en", include_str!("../templates/terms.en.hbs")),
     ("apply", include_str!("../templates/apply.hbs")),
     ("apply2", include_str!("../templates/apply2.hbs")),
     ("confirm", include_str!("../templates/confirm.hbs")),
@@ -42,6 +47,8 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/register_home.hbs"),
     ),
     ("member", include_str!("../templates/member.hbs")),
+    ("dev", include_str!("../templates/dev.hbs")),
+    ("dev_mail", include_str!("../templates/dev_mail.hbs")),
     (
         "member_password",
         include_str!("../templates/member_password.hbs"),
@@ -57,6 +64,70 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "partials/card_messages",
         include_str!("../templates/partials/card_messages.hbs"),
+    ),
+    (
+        "mail/confirm_text",
+        include_str!("../templates/mail/confirm_text.hbs"),
+    ),
+    (
+        "mail/confirm_text.en",
+        include_str!("../templates/mail/confirm_text.en.hbs"),
+    ),
+    (
+        "mail/confirm_html",
+        include_str!("../templates/mail/confirm_html.hbs"),
+    ),
+    (
+        "mail/confirm_html.en",
+        include_str!("../templates/mail/confirm_html.en.hbs"),
+    ),
+    (
+        "mail/reset_text",
+        include_str!("../templates/mail/reset_text.hbs"),
+    ),
+    (
+        "mail/reset_text.en",
+        include_str!("../templates/mail/reset_text.en.hbs"),
+    ),
+    (
+        "mail/reset_html",
+        include_str!("../templates/mail/reset_html.hbs"),
+    ),
+    (
+        "mail/reset_html.en",
+        include_str!("../templates/mail/reset_html.en.hbs"),
+    ),
+    (
+        "mail/email_text",
+        include_str!("../templates/mail/email_text.hbs"),
+    ),
+    (
+        "mail/email_text.en",
+        include_str!("../templates/mail/email_text.en.hbs"),
+    ),
+    (
+        "mail/email_html",
+        include_str!("../templates/mail/email_html.hbs"),
+    ),
+    (
+        "mail/email_html.en",
+        include_str!("../templates/mail/email_html.en.hbs"),
+    ),
+    (
+        "partials/card_name",
+        include_str!("../templates/partials/card_name.hbs"),
+    ),
+    (
+        "partials/form_error",
+        include_str!("../templates/partials/form_error.hbs"),
+    ),
+    (
+        "partials/place_fields",
+        include_str!("../templates/partials/place_fields.hbs"),
+    ),
+    (
+        "partials/password_fields",
+        include_str!("../templates/partials/password_fields.hbs"),
     ),
 ];
 
@@ -129,11 +200,24 @@ impl Templates {
     pub fn new(override_dir: Option<&Path>, languages: &[String]) -> anyhow::Result<Templates> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(false);
+        let overridden = |name: &str| {
+            override_dir
+                .map(|d| d.join(format!("{name}.hbs")))
+                .filter(|p| p.exists())
+        };
         for (name, source) in BUILT_IN.iter().chain(ADMIN_TEMPLATES) {
-            let text = match override_dir.map(|d| d.join(format!("{name}.hbs"))) {
-                Some(path) if path.exists() => std::fs::read_to_string(&path)
+            let text = match overridden(name) {
+                Some(path) => std::fs::read_to_string(&path)
                     .with_context(|| format!("Failed to read template {}", path.display()))?,
-                _ => (*source).to_string(),
+                None => {
+                    // A built-in translation of a page the operator replaced would show the
+                    // built-in document in that language: the operator's page is used instead.
+                    let base = name.split_once('.').map(|(base, _)| base);
+                    if base.is_some_and(|b| overridden(b).is_some()) {
+                        continue;
+                    }
+                    (*source).to_string()
+                }
             };
             let key = name.strip_prefix("partials/").unwrap_or(name);
             if name.starts_with("partials/") {
@@ -231,9 +315,15 @@ impl Templates {
             .unwrap_or(json!({}));
         ctx.insert("t".into(), dict);
         ctx.insert("lang".into(), Value::String(lang.to_string()));
+        let localized = format!("{name}.{lang}");
+        let page = if self.registry.has_template(&localized) {
+            localized.as_str()
+        } else {
+            name
+        };
         self.registry
-            .render(name, &Value::Object(ctx))
-            .map_err(|e| anyhow!("Failed to render {name}: {e}"))
+            .render(page, &Value::Object(ctx))
+            .map_err(|e| anyhow!("Failed to render {page}: {e}"))
     }
 }
 
@@ -269,6 +359,69 @@ mod tests {
             .render("error", "en", json!({"description": "d", "code": "c"}))
             .unwrap();
         assert!(en.contains("Something went wrong"));
+    }
+
+    #[test]
+    fn a_page_written_per_language_is_used_for_its_language() {
+        let t = templates();
+        let en = t.render("terms", "en", json!({})).unwrap();
+        assert!(en.contains("the Insurer") && en.contains("<html lang=\"en\">"));
+        let zh = t.render("terms", "zh-TW", json!({})).unwrap();
+        assert!(zh.contains("全民健康保險保險人（以下稱保險人）"));
+    }
+
+    #[test]
+    fn an_operators_page_replaces_the_built_in_translations_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("terms.hbs"), "operator terms {{lang}}").unwrap();
+        let t = Templates::new(Some(dir.path()), &["zh-TW".into(), "en".into()]).unwrap();
+        assert_eq!(
+            t.render("terms", "en", json!({})).unwrap(),
+            "operator terms en"
+        );
+        std::fs::write(dir.path().join("terms.en.hbs"), "operator terms in English").unwrap();
+        let t = Templates::new(Some(dir.path()), &["zh-TW".into(), "en".into()]).unwrap();
+        assert_eq!(
+            t.render("terms", "en", json!({})).unwrap(),
+            "operator terms in English"
+        );
+        assert_eq!(
+            t.render("terms", "zh-TW", json!({})).unwrap(),
+            "operator terms zh-TW"
+        );
+    }
+
+    #[test]
+    fn mails_are_written_in_both_languages() {
+        let t = templates();
+        let data = json!({ "name": "王小明", "link": "https://idp/x?t=a&b", "days": "5", "minutes": "30",
+                           "html": { "name": "王小明", "link": "https://idp/x?t=a&amp;b" } });
+        for mail in ["confirm", "reset", "email"] {
+            for part in ["text", "html"] {
+                let zh = t
+                    .render(&format!("mail/{mail}_{part}"), "zh-TW", data.clone())
+                    .unwrap();
+                let en = t
+                    .render(&format!("mail/{mail}_{part}"), "en", data.clone())
+                    .unwrap();
+                for (lang, body) in [("zh-TW", &zh), ("en", &en)] {
+                    assert!(body.contains("https://idp/x?t=a"), "{mail} {part} {lang}");
+                    assert!(!body.contains("{{"), "{mail} {part} {lang}");
+                }
+                assert!(zh.contains("健保卡"), "{mail} {part}");
+                let english: String = en.replace("王小明", "");
+                assert!(
+                    !english
+                        .chars()
+                        .any(|c| ('\u{3000}'..='\u{9fff}').contains(&c)),
+                    "{mail} {part}: {en}"
+                );
+            }
+            assert_ne!(t.text("en", &format!("mail_{mail}_subject"), &[]), "");
+        }
+        let text = t.render("mail/confirm_text", "zh-TW", data).unwrap();
+        assert!(text.starts_with("親愛的 王小明 您好：\n\n您申請「健保卡網路服務註冊」已審核完成"));
+        assert!(text.contains("如您未於5日內完成健保卡註冊認證程序"));
     }
 
     #[test]

@@ -41,6 +41,26 @@ pub trait CardTransport: Send {
     fn session(&mut self, reader: Option<&str>, op: &mut SessionOp<'_>) -> Result<(), Error>;
 }
 
+/// A transport its owner keeps a handle to, e.g. a demo or a test that swaps the card in
+/// an [`InProcessTransport`] while the local API serves it.
+impl<T: CardTransport> CardTransport for std::sync::Arc<std::sync::Mutex<T>> {
+    fn readers(&mut self) -> Result<Vec<ReaderStatus>, Error> {
+        self.lock().unwrap_or_else(|e| e.into_inner()).readers()
+    }
+
+    fn wait_for_card(&mut self, reader: Option<&str>, timeout: Duration) -> Result<String, Error> {
+        self.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wait_for_card(reader, timeout)
+    }
+
+    fn session(&mut self, reader: Option<&str>, op: &mut SessionOp<'_>) -> Result<(), Error> {
+        self.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .session(reader, op)
+    }
+}
+
 /// Runs `f` in a [`CardTransport::session`] and returns its value.
 pub fn with_card<T>(
     transport: &mut dyn CardTransport,
@@ -77,6 +97,11 @@ impl InProcessTransport {
     /// Inserts or removes (`None`) the card.
     pub fn set_card(&mut self, card: Option<VirtualCard>) {
         self.card = card;
+    }
+
+    /// The card in the reader, if any.
+    pub fn card(&self) -> Option<&VirtualCard> {
+        self.card.as_ref()
     }
 
     fn check_reader(reader: Option<&str>) -> Result<(), Error> {

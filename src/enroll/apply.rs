@@ -256,13 +256,15 @@ impl Enrollment {
         Ok(self.open_proof(sealed, browser)?.name)
     }
 
-    /// Step 2 (確認申請): a pending registration, its confirmation link and the 認證通知信,
-    /// written in one transaction. Returns the masked address the mail went to.
+    /// Step 2 (確認申請): a pending registration, its confirmation link and the 認證通知信
+    /// (in `lang`, the page's language), written in one transaction. Returns the masked
+    /// address the mail went to.
     pub fn apply_step2(
         &self,
         sealed: &str,
         browser: &str,
         form: &Step2,
+        lang: &str,
         ip: Option<&str>,
     ) -> Result<String, ApplyError> {
         let proof = self.open_proof(sealed, browser)?;
@@ -297,7 +299,7 @@ impl Enrollment {
         let link_token = new_secret_token();
         let ttl = self.engine.settings().registration.confirm_link_ttl;
         let link = format!("{}/register/confirm?t={link_token}", self.engine.issuer());
-        let mail = self.confirmation_mail_for(&primary, &proof.name, &link, ttl);
+        let mail = self.confirmation_mail_for(&primary, &proof.name, &link, ttl, lang)?;
         let application = NewApplication {
             person: Person {
                 id: person_id.clone(),
@@ -364,35 +366,30 @@ impl Enrollment {
         }
     }
 
+    /// The 認證通知信 in `lang`.
     pub(crate) fn confirmation_mail_for(
         &self,
         to: &str,
         name: &str,
         link: &str,
         ttl: i64,
-    ) -> MailContent {
+        lang: &str,
+    ) -> Result<MailContent, ApplyError> {
         let days = (ttl + 86_399) / 86_400;
-        let text = format!(
-            "親愛的 {name} 您好：\n\n您申請「健保卡網路服務註冊」已審核完成，為確保您健保卡註冊使用安全，請立即點選下列連結進行線上認證，以完成註冊程序：\n\n{link}\n\n在此特別提醒您，在未完成註冊認證程序確認前，您所申請之帳號將不會生效，如您未於{days}日內完成健保卡註冊認證程序，本次申請註冊認證即為無效，須重新進入「健保卡網路服務註冊」點選「重寄認證信」申請。\n\n註冊密碼應妥善保存勿告知他人，以避免資料遭他人盜用。本信件不會包含您的註冊密碼。\n\n敬祝\n身體健康 萬事如意\n"
-        );
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        };
-        let html = format!(
-            "<p>親愛的 {} 您好：</p><p>您申請「健保卡網路服務註冊」已審核完成，為確保您健保卡註冊使用安全，請立即點選「<a href=\"{}\">健保卡註冊認證作業</a>」進行線上認證，以完成註冊程序。</p><p>在此特別提醒您，在未完成註冊認證程序確認前，您所申請之帳號將不會生效，如您未於{days}日內完成健保卡註冊認證程序，本次申請註冊認證即為無效，須重新進入「健保卡網路服務註冊」點選「重寄認證信」申請。</p><p>上述方式如無法進入認證畫面，請您直接點選下列連結：<br>{}</p><p>註冊密碼應妥善保存勿告知他人。</p><p>敬祝<br>身體健康 萬事如意</p>",
-            esc(name),
-            esc(link),
-            esc(link)
-        );
-        MailContent {
-            to: to.to_string(),
-            subject: "健保卡網路服務註冊-認證通知信".into(),
-            text,
-            html,
-        }
+        self.compose_mail(
+            "confirm",
+            lang,
+            to,
+            &[
+                ("name", name.to_string()),
+                ("link", link.to_string()),
+                ("days", days.to_string()),
+            ],
+        )
+        .map_err(|e| {
+            tracing::error!(error = ?e, "the confirmation mail cannot be written");
+            ApplyError::Internal
+        })
     }
 
     /// The confirmation link page: whether the link is still good (without using it).

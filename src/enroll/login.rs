@@ -51,6 +51,9 @@ pub enum LoginError {
     RateLimited,
     #[error("此卡片無法用於本項登入")]
     UnsupportedCard,
+    /// The application asks for a level this kind of card cannot give (step-up).
+    #[error("此應用程式需要自然人憑證登入，請插入自然人憑證並輸入 PIN 碼後再按「讀取」")]
+    NeedsStrongerCard,
     #[error("系統暫時無法處理，請稍後再試")]
     Internal,
 }
@@ -67,6 +70,7 @@ impl LoginError {
             LoginError::WrongPassword { .. } => "wrong_password",
             LoginError::RateLimited => "rate_limited",
             LoginError::UnsupportedCard => "unsupported_card",
+            LoginError::NeedsStrongerCard => "acr_unmet",
             LoginError::Internal => "internal_error",
         }
     }

@@ -7,7 +7,7 @@ use super::Enrollment;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password, PasswordError};
-use crate::mail::{outbox_message, MailContent};
+use crate::mail::outbox_message;
 use crate::store::{AuditEvent, MailTokenPurpose, MailTokenRecord, Person, Registration};
 
 /// What 基本資料異動 shows and accepts.
@@ -116,11 +116,13 @@ impl Enrollment {
     }
 
     /// 基本資料異動: contact data at once; a changed primary e-mail is sent a link and changes
-    /// only when the link is used. Returns the masked new address when one was sent.
+    /// only when the link is used (the mail in `lang`). Returns the masked new address when
+    /// one was sent.
     pub fn update_profile(
         &self,
         person_id: &str,
         form: &Profile,
+        lang: &str,
         ip: Option<&str>,
     ) -> Result<Option<String>, RecoveryError> {
         let (person, mut reg) = self.member(person_id)?;
@@ -153,17 +155,17 @@ impl Enrollment {
         let link_token = new_secret_token();
         let ttl = self.engine.settings().registration.confirm_link_ttl;
         let link = format!("{}/register/email?t={link_token}", self.engine.issuer());
-        let text = format!(
-            "親愛的 {} 您好：\n\n您於「健保卡網路服務註冊」申請變更主要電子郵件信箱為本信箱。請點選下列連結，並以您的健保卡完成電子信箱認證，變更才會生效：\n\n{link}\n\n若這不是您本人的申請，請忽略本信件。\n",
-            person.name
-        );
-        let html = format!("<p>您申請變更主要電子郵件信箱，請點選<a href=\"{link}\">電子信箱認證</a>並以健保卡完成認證，變更才會生效。</p>");
-        let mail = MailContent {
-            to: new_primary.to_string(),
-            subject: "健保卡網路服務註冊-電子信箱變更認證信".into(),
-            text,
-            html,
-        };
+        let mail = self
+            .compose_mail(
+                "email",
+                lang,
+                new_primary,
+                &[("name", person.name.clone()), ("link", link)],
+            )
+            .map_err(|e| {
+                tracing::error!(error = ?e, "the new-address mail cannot be written");
+                RecoveryError::Apply(ApplyError::Internal)
+            })?;
         let record = MailTokenRecord {
             token_hash: token_hash(&link_token),
             person_id: person_id.to_string(),

@@ -7,7 +7,7 @@ use super::Enrollment;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password};
-use crate::mail::{outbox_message, MailContent};
+use crate::mail::outbox_message;
 use crate::registry::{self, ProofInput};
 use crate::store::{
     AuditEvent, MailTokenPurpose, MailTokenRecord, Person, Registration, RegistrationStatus,
@@ -123,14 +123,15 @@ impl Enrollment {
     }
 
     /// 忘記註冊密碼: sends a reset link valid `registration.reset_link_ttl`; older reset links
-    /// stop working. The old password keeps working until the reset completes. Returns the
-    /// masked address.
+    /// stop working. The old password keeps working until the reset completes. The mail is in
+    /// `lang` (the page's language). Returns the masked address.
     pub fn forgot(
         &self,
         binding: &str,
         challenge: &str,
         token: &CardToken,
         delivery: &ResetDelivery,
+        lang: &str,
         ip: Option<&str>,
     ) -> Result<String, RecoveryError> {
         self.limit("forgot", ip)?;
@@ -203,28 +204,21 @@ impl Enrollment {
         let link_token = new_secret_token();
         let link = format!("{}/register/reset?t={link_token}", self.engine.issuer());
         let minutes = ttl / 60;
-        let text = format!(
-            "親愛的 {name} 您好：\n\n您申請「健保卡網路服務註冊」忘記註冊密碼作業，請連結登入下列「健保卡網路服務註冊-重設註冊密碼」畫面，執行前請先確認您的電腦已連結晶片讀卡機及健保卡，再進行註冊密碼變更：\n\n{link}\n\n為確保您健保卡註冊使用安全，請於{minutes}分鐘內完成健保卡註冊認證及註冊密碼設定變更。在此特別提醒您，在未完成重設註冊密碼程序確認前，您仍可以健保卡註冊未變更前註冊密碼登入使用各項網路服務，如您未於{minutes}分鐘內完成健保卡註冊密碼變更，本次申請忘記密碼程序即為無效，須重新點選「忘記註冊密碼」申請。\n\n若這不是您本人的申請，請忽略本信件，您的註冊密碼不會被變更。\n",
-            name = person.name
-        );
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        };
-        let html = format!(
-            "<p>親愛的 {} 您好：</p><p>您申請「健保卡網路服務註冊」忘記註冊密碼作業，請連結登入「<a href=\"{}\">健保卡網路服務註冊-重設註冊密碼</a>」畫面，執行前請先確認您的電腦已連結晶片讀卡機及健保卡，再進行註冊密碼變更。</p><p>為確保您健保卡註冊使用安全，請於{minutes}分鐘內完成註冊密碼設定變更。在未完成重設註冊密碼程序確認前，您仍可以原註冊密碼登入。</p><p>{}</p>",
-            esc(&person.name),
-            esc(&link),
-            esc(&link)
-        );
-        let mail = MailContent {
-            to: to.clone(),
-            subject: "健保卡網路服務註冊-重設註冊密碼信".into(),
-            text,
-            html,
-        };
+        let mail = self
+            .compose_mail(
+                "reset",
+                lang,
+                &to,
+                &[
+                    ("name", person.name.clone()),
+                    ("link", link.clone()),
+                    ("minutes", minutes.to_string()),
+                ],
+            )
+            .map_err(|e| {
+                tracing::error!(error = ?e, "the reset mail cannot be written");
+                RecoveryError::Apply(ApplyError::Internal)
+            })?;
         let record = MailTokenRecord {
             token_hash: token_hash(&link_token),
             person_id: person.id.clone(),
@@ -333,12 +327,14 @@ impl Enrollment {
         Ok(())
     }
 
-    /// 重寄認證信: a new confirmation link for a pending application; older links die.
+    /// 重寄認證信: a new confirmation link (the mail in `lang`) for a pending application;
+    /// older links die.
     pub fn resend(
         &self,
         binding: &str,
         challenge: &str,
         token: &CardToken,
+        lang: &str,
         ip: Option<&str>,
     ) -> Result<String, RecoveryError> {
         self.limit("resend", ip)?;
@@ -354,7 +350,7 @@ impl Enrollment {
         let ttl = self.engine.settings().registration.confirm_link_ttl;
         let link_token = new_secret_token();
         let link = format!("{}/register/confirm?t={link_token}", self.engine.issuer());
-        let mail = self.confirmation_mail_for(&to, &person.name, &link, ttl);
+        let mail = self.confirmation_mail_for(&to, &person.name, &link, ttl, lang)?;
         let record = MailTokenRecord {
             token_hash: token_hash(&link_token),
             person_id: person.id.clone(),

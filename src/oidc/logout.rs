@@ -46,6 +46,8 @@ pub enum EndSessionOutcome {
     Confirm {
         csrf_token: String,
         client_name: Option<String>,
+        /// Names of the applications the session has signed in to (what will be signed out).
+        signing_out: Vec<String>,
         request: EndSessionRequest,
     },
     LoggedOut {
@@ -159,6 +161,12 @@ impl Engine {
                     .is_some_and(|c| self.subject_for(c, &session.person_id) == h.sub)
         });
         let token = ctx.session_token.as_deref().unwrap_or_default();
+        let signed_out: Vec<String> = self
+            .store()
+            .session_clients(&session.sid)?
+            .iter()
+            .filter_map(|id| self.store().find_client(id).ok().flatten().map(|c| c.name))
+            .collect();
         if !hint_matches {
             match confirmation {
                 Some(csrf) if ct_eq(csrf, &self.logout_csrf(token)) => {}
@@ -171,17 +179,12 @@ impl Engine {
                     return Ok(EndSessionOutcome::Confirm {
                         csrf_token: self.logout_csrf(token),
                         client_name: client.map(|c| c.name),
+                        signing_out: signed_out,
                         request: req,
                     })
                 }
             }
         }
-        let signed_out = self
-            .store()
-            .session_clients(&session.sid)?
-            .iter()
-            .filter_map(|id| self.store().find_client(id).ok().flatten().map(|c| c.name))
-            .collect();
         let deliveries = self.end_session_record(&session, now)?;
         Ok(EndSessionOutcome::LoggedOut {
             redirect,

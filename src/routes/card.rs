@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::responses::{cookie, page};
+use super::responses::cookie;
 use super::AppState;
 use crate::card::{CardError, CardToken};
 use crate::crypto::new_secret_token;
@@ -199,9 +199,6 @@ fn download_file(state: &AppState) -> Option<(std::path::PathBuf, String)> {
 
 /// `GET /help/environment`: 電腦環境說明 with 檢測環境 and 檢測健保卡認證.
 pub async fn get_environment(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = state.lang(&req, &[]);
-    let t = &state.templates;
-    let authenticator = state.engine.settings().card.authenticator_url.clone();
     let download = web::block({
         let state = state.clone();
         move || download_file(&state)
@@ -209,21 +206,15 @@ pub async fn get_environment(state: web::Data<AppState>, req: HttpRequest) -> Ht
     .await
     .ok()
     .flatten();
-    let other = t.text(&lang, "other_lang", &[]);
-    let mut resp = page(
-        &state,
+    let site = super::site::Site::new(&state, &req);
+    site.card_page(
         "environment",
-        &lang,
         StatusCode::OK,
         json!({
-            "title": t.text(&lang, "env_title", &[]),
-            "authenticator_url": authenticator,
+            "title": site.text("env_title", &[]),
             "download_sha256": download.as_ref().map(|(_, d)| d.clone()),
-            "lang_switch": format!("/help/environment?lang={other}"),
         }),
-    );
-    super::responses::card_page_csp(&mut resp, &authenticator, true);
-    resp
+    )
 }
 
 /// `GET /download/cardinal-authenticator`.

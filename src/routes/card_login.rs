@@ -6,10 +6,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::interaction::finish_login;
+use super::messages::Localize;
 use super::responses::{blocking_failed, error_page, page};
 use super::AppState;
 use crate::card::CardToken;
 use crate::domain::password::Password;
+use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
 use crate::oidc::interaction::{LoginView, ResumeOutcome};
 
@@ -40,7 +42,7 @@ fn render(
             "interaction_id": view.interaction_id,
             "csrf_token": view.csrf_token,
             "authenticator_url": authenticator,
-            "error": error.map(|e| e.to_string()),
+            "error": error.map(|e| e.message().text(t, &lang)),
             "error_code": error.map(|e| e.code()),
             "locked": matches!(error, Some(LoginError::Locked)),
         }),
@@ -120,6 +122,18 @@ pub async fn post_card_login(
             Some(&LoginError::Card(crate::card::CardError::UnknownFormat)),
         );
     };
+    // Step-up: a card of a lower level is refused here, before anything is checked or
+    // counted, so that the person can put in the right card (never a silently lower acr).
+    let card_acr = match token.card_kind.as_str() {
+        "nhi" => Some(Acr::Card),
+        "moica" => Some(Acr::CitizenCertificate),
+        _ => None,
+    };
+    if let (Some(required), Some(have)) = (view.required_acr, card_acr) {
+        if !have.satisfies(required) {
+            return render(&state, &req, &view, Some(&LoginError::NeedsStrongerCard));
+        }
+    }
     let ctx = state.browser(&req);
     let Some(browser) = ctx.browser_token.clone() else {
         return render(

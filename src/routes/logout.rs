@@ -59,6 +59,7 @@ async fn end_session(
         EndSessionOutcome::Confirm {
             csrf_token,
             client_name,
+            signing_out,
             request,
         } => {
             let hidden: BTreeMap<&str, String> = [
@@ -76,7 +77,7 @@ async fn end_session(
                 "logout_confirm",
                 &lang,
                 StatusCode::OK,
-                json!({ "title": t.text(&lang, "logout_confirm_title", &[]), "csrf_token": csrf_token, "client_name": client_name, "hidden": hidden }),
+                json!({ "title": t.text(&lang, "logout_confirm_title", &[]), "csrf_token": csrf_token, "client_name": client_name, "signing_out": signing_out, "hidden": hidden }),
             )
         }
         EndSessionOutcome::LoggedOut {

@@ -6,10 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::register::{card_page_for, csrf_for, notice_for};
-use super::responses::{blocking_failed, cookie, error_page, page, see_other};
+use super::card_form::CardForm;
+use super::register::{ContactFields, LinkFields};
+use super::responses::{blocking_failed, cookie, error_page, see_other};
+use super::site::{Notice, Site};
 use super::AppState;
-use crate::card::CardToken;
 use crate::domain::password::Password;
 use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
@@ -29,37 +30,23 @@ async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
         .map(|_| session.person_id)
 }
 
-fn home(state: &AppState, req: &HttpRequest, error: Option<&LoginError>) -> HttpResponse {
-    let b = state
-        .browser(req)
-        .browser_token
-        .map(|t| (t, false))
-        .unwrap_or_else(|| (crate::crypto::new_secret_token(), true));
-    card_page_for(
-        state,
-        req,
-        "register_home",
-        match error {
-            None => StatusCode::OK,
-            Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
-            Some(_) => StatusCode::BAD_REQUEST,
-        },
-        json!({ "error": error.map(|e| e.to_string()), "error_code": error.map(LoginError::code), "locked": matches!(error, Some(LoginError::Locked)) }),
-        (&b.0, b.1),
-    )
+fn home(mut site: Site<'_>, error: Option<&LoginError>) -> HttpResponse {
+    site.page_address("/register", &[]);
+    let status = match error {
+        None => StatusCode::OK,
+        Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
+        Some(_) => StatusCode::BAD_REQUEST,
+    };
+    let data = json!({ "forgot_link": matches!(error, Some(LoginError::Locked)) });
+    site.card_page("register_home", status, site.with_error(data, error))
 }
 
 pub async fn get_home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    home(&state, &req, None)
+    home(Site::new(&state, &req), None)
 }
 
-#[derive(Deserialize)]
-pub struct HomeLoginForm {
-    pub csrf_token: String,
-    #[serde(default)]
-    pub challenge: String,
-    #[serde(default)]
-    pub token: String,
+#[derive(Debug, Default, Deserialize)]
+pub struct PasswordField {
     #[serde(default)]
     pub password: String,
 }
@@ -67,39 +54,23 @@ pub struct HomeLoginForm {
 pub async fn post_login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HomeLoginForm>,
+    form: CardForm<PasswordField>,
 ) -> HttpResponse {
-    let form = form.into_inner();
-    let ctx = state.browser(&req);
-    let Some(browser) = ctx.browser_token.clone() else {
-        return home(
-            &state,
-            &req,
-            Some(&LoginError::Card(crate::card::CardError::BadChallenge)),
-        );
+    let site = Site::new(&state, &req);
+    let card = match form.card {
+        Ok(card) => card,
+        Err(e) => return home(site, Some(&e.into())),
     };
-    if !crate::crypto::ct_eq(&form.csrf_token, &csrf_for(&state, &browser)) {
-        return home(
-            &state,
-            &req,
-            Some(&LoginError::Card(crate::card::CardError::BadChallenge)),
-        );
-    }
-    let Ok(token) = serde_json::from_str::<CardToken>(&form.token) else {
-        return home(
-            &state,
-            &req,
-            Some(&LoginError::Card(crate::card::CardError::UnknownFormat)),
-        );
-    };
+    let password = form.fields.password;
     let input = CardLogin {
-        challenge: form.challenge,
-        token,
-        password: (!form.password.is_empty()).then(|| Password::new(&form.password)),
+        challenge: card.challenge,
+        token: card.token,
+        password: (!password.is_empty()).then(|| Password::new(&password)),
     };
+    let ctx = state.browser(&req);
     let enroll = state.enroll.clone();
     let engine = state.engine.clone();
-    let binding = crate::enroll::binding("home", "", &browser);
+    let binding = site.binding("home");
     let ip = ctx.ip.clone();
     let result = web::block(move || {
         let auth = enroll
@@ -121,33 +92,20 @@ pub async fn post_login(
             ));
             resp
         }
-        Ok(Err(Some(e))) => home(&state, &req, Some(&e)),
-        Ok(Err(None)) => home(&state, &req, Some(&LoginError::Internal)),
+        Ok(Err(Some(e))) => home(site, Some(&e)),
+        Ok(Err(None)) => home(site, Some(&LoginError::Internal)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
 }
 
-fn member_page(
-    state: &AppState,
-    _req: &HttpRequest,
-    name: &str,
-    status: StatusCode,
-    data: serde_json::Value,
-) -> HttpResponse {
-    let lang = super::register::SITE_LANG.to_string();
-    page(state, name, &lang, status, data)
-}
-
-async fn member_home(
-    state: &AppState,
-    req: &HttpRequest,
-    message: Option<(&str, &str)>,
-) -> HttpResponse {
-    let Some(person_id) = member_id(state, req).await else {
+/// The member page, with the outcome of what was just done: (outcome, dictionary key,
+/// masked address).
+async fn member_home(mut site: Site<'_>, message: Option<(&str, &str, &str)>) -> HttpResponse {
+    let Some(person_id) = member_id(site.state, site.req).await else {
         return see_other("/register");
     };
-    let enroll = state.enroll.clone();
-    let ring = state.engine.ring().clone();
+    let enroll = site.state.enroll.clone();
+    let ring = site.state.engine.ring().clone();
     let pid = person_id.clone();
     let info = web::block(move || {
         let (person, _) = enroll.member(&pid).ok()?;
@@ -170,37 +128,36 @@ async fn member_home(
     let Some((name, masked)) = info else {
         return see_other("/register");
     };
-    member_page(
-        state,
-        req,
+    site.page_address("/register/member", &[]);
+    let hello = site.text("reg_member_hello", &[("name", &name), ("id", &masked)]);
+    let text = message.map(|(_, key, to)| site.text(key, &[("masked", to)]));
+    site.page(
         "member",
         StatusCode::OK,
-        json!({ "title": "會員服務", "name": name, "masked_id": masked, "message": message.map(|m| m.1), "outcome": message.map(|m| m.0) }),
+        json!({ "title": site.text("reg_member_title", &[]), "hello": hello, "message": text, "outcome": message.map(|m| m.0) }),
     )
 }
 
 pub async fn get_member(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    member_home(&state, &req, None).await
+    member_home(Site::new(&state, &req), None).await
 }
 
-fn password_page(
-    state: &AppState,
-    req: &HttpRequest,
-    browser: &str,
-    error: Option<&RecoveryError>,
-) -> HttpResponse {
-    let policy = state.engine.settings().password.policy();
-    member_page(
-        state,
-        req,
+fn password_page(site: Site<'_>, error: Option<&RecoveryError>) -> HttpResponse {
+    let policy = site.state.engine.settings().password.policy();
+    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    let data = json!({
+        "title": site.text("reg_service_password", &[]),
+        "csrf_token": site.csrf(),
+        "password_help": site.text("reg_password_length", &[("min", &min), ("max", &max)]),
+    });
+    site.page(
         "member_password",
         if error.is_some() {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
         },
-        json!({ "title": "註冊密碼變更", "csrf_token": csrf_for(state, browser), "min": policy.min_length, "max": policy.max_length,
-                "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code) }),
+        site.with_error(data, error),
     )
 }
 
@@ -208,8 +165,7 @@ pub async fn get_password(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     if member_id(&state, &req).await.is_none() {
         return see_other("/register");
     }
-    let browser = state.browser(&req).browser_token.unwrap_or_default();
-    password_page(&state, &req, &browser, None)
+    password_page(Site::new(&state, &req), None)
 }
 
 #[derive(Deserialize)]
@@ -228,14 +184,13 @@ pub async fn post_password(
     let Some(person_id) = member_id(&state, &req).await else {
         return see_other("/register");
     };
-    let ctx = state.browser(&req);
-    let browser = ctx.browser_token.clone().unwrap_or_default();
+    let site = Site::new(&state, &req);
     let form = form.into_inner();
-    if !crate::crypto::ct_eq(&form.csrf_token, &csrf_for(&state, &browser)) {
-        return password_page(&state, &req, &browser, Some(&RecoveryError::LinkInvalid));
+    if !site.csrf_ok(&form.csrf_token) {
+        return password_page(site, Some(&RecoveryError::LinkInvalid));
     }
     let enroll = state.enroll.clone();
-    let ip = ctx.ip.clone();
+    let ip = state.browser(&req).ip;
     match web::block(move || {
         enroll.change_password(
             &person_id,
@@ -249,48 +204,40 @@ pub async fn post_password(
     {
         Ok(Ok(())) => {
             member_home(
-                &state,
-                &req,
-                Some((
-                    "password_changed",
-                    "註冊密碼變更成功，下次使用【健保卡】登入系統請用新的註冊密碼！",
-                )),
+                site,
+                Some(("password_changed", "reg_notice_password_changed", "")),
             )
             .await
         }
-        Ok(Err(e)) => password_page(&state, &req, &browser, Some(&e)),
+        Ok(Err(e)) => password_page(site, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
 }
 
 async fn profile_page(
-    state: &AppState,
-    req: &HttpRequest,
+    site: Site<'_>,
     person_id: &str,
     error: Option<&RecoveryError>,
 ) -> HttpResponse {
-    let enroll = state.enroll.clone();
+    let enroll = site.state.enroll.clone();
     let pid = person_id.to_string();
     let Ok(Ok((person, reg))) = web::block(move || enroll.member(&pid)).await else {
         return see_other("/register");
     };
-    let browser = state.browser(req).browser_token.unwrap_or_default();
-    member_page(
-        state,
-        req,
+    let data = json!({
+        "title": site.text("reg_service_profile", &[]),
+        "csrf_token": site.csrf(),
+        "phone_area": reg.phone_area, "phone_number": reg.phone_number, "phone_ext": reg.phone_ext,
+        "mobile": reg.mobile, "email": person.email, "email_backup": reg.email_backup,
+    });
+    site.page(
         "member_profile",
         if error.is_some() {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
         },
-        json!({
-            "title": "基本資料異動",
-            "csrf_token": csrf_for(state, &browser),
-            "phone_area": reg.phone_area, "phone_number": reg.phone_number, "phone_ext": reg.phone_ext,
-            "mobile": reg.mobile, "email": person.email, "email_backup": reg.email_backup,
-            "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code),
-        }),
+        site.with_error(data, error),
     )
 }
 
@@ -298,24 +245,14 @@ pub async fn get_profile(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     let Some(person_id) = member_id(&state, &req).await else {
         return see_other("/register");
     };
-    profile_page(&state, &req, &person_id, None).await
+    profile_page(Site::new(&state, &req), &person_id, None).await
 }
 
 #[derive(Deserialize)]
 pub struct ProfileForm {
     pub csrf_token: String,
-    #[serde(default)]
-    pub phone_area: String,
-    #[serde(default)]
-    pub phone_number: String,
-    #[serde(default)]
-    pub phone_ext: String,
-    #[serde(default)]
-    pub mobile: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub email_backup: String,
+    #[serde(flatten)]
+    pub contact: ContactFields,
 }
 
 pub async fn post_profile(
@@ -326,115 +263,90 @@ pub async fn post_profile(
     let Some(person_id) = member_id(&state, &req).await else {
         return see_other("/register");
     };
-    let ctx = state.browser(&req);
-    let browser = ctx.browser_token.clone().unwrap_or_default();
+    let site = Site::new(&state, &req);
     let form = form.into_inner();
-    if !crate::crypto::ct_eq(&form.csrf_token, &csrf_for(&state, &browser)) {
-        return profile_page(&state, &req, &person_id, Some(&RecoveryError::LinkInvalid)).await;
+    if !site.csrf_ok(&form.csrf_token) {
+        return profile_page(site, &person_id, Some(&RecoveryError::LinkInvalid)).await;
     }
+    let c = form.contact;
     let profile = Profile {
-        phone_area: form.phone_area,
-        phone_number: form.phone_number,
-        phone_ext: form.phone_ext,
-        mobile: form.mobile,
-        email: form.email,
-        email_backup: form.email_backup,
+        phone_area: c.phone_area,
+        phone_number: c.phone_number,
+        phone_ext: c.phone_ext,
+        mobile: c.mobile,
+        email: c.email,
+        email_backup: c.email_backup,
     };
     let enroll = state.enroll.clone();
-    let ip = ctx.ip.clone();
+    let (ip, lang) = (state.browser(&req).ip, site.lang.clone());
     let pid = person_id.clone();
-    match web::block(move || enroll.update_profile(&pid, &profile, ip.as_deref())).await {
-        Ok(Ok(Some(masked))) => member_home(&state, &req, Some(("email_link_sent", &format!("基本資料已更新。電子信箱認證信已寄至 {masked}，請以健保卡完成認證後新的主要E-Mail才會生效。")))).await,
-        Ok(Ok(None)) => member_home(&state, &req, Some(("profile_updated", "基本資料已更新。"))).await,
-        Ok(Err(e)) => profile_page(&state, &req, &person_id, Some(&e)).await,
+    match web::block(move || enroll.update_profile(&pid, &profile, &lang, ip.as_deref())).await {
+        Ok(Ok(Some(masked))) => {
+            member_home(
+                site,
+                Some(("email_link_sent", "reg_notice_email_link_sent", &masked)),
+            )
+            .await
+        }
+        Ok(Ok(None)) => {
+            member_home(
+                site,
+                Some(("profile_updated", "reg_notice_profile_updated", "")),
+            )
+            .await
+        }
+        Ok(Err(e)) => profile_page(site, &person_id, Some(&e)).await,
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
 }
 
-#[derive(Deserialize)]
-pub struct LinkQuery {
-    #[serde(default)]
-    pub t: String,
-}
-
-fn email_page(
-    state: &AppState,
-    req: &HttpRequest,
-    link: &str,
-    error: Option<&RecoveryError>,
-) -> HttpResponse {
-    let b = state
-        .browser(req)
-        .browser_token
-        .map(|t| (t, false))
-        .unwrap_or_else(|| (crate::crypto::new_secret_token(), true));
-    card_page_for(
-        state,
-        req,
+fn email_page(mut site: Site<'_>, link: &str, error: Option<&RecoveryError>) -> HttpResponse {
+    site.page_address("/register/email", &[("t", link)]);
+    let heading = site.text("reg_title_confirm", &[]);
+    let data = json!({ "title": heading, "heading": heading,
+                       "explain": site.text("reg_email_explain", &[]), "submit": site.text("reg_ok", &[]),
+                       "purpose": "email", "action": "/register/email", "link_token": link });
+    site.card_page(
         "card_action",
         if error.is_some() {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
         },
-        json!({ "title": "健保卡網路服務註冊-電子信箱認證", "heading": "健保卡網路服務註冊-電子信箱認證",
-                "explain": "請插入您的健保卡並按『讀取』，確認後新的主要E-Mail即生效。", "submit": "確定", "purpose": "email",
-                "action": "/register/email", "link_token": link,
-                "error": error.map(|e| e.to_string()), "error_code": error.map(RecoveryError::code) }),
-        (&b.0, b.1),
+        site.with_error(data, error),
     )
 }
 
 pub async fn get_email(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LinkQuery>,
+    q: web::Query<LinkFields>,
 ) -> HttpResponse {
-    email_page(&state, &req, &q.into_inner().t, None)
-}
-
-#[derive(Deserialize)]
-pub struct EmailForm {
-    pub csrf_token: String,
-    pub t: String,
-    #[serde(default)]
-    pub challenge: String,
-    #[serde(default)]
-    pub token: String,
+    email_page(Site::new(&state, &req), &q.into_inner().t, None)
 }
 
 pub async fn post_email(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CardForm<LinkFields>,
 ) -> HttpResponse {
-    let form = form.into_inner();
-    let ctx = state.browser(&req);
-    let browser = ctx.browser_token.clone().unwrap_or_default();
-    if !crate::crypto::ct_eq(&form.csrf_token, &csrf_for(&state, &browser)) {
-        return email_page(&state, &req, &form.t, Some(&RecoveryError::LinkInvalid));
-    }
-    let Ok(token) = serde_json::from_str::<CardToken>(&form.token) else {
-        return email_page(&state, &req, &form.t, Some(&RecoveryError::LinkInvalid));
+    let mut site = Site::new(&state, &req);
+    let link = form.fields.t;
+    let card = match form.card {
+        Ok(card) => card,
+        Err(e) => return email_page(site, &link, Some(&e.into())),
     };
     let enroll = state.enroll.clone();
-    let binding = crate::enroll::binding("email", "", &browser);
-    let ip = ctx.ip.clone();
-    let (link, challenge) = (form.t.clone(), form.challenge.clone());
+    let binding = site.binding("email");
+    let ip = state.browser(&req).ip;
+    let t = link.clone();
     match web::block(move || {
-        enroll.confirm_new_email(&binding, &link, &challenge, &token, ip.as_deref())
+        enroll.confirm_new_email(&binding, &t, &card.challenge, &card.token, ip.as_deref())
     })
     .await
     {
-        Ok(Ok(())) => notice_for(
-            &state,
-            &req,
-            StatusCode::OK,
-            "健保卡網路服務註冊-電子信箱認證",
-            "email_changed",
-            "已完成電子信箱認證，新的主要E-Mail已生效。",
-        ),
-        Ok(Err(e)) => email_page(&state, &req, &form.t, Some(&e)),
+        Ok(Ok(())) => site.notice(&Notice::EmailChanged),
+        Ok(Err(e)) => email_page(site, &link, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
 }

@@ -5,14 +5,17 @@ pub mod admin_api;
 pub mod admin_console;
 pub mod authorize;
 pub mod card;
+pub mod card_form;
 pub mod card_login;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
 pub mod logout;
 pub mod member;
+pub mod messages;
 pub mod register;
 pub mod responses;
+pub mod site;
 pub mod token;
 pub mod userinfo;
 pub mod well_known;
@@ -96,8 +99,18 @@ impl AppState {
         }
     }
 
-    /// The page language: `ui_locales`, then the language cookie, then Accept-Language.
+    /// The page language: a `lang` chosen with a language switch (query), `ui_locales` (of
+    /// the authorization request, or in the query), the language cookie, Accept-Language.
     pub fn lang(&self, req: &HttpRequest, ui_locales: &[String]) -> String {
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        let in_query = |name: &str| -> Vec<String> {
+            query
+                .iter()
+                .filter(|(k, _)| k == name)
+                .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
+                .collect()
+        };
         let cookie = req
             .cookie(&self.cookies.lang)
             .map(|c| c.value().to_string());
@@ -107,13 +120,9 @@ impl AppState {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let query_lang = req
-            .query_string()
-            .split('&')
-            .find_map(|p| p.strip_prefix("lang="))
-            .map(str::to_string);
-        let mut candidates: Vec<String> = query_lang.into_iter().collect();
+        let mut candidates: Vec<String> = in_query("lang");
         candidates.extend(ui_locales.iter().cloned());
+        candidates.extend(in_query("ui_locales"));
         candidates.extend(cookie);
         candidates.extend(accept.split(',').map(|s| s.trim().to_string()));
         self.templates

@@ -84,20 +84,9 @@ pub fn page(
 
 /// The HTML error page (never a redirect).
 pub fn error_page(state: &AppState, req: &HttpRequest, err: &OAuthError) -> HttpResponse {
-    // `ui_locales` of an authorization request counts even when the request is refused.
-    let ui_locales: Vec<String> = req
-        .query_string()
-        .split('&')
-        .find_map(|p| p.strip_prefix("ui_locales="))
-        .map(|v| {
-            v.split("%20")
-                .flat_map(|x| x.split('+'))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
     log_if_server_error(err);
-    let lang = state.lang(req, &ui_locales);
+    // `ui_locales` of an authorization request counts even when the request is refused.
+    let lang = state.lang(req, &[]);
     let status = if err.code == ErrorCode::ServerError {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {

@@ -34,6 +34,7 @@ use serde_json::{json, Value};
 use crate::card::Issuers;
 use crate::card_login::{register, PASSWORD};
 use crate::helpers::*;
+use crate::mail::decode_mail;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -127,7 +128,11 @@ impl Browser {
                     "--no-first-run",
                     format!("--user-data-dir={}", profile.path().display()),
                     "--window-size=1280,1000",
-                ]
+                    // A browser in Taiwan: the pages' language follows Accept-Language.
+                    "--lang=zh-TW",
+                    "--accept-lang=zh-TW,zh",
+                ],
+                "prefs": { "intl.accept_languages": "zh-TW,zh" }
             }
         });
         let Value::Object(caps) = caps else {
@@ -525,30 +530,6 @@ async fn spawn_card_idp_with(
         reader,
     };
     (app, authenticator)
-}
-
-/// The raw text of `raw` (one RFC 5322 message) plus its base64 parts, decoded.
-fn decode_mail(raw: &str) -> String {
-    use base64::Engine as _;
-    let is_b64 = |l: &str| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
-    };
-    let mut text = raw.to_string();
-    let mut block = String::new();
-    for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
-        if is_b64(line) {
-            block.push_str(line);
-        } else if !block.is_empty() {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(block.as_bytes()) {
-                text.push('\n');
-                text.push_str(&String::from_utf8_lossy(&bytes));
-            }
-            block.clear();
-        }
-    }
-    text
 }
 
 /// Waits for the `n`th message at the SMTP server; returns it decoded.
@@ -956,9 +937,33 @@ async fn the_guide_walk_in_a_real_browser() {
     let page = browser.page().await;
     assert!(page.contains("健保卡網路服務註冊"), "{page}");
     browser.screenshot("register-home.png").await;
+
+    // The language switch (R-X-1): English on the same page, remembered on the next ones;
+    // the card script speaks the page's language too.
+    browser.click("lang-switch").await;
+    browser.wait_css("html[lang=\"en\"] #read-card").await;
+    assert_eq!(browser.text("lang-switch").await, "繁體中文");
+    let page = browser.page().await;
+    assert!(
+        page.contains("NHI Card Network Service Registration")
+            && page.contains("First time? Apply here")
+            && !page.contains("首次登入請先申請"),
+        "{page}"
+    );
+    browser.click("read-card").await;
+    browser.wait_attr("card-status", "data-ok", "read").await;
+    assert_eq!(browser.text("card-status").await, "NHI card read: 王小明.");
+    browser.screenshot("register-home-en.png").await;
     browser.click_css("a[href=\"/register/terms\"]").await;
     browser.wait_url(&app.url("/register/terms")).await;
-    browser.wait_css("#accept-terms").await;
+    browser.wait_css("html[lang=\"en\"] #accept-terms").await;
+    assert_eq!(
+        browser.text("accept-terms").await,
+        "I have read the above and understand the rules"
+    );
+    // And back: the terms in the guide's words.
+    browser.click("lang-switch").await;
+    browser.wait_css("html[lang=\"zh-TW\"] #accept-terms").await;
     let page = browser.page().await;
     assert!(page.contains("全民健康保險服務註冊管理作業要點"), "{page}");
     assert_eq!(
@@ -989,8 +994,27 @@ async fn the_guide_walk_in_a_real_browser() {
     assert_eq!(browser.text("login-submit").await, "下一步");
     browser.click("login-submit").await;
 
-    // Step 2: the 註冊密碼 meter, as a person types.
+    // Step 2: its switch posts the step again (the card was read once): the same step in
+    // English, with the meter's words, and back.
     browser.wait_css("#apply-form #password").await;
+    browser.mark_old_page().await;
+    browser.click("lang-switch").await;
+    browser
+        .wait_css("html[lang=\"en\"]:not([data-old-page]) #apply-form #password")
+        .await;
+    assert_eq!(browser.text("applicant-name").await, "王小明");
+    assert_eq!(browser.text("meter").await, "WeakFairGoodStrong");
+    assert_eq!(browser.text("apply-submit").await, "Submit the application");
+    browser.type_into("password", "Tq7~vLm9").await;
+    browser.screenshot("apply-step2-en.png").await;
+    browser.mark_old_page().await;
+    browser.click("lang-switch").await;
+    browser
+        .wait_css("html[lang=\"zh-TW\"]:not([data-old-page]) #apply-form #password")
+        .await;
+    assert_eq!(browser.text("meter").await, "弱中中強強");
+
+    // Step 2: the 註冊密碼 meter, as a person types.
     assert_eq!(browser.text("applicant-name").await, "王小明");
     let mut levels = Vec::new();
     for c in "abc".chars() {
@@ -1270,6 +1294,18 @@ async fn the_guides_refusals_in_a_real_browser() {
         browser.attr("household_no", "value").await.as_deref(),
         Some("F0000000"),
         "the 戶號 typed stays in the form"
+    );
+    let chosen = browser
+        .eval(
+            "return ['county', 'township', 'village', 'neighborhood'] \
+               .map(function (id) { return document.getElementById(id).value; });",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        chosen,
+        json!(["臺北市", "中正區", "黎明里", "5"]),
+        "縣市, 鄉鎮市區, 村里 and 鄰 stay chosen"
     );
     browser.screenshot("registry-mismatch.png").await;
 
@@ -1569,6 +1605,10 @@ async fn card_sign_in(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// The eCPA story (issue 5), on the demo wiring.
+#[cfg(feature = "demo")]
+mod demo;
 
 // The admin console in the browser, with the helpers above.
 #[path = "admin_browser.rs"]

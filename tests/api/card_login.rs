@@ -383,16 +383,22 @@ async fn a_citizen_certificate_card_signs_in_at_the_highest_level_without_the_pa
         page.contains("自然人憑證") && page.contains("id=\"pin\""),
         "the page asks for the PIN of a citizen certificate"
     );
-    // An NHI card does not reach the client's minimum level.
+    // An NHI card does not reach the client's minimum level: the page says so and waits
+    // for the right card (nothing is counted against the registration).
     let r = submit(&app, &interaction, &nhi, PASSWORD).await;
-    let r = app.get(&location(&r)).await;
-    let url = url::Url::parse(&location(&r)).unwrap();
-    assert_eq!(
-        query_param(&url, "error").as_deref(),
-        Some("unmet_authentication_requirements")
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("data-error=\"acr_unmet\"") && page.contains("需要自然人憑證登入"),
+        "{page}"
+    );
+    let wrong = submit(&app, &interaction, &nhi, "wrong-password").await;
+    assert!(
+        wrong.text().await.unwrap().contains("acr_unmet"),
+        "refused before the password is checked"
     );
 
-    let interaction = start(&app, &client, &challenge).await;
+    // The citizen certificate in the same sign-in.
     let r = submit(&app, &interaction, &moica, "").await;
     assert_eq!(
         r.status(),

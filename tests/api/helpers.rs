@@ -135,6 +135,8 @@ pub struct TestApp {
 }
 
 pub fn test_settings(db: &TestDb, data_dir: &std::path::Path) -> Settings {
+    // Every app a test starts logs into the capture, however it is started.
+    LazyLock::force(&TRACING);
     let mut s = Settings::default();
     s.database_url = db.url();
     s.data_dir = data_dir.to_path_buf();

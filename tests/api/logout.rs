@@ -88,6 +88,10 @@ async fn logout_without_hint_asks_for_confirmation() {
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("登出確認"));
+    assert!(
+        page.contains("下列應用程式也將一併登出") && page.contains("<li>Test RP</li>"),
+        "the confirmation lists what will be signed out: {page}"
+    );
     // A forged confirmation does not log out.
     let forged = app
         .browser

@@ -22,6 +22,52 @@ impl Drop for SmtpServer {
     }
 }
 
+/// One RFC 5322 message as a person reads it: its quoted-printable text decoded, then its
+/// base64 parts decoded, then the raw message (so that the first link found is a decoded
+/// one: lettre writes mostly-ASCII bodies, e.g. English mails, as quoted-printable).
+pub fn decode_mail(raw: &str) -> String {
+    use base64::Engine as _;
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut qp = Vec::new();
+    let mut bytes = joined.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        let hex: String = if b == b'=' {
+            bytes.clone().take(2).map(char::from).collect()
+        } else {
+            String::new()
+        };
+        match u8::from_str_radix(&hex, 16) {
+            Ok(v) if hex.len() == 2 => {
+                qp.push(v);
+                bytes.next();
+                bytes.next();
+            }
+            _ => qp.push(b),
+        }
+    }
+    let mut text = String::from_utf8_lossy(&qp).into_owned();
+    let is_b64 = |l: &str| {
+        !l.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+    };
+    let mut block = String::new();
+    for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
+        if is_b64(line) {
+            block.push_str(line);
+        } else if !block.is_empty() {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(block.as_bytes()) {
+                text.push('\n');
+                text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            block.clear();
+        }
+    }
+    text.push('\n');
+    text.push_str(raw);
+    text
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

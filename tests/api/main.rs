@@ -25,6 +25,7 @@ mod mail;
 mod multi_instance;
 mod pcsc;
 mod register;
+mod register_i18n;
 mod rp_flow;
 mod token_code;
 mod token_refresh;

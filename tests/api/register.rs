@@ -4,44 +4,25 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::json;
 
 use crate::card::{sign_token, Issuers};
 use crate::card_login::{card_app, start, submit, PASSWORD};
 use crate::helpers::*;
 
-/// Reads every `.eml` in `dir` and returns the raw text plus its decoded base64 parts.
+/// Every `.eml` in `dir`, decoded ([`crate::mail::decode_mail`]).
 fn mails(dir: &std::path::Path) -> Vec<String> {
-    let is_b64 = |l: &str| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
-    };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let mut text = raw.clone();
-        let mut block = String::new();
-        for line in raw.lines().map(str::trim).chain(std::iter::once("")) {
-            if is_b64(line) {
-                block.push_str(line);
-            } else if !block.is_empty() {
-                if let Ok(bytes) =
-                    base64::engine::general_purpose::STANDARD.decode(block.as_bytes())
-                {
-                    text.push('\n');
-                    text.push_str(&String::from_utf8_lossy(&bytes));
-                }
-                block.clear();
-            }
-        }
-        out.push(text);
-    }
-    out
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| {
+            crate::mail::decode_mail(&std::fs::read_to_string(entry.path()).unwrap_or_default())
+        })
+        .collect()
 }
 
-async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
+pub async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let m = mails(dir);
@@ -52,7 +33,7 @@ async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
     }
 }
 
-fn link_in(mail: &str, prefix: &str) -> String {
+pub fn link_in(mail: &str, prefix: &str) -> String {
     let start = mail
         .find(prefix)
         .unwrap_or_else(|| panic!("no link {prefix} in {mail}"));
@@ -79,7 +60,7 @@ pub async fn import_demo_registry(app: &TestApp) {
     assert_eq!(n, 6);
 }
 
-async fn challenge(app: &TestApp, purpose: &str) -> String {
+pub async fn challenge(app: &TestApp, purpose: &str) -> String {
     let c: serde_json::Value = app
         .browser
         .post(app.url("/card/challenge"))
@@ -94,7 +75,7 @@ async fn challenge(app: &TestApp, purpose: &str) -> String {
     c["challenge"].as_str().unwrap().to_string()
 }
 
-async fn step1(
+pub async fn step1(
     app: &TestApp,
     card: &serde_json::Value,
     household: &str,
@@ -121,7 +102,7 @@ async fn step1(
         .unwrap()
 }
 
-async fn step2(
+pub async fn step2(
     app: &TestApp,
     page: &str,
     password: &str,
@@ -147,7 +128,7 @@ async fn step2(
         .unwrap()
 }
 
-async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest::Response {
+pub async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest::Response {
     let page = app.get(link).await.text().await.unwrap();
     let csrf = hidden_value(&page, "csrf_token").unwrap();
     let t = hidden_value(&page, "t").unwrap();
@@ -169,14 +150,7 @@ async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> reqwest
 #[tokio::test]
 async fn the_guide_walk_apply_confirm_and_sign_in() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
 
     let terms = app.get("/register/terms").await.text().await.unwrap();
@@ -255,7 +229,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
     );
     assert!(!done.contains(PASSWORD));
 
-    let got = wait_mail(&dir, 1).await;
+    let got = wait_mail(outbox.path(), 1).await;
     assert_eq!(got.len(), 1, "one 認證通知信");
     assert!(
         got[0].contains("認證通知信") || got[0].contains("=?utf-8?"),
@@ -354,14 +328,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
 #[tokio::test]
 async fn an_expired_confirmation_link_is_refused() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
@@ -369,7 +336,7 @@ async fn an_expired_confirmation_link_is_refused() {
         .await
         .unwrap();
     step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
-    let got = wait_mail(&dir, 1).await;
+    let got = wait_mail(outbox.path(), 1).await;
     let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
     app.clock.advance(5 * 24 * 3600 + 1);
     let r = app.get(&link).await;
@@ -377,10 +344,9 @@ async fn an_expired_confirmation_link_is_refused() {
     assert!(r.text().await.unwrap().contains("重寄認證信"));
 }
 
-/// An app with the demo registry and a file outbox; `card` applied and confirmed.
-async fn registered_app(
+/// An app with the demo registry and a file outbox (mail sent every second).
+pub async fn applying_app(
     issuers: &Issuers,
-    card: &serde_json::Value,
     configure: impl FnOnce(&mut cardinal::configuration::Settings),
 ) -> (TestApp, tempfile::TempDir) {
     let outbox = tempfile::tempdir().unwrap();
@@ -392,6 +358,16 @@ async fn registered_app(
     })
     .await;
     import_demo_registry(&app).await;
+    (app, outbox)
+}
+
+/// An app with the demo registry and a file outbox; `card` applied and confirmed.
+async fn registered_app(
+    issuers: &Issuers,
+    card: &serde_json::Value,
+    configure: impl FnOnce(&mut cardinal::configuration::Settings),
+) -> (TestApp, tempfile::TempDir) {
+    let (app, outbox) = applying_app(issuers, configure).await;
     let page2 = step1(&app, card, "F1234567", "5")
         .await
         .text()
@@ -409,7 +385,7 @@ async fn registered_app(
     (app, outbox)
 }
 
-async fn card_form_post(
+pub async fn card_form_post(
     app: &TestApp,
     path: &str,
     purpose: &str,
@@ -656,14 +632,7 @@ async fn reset_to_a_new_address_needs_the_place_and_mobile_and_changes_the_email
 #[tokio::test]
 async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
     let issuers = Issuers::new();
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().to_path_buf();
-    let app = card_app(&issuers, |s| {
-        s.mail_outbox = Some(dir.clone());
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    import_demo_registry(&app).await;
+    let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let page2 = step1(&app, &card, "F1234567", "5")
         .await
@@ -672,7 +641,7 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
         .unwrap();
     step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw").await;
     let first = link_in(
-        &wait_mail(&dir, 1).await[0],
+        &wait_mail(outbox.path(), 1).await[0],
         &format!("{}/register/confirm?t=", app.address),
     );
     let html = card_form_post(&app, "/register/resend", "resend", &card, &[])
@@ -681,7 +650,7 @@ async fn resend_invalidates_the_old_link_and_delete_purges_the_application() {
         .await
         .unwrap();
     assert!(html.contains("data-outcome=\"resent\""), "{html}");
-    let got = wait_mail(&dir, 2).await;
+    let got = wait_mail(outbox.path(), 2).await;
     assert_eq!(got.len(), 2);
     assert_eq!(
         app.get(&first).await.status(),

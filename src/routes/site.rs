@@ -1,0 +1,417 @@
+//! The registration site's pages (健保卡網路服務註冊), as register.rs and member.rs render
+//! them: the browser token and CSRF, the page language and its switch (R-X-1), errors and
+//! notices in that language, and the 戶籍 selects.
+//!
+//! The language is, in order: a `lang` the person chose with the switch (kept in the
+//! language cookie from then on), `ui_locales` in the address, the language cookie,
+//! Accept-Language, the configured default (zh-TW). The switch shows the same page in the
+//! other language: the same address for a page that was fetched; for the answer to a form,
+//! the page's own address (a notice is sealed into `/register/notice?n=`, step 2 of the
+//! application posts its sealed proof again).
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::messages::{Localize, Message};
+use super::responses::{card_page_csp, cookie, page};
+use super::AppState;
+use crate::crypto::{ct_eq, new_secret_token, token_hash, KeyPurpose};
+use crate::enroll::apply::ApplyError;
+use crate::enroll::recovery::RecoveryError;
+
+/// The CSRF token of the registration site's forms for a browser.
+pub fn csrf(state: &AppState, browser: &str) -> String {
+    state
+        .engine
+        .ring()
+        .keyed_hash(KeyPurpose::Csrf, format!("register|{browser}").as_bytes())
+}
+
+/// The query parameter `name` of a request, decoded.
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// `path` with `query` and `lang` (any earlier `lang`/`ui_locales` dropped).
+fn with_lang(path: &str, query: &[(String, String)], lang: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| k != "lang" && k != "ui_locales")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push(("lang", lang));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
+/// Where the language switch of a page goes.
+enum Switch {
+    /// A page that can be fetched: its path and query (`lang` is added).
+    Get(String, Vec<(String, String)>),
+    /// A page that only a form post shows: the form posted again with `lang`.
+    Post(String, Vec<(String, String)>),
+}
+
+/// One request's view of the registration site.
+pub struct Site<'a> {
+    pub state: &'a AppState,
+    pub req: &'a HttpRequest,
+    pub lang: String,
+    browser: String,
+    new_browser: bool,
+    remember_lang: bool,
+    switch: Option<Switch>,
+}
+
+impl<'a> Site<'a> {
+    pub fn new(state: &'a AppState, req: &'a HttpRequest) -> Self {
+        let lang = state.lang(req, &[]);
+        let (browser, new_browser) = match state.browser(req).browser_token {
+            Some(t) => (t, false),
+            None => (new_secret_token(), true),
+        };
+        Site {
+            state,
+            req,
+            lang,
+            browser,
+            new_browser,
+            remember_lang: query_param(req, "lang").is_some(),
+            switch: None,
+        }
+    }
+
+    /// The language chosen with a switch that posts its form (remembered in the cookie).
+    pub fn choose_lang(&mut self, lang: &str) {
+        self.lang = self.state.templates.pick_lang([lang]);
+        self.remember_lang = true;
+    }
+
+    pub fn browser(&self) -> &str {
+        &self.browser
+    }
+
+    pub fn csrf(&self) -> String {
+        csrf(self.state, &self.browser)
+    }
+
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        !self.new_browser && ct_eq(token, &self.csrf())
+    }
+
+    /// The challenge binding of a card form of `purpose` in this browser.
+    pub fn binding(&self, purpose: &str) -> String {
+        crate::enroll::binding(purpose, "", &self.browser)
+    }
+
+    pub fn text(&self, key: &str, vars: &[(&str, &str)]) -> String {
+        self.state.templates.text(&self.lang, key, vars)
+    }
+
+    pub fn say(&self, message: &Message) -> String {
+        message.text(&self.state.templates, &self.lang)
+    }
+
+    /// The fetchable address of the page a form post answers with (the switch goes there);
+    /// a fetched page switches to its own address.
+    pub fn page_address(&mut self, path: &str, query: &[(&str, &str)]) {
+        self.switch = Some(Switch::Get(path.to_string(), owned(query)));
+    }
+
+    /// For a page only a form post shows: the switch posts `fields` to `action` again.
+    pub fn switch_by_post(&mut self, action: &str, fields: &[(&str, &str)]) {
+        self.switch = Some(Switch::Post(action.to_string(), owned(fields)));
+    }
+
+    fn other_lang(&self) -> String {
+        self.text("other_lang", &[])
+    }
+
+    fn switch_data(&self) -> (&'static str, Value) {
+        let other = self.other_lang();
+        if self.req.method() == Method::GET {
+            let query: Vec<(String, String)> =
+                serde_urlencoded::from_str(self.req.query_string()).unwrap_or_default();
+            return (
+                "lang_switch",
+                json!(with_lang(self.req.path(), &query, &other)),
+            );
+        }
+        match &self.switch {
+            Some(Switch::Get(path, query)) => {
+                ("lang_switch", json!(with_lang(path, query, &other)))
+            }
+            Some(Switch::Post(action, fields)) => (
+                "lang_switch_form",
+                json!({ "action": action, "fields": fields }),
+            ),
+            None => (
+                "lang_switch",
+                json!(with_lang(self.req.path(), &[], &other)),
+            ),
+        }
+    }
+
+    /// `data` (an object) with the error fields of a form page: the message in the page's
+    /// language, its code (`data-error`) and the field it is about (`invalid.<field>`).
+    pub fn with_error<E: Localize>(&self, mut data: Value, error: Option<&E>) -> Value {
+        if let (Value::Object(map), Some(e)) = (&mut data, error) {
+            let mut invalid = Map::new();
+            if let Some(field) = e.field() {
+                invalid.insert(field.into(), json!(true));
+            }
+            map.insert("error".into(), json!(self.say(&e.message())));
+            map.insert("error_code".into(), json!(e.error_code()));
+            map.insert("invalid".into(), Value::Object(invalid));
+        }
+        data
+    }
+
+    fn render(&self, name: &str, status: StatusCode, mut data: Value) -> HttpResponse {
+        if let Value::Object(map) = &mut data {
+            let (key, switch) = self.switch_data();
+            map.insert(key.into(), switch);
+            if !map.contains_key("title") {
+                map.insert("title".into(), json!(self.text("reg_title", &[])));
+            }
+        }
+        let mut resp = page(self.state, name, &self.lang, status, data);
+        let names = &self.state.cookies;
+        for (name, value, set) in [
+            (&names.browser, &self.browser, self.new_browser),
+            (&names.lang, &self.lang, self.remember_lang),
+        ] {
+            if set {
+                let _ = resp.add_cookie(&cookie(self.state, name, value.clone(), 365 * 24 * 3600));
+            }
+        }
+        resp
+    }
+
+    /// A page of the site; `data` is an object.
+    pub fn page(&self, name: &str, status: StatusCode, data: Value) -> HttpResponse {
+        self.render(name, status, data)
+    }
+
+    /// A page whose script reads the card through the local authenticator.
+    pub fn card_page(&self, name: &str, status: StatusCode, mut data: Value) -> HttpResponse {
+        let authenticator = self.state.engine.settings().card.authenticator_url.clone();
+        if let Value::Object(map) = &mut data {
+            map.insert("authenticator_url".into(), json!(authenticator));
+            map.insert("csrf_token".into(), json!(self.csrf()));
+        }
+        let mut resp = self.render(name, status, data);
+        card_page_csp(&mut resp, &authenticator, true);
+        resp
+    }
+
+    /// A notice page; after a form post its switch opens the notice sealed in its address.
+    pub fn notice(&mut self, notice: &Notice) -> HttpResponse {
+        if self.req.method() != Method::GET {
+            if let Some(sealed) = notice.seal(self.state, &self.browser) {
+                self.page_address("/register/notice", &[("n", &sealed)]);
+            }
+        }
+        let heading = self.text(notice.heading(), &[]);
+        let link = notice.link();
+        self.render(
+            "notice",
+            notice.status(),
+            json!({ "title": heading, "heading": heading, "outcome": notice.outcome(),
+                    "message": self.say(&notice.message()),
+                    "link": link.map(|l| l.0), "link_text": link.map(|l| self.text(l.1, &[])) }),
+        )
+    }
+}
+
+/// What a finished action tells the person (the notice page); sealed into the switch's
+/// address when a form post showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "n", rename_all = "snake_case")]
+pub enum Notice {
+    Applied { masked: String, days: i64 },
+    Confirmed,
+    ConfirmLinkInvalid,
+    ResetSent { masked: String, minutes: i64 },
+    ResetDone,
+    ResetLinkInvalid,
+    Resent { masked: String },
+    Deleted,
+    EmailChanged,
+}
+
+const NOTICE_CONTEXT: &str = "register.notice";
+
+impl Notice {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Notice::Applied { .. } => "applied",
+            Notice::Confirmed => "confirmed",
+            Notice::ConfirmLinkInvalid | Notice::ResetLinkInvalid => "link_invalid",
+            Notice::ResetSent { .. } => "reset_sent",
+            Notice::ResetDone => "reset_done",
+            Notice::Resent { .. } => "resent",
+            Notice::Deleted => "deleted",
+            Notice::EmailChanged => "email_changed",
+        }
+    }
+
+    fn heading(&self) -> &'static str {
+        match self {
+            Notice::Applied { .. } => "reg_title_apply",
+            Notice::Confirmed | Notice::ConfirmLinkInvalid | Notice::EmailChanged => {
+                "reg_title_confirm"
+            }
+            Notice::ResetSent { .. } => "reg_title_forgot",
+            Notice::ResetDone | Notice::ResetLinkInvalid => "reg_title_reset",
+            Notice::Resent { .. } => "reg_title_resend",
+            Notice::Deleted => "reg_title_delete",
+        }
+    }
+
+    fn message(&self) -> Message {
+        let plain = |key: &str| Message {
+            key: key.to_string(),
+            vars: Vec::new(),
+        };
+        match self {
+            Notice::Applied { masked, days } => Message {
+                key: "reg_notice_applied".into(),
+                vars: vec![("masked", masked.clone()), ("days", days.to_string())],
+            },
+            Notice::Confirmed => plain("reg_notice_confirmed"),
+            Notice::ConfirmLinkInvalid => ApplyError::LinkInvalid.message(),
+            Notice::ResetSent { masked, minutes } => Message {
+                key: "reg_notice_reset_sent".into(),
+                vars: vec![("masked", masked.clone()), ("minutes", minutes.to_string())],
+            },
+            Notice::ResetDone => plain("reg_notice_password_changed"),
+            Notice::ResetLinkInvalid => RecoveryError::LinkInvalid.message(),
+            Notice::Resent { masked } => Message {
+                key: "reg_notice_resent".into(),
+                vars: vec![("masked", masked.clone())],
+            },
+            Notice::Deleted => plain("reg_notice_deleted"),
+            Notice::EmailChanged => plain("reg_notice_email_changed"),
+        }
+    }
+
+    /// A link under the message: (address, dictionary key of its text).
+    fn link(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Notice::ResetLinkInvalid => Some(("/register/forgot", "reg_link_forgot")),
+            Notice::Deleted => Some(("/register/terms", "reg_link_apply")),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Notice::ConfirmLinkInvalid | Notice::ResetLinkInvalid => StatusCode::BAD_REQUEST,
+            _ => StatusCode::OK,
+        }
+    }
+
+    /// Sealed for this browser only (it can carry a masked e-mail address).
+    fn seal(&self, state: &AppState, browser: &str) -> Option<String> {
+        let json = serde_json::to_vec(self).ok()?;
+        let context = format!("{NOTICE_CONTEXT}|{}", token_hash(browser));
+        state.engine.ring().seal(&context, &json).ok()
+    }
+
+    /// The notice sealed by `seal` for this browser.
+    pub fn open(state: &AppState, browser: &str, sealed: &str) -> Option<Notice> {
+        let context = format!("{NOTICE_CONTEXT}|{}", token_hash(browser));
+        let json = state.engine.ring().open(&context, sealed).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}
+
+/// The 戶籍 a form posted: 縣市, 鄉鎮市區, 村里 and 鄰, shown again when the form comes back.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PlaceFields {
+    #[serde(default)]
+    pub county: String,
+    #[serde(default)]
+    pub township: String,
+    #[serde(default)]
+    pub village: String,
+    #[serde(default)]
+    pub neighborhood: String,
+}
+
+impl PlaceFields {
+    /// The 鄰 as a number (-1 when it is not one: no registry entry has it).
+    pub fn neighborhood_number(&self) -> i32 {
+        self.neighborhood.trim().parse().unwrap_or(-1)
+    }
+
+    /// The selects' options (縣市 always; 鄉鎮市區 and 村里 of what was chosen), with the
+    /// chosen ones selected, and the 鄰.
+    pub async fn options(&self, state: &AppState) -> Value {
+        let engine = state.engine.clone();
+        let (county, township) = (self.county.clone(), self.township.clone());
+        let lists = web::block(move || {
+            let store = engine.store();
+            let counties = store.counties().unwrap_or_default();
+            let townships = if counties.contains(&county) {
+                store.townships(&county).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let villages = if townships.contains(&township) {
+                store.villages(&county, &township).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            (counties, townships, villages)
+        })
+        .await
+        .unwrap_or_default();
+        let options = |list: Vec<String>, chosen: &str| -> Vec<Value> {
+            list.into_iter()
+                .map(|v| json!({ "selected": v == chosen, "value": v }))
+                .collect()
+        };
+        json!({
+            "counties": options(lists.0, &self.county),
+            "townships": options(lists.1, &self.township),
+            "villages": options(lists.2, &self.village),
+            "neighborhood": self.neighborhood.trim(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_switch_keeps_the_address_and_replaces_the_language() {
+        let query = vec![
+            ("t".to_string(), "a b&c".to_string()),
+            ("lang".to_string(), "zh-TW".to_string()),
+            ("ui_locales".to_string(), "zh-TW".to_string()),
+        ];
+        assert_eq!(
+            with_lang("/register/reset", &query, "en"),
+            "/register/reset?t=a+b%26c&lang=en"
+        );
+        assert_eq!(with_lang("/register", &[], "zh-TW"), "/register?lang=zh-TW");
+    }
+}
