@@ -311,3 +311,24 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     assert_eq!(location(&app.get("/admin").await), "/admin/login");
     assert_not_logged(&[&secret, &national_id(71), &national_id(72)]);
 }
+
+#[tokio::test]
+async fn the_console_asks_for_its_minimum_acr() {
+    let app = spawn_app_with(|s| s.admin.min_acr = "citizen-certificate".into()).await;
+    let client = cardinal::clients::find(&app.engine, "cardinal-admin").unwrap();
+    assert_eq!(
+        client.min_acr,
+        Some(cardinal::domain::Acr::CitizenCertificate),
+        "the console's client carries admin.min_acr"
+    );
+    let admin = resident(&app, 91, "000099990001", "管理員", false);
+    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), &admin).unwrap();
+    // A card-level sign-in (acr card) does not open the console.
+    let r = console_sign_in(&app, &admin).await;
+    let page = r.text().await.unwrap_or_default();
+    assert!(
+        !page.contains("id=\"admin-name\""),
+        "a card-level sign-in got into a citizen-certificate console: {page}"
+    );
+    assert_eq!(location(&app.get("/admin").await), "/admin/login");
+}
