@@ -202,6 +202,7 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
             cfg.app_data(dev.clone())
                 .route("/dev", web::get().to(get_dev))
                 .route("/dev/reader", web::post().to(post_reader))
+                .route("/dev/admin", web::post().to(post_admin))
                 .route("/dev/mail/{name}", web::get().to(get_mail));
         })),
         ..Options::default()
@@ -305,6 +306,10 @@ impl Demo {
         ));
         out.push_str(&format!(
             "  Dev page (cards, mailbox)  {}/dev\n",
+            self.cardinal_url
+        ));
+        out.push_str(&format!(
+            "  Admin console       {}/admin (the dev page grants the role to a registered card)\n",
             self.cardinal_url
         ));
         out.push_str(&format!(
@@ -585,29 +590,65 @@ struct ReaderForm {
     card: String,
 }
 
-async fn post_reader(
-    req: HttpRequest,
-    dev: web::Data<DevState>,
-    form: web::Form<ReaderForm>,
-) -> HttpResponse {
-    // A cross-site page must not swap the card. Browsers say where a request comes from
-    // in Sec-Fetch-Site (`Origin` is `null` here: the pages are sent with no-referrer).
+/// A cross-site page must not post the dev forms. Browsers say where a request comes from
+/// in Sec-Fetch-Site (`Origin` is `null` here: the pages are sent with no-referrer).
+fn cross_site(req: &HttpRequest) -> Option<HttpResponse> {
     let same_origin = req
         .headers()
         .get("sec-fetch-site")
         .and_then(|o| o.to_str().ok())
         .is_none_or(|site| matches!(site, "same-origin" | "none"));
-    if !same_origin {
-        return HttpResponse::Forbidden().body("cross-origin request refused");
+    (!same_origin).then(|| HttpResponse::Forbidden().body("cross-origin request refused"))
+}
+
+fn dev_error(message: String) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/plain; charset=utf-8")
+        .body(message)
+}
+
+async fn post_reader(
+    req: HttpRequest,
+    dev: web::Data<DevState>,
+    form: web::Form<ReaderForm>,
+) -> HttpResponse {
+    if let Some(refused) = cross_site(&req) {
+        return refused;
     }
     let key = (form.card != "none").then_some(form.card.as_str());
     match insert(&dev.reader, &dev.cards, key) {
         Ok(()) => HttpResponse::SeeOther()
             .insert_header(("location", "/dev"))
             .finish(),
-        Err(e) => HttpResponse::BadRequest()
-            .content_type("text/plain; charset=utf-8")
-            .body(format!("{e}: choose one of the demo cards on /dev")),
+        Err(e) => dev_error(format!("{e}: choose one of the demo cards on /dev")),
+    }
+}
+
+/// Grants the admin role to the holder of a demo card (who must have registered), so that
+/// the console at `/admin` can be tried without the CLI.
+async fn post_admin(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    dev: web::Data<DevState>,
+    form: web::Form<ReaderForm>,
+) -> HttpResponse {
+    if let Some(refused) = cross_site(&req) {
+        return refused;
+    }
+    let Some(card) = dev.cards.iter().find(|c| c.key == form.card) else {
+        return dev_error("no such demo card: choose one on /dev".into());
+    };
+    let engine = state.engine.clone();
+    let number = card.file.card_number.clone();
+    let by = crate::admin::Actor::cli();
+    match web::block(move || crate::admin::roles::grant(&engine, &by, &number)).await {
+        Ok(Ok(_)) | Ok(Err(crate::admin::AdminError::Conflict(_))) => HttpResponse::SeeOther()
+            .insert_header(("location", "/admin"))
+            .finish(),
+        Ok(Err(e)) => dev_error(format!(
+            "{e}. Register the card first (健保卡網路服務註冊), then grant the role."
+        )),
+        Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
 

@@ -440,6 +440,26 @@ async fn the_dev_page_refuses_other_sites_and_unknown_cards() {
     let r = post("none", None).await.unwrap();
     assert_eq!(r.status(), 303);
     demo.insert(Some("nhi")).unwrap();
+
+    // The admin role: only for a registered card, never from another site.
+    let grant = |card: &str, site: &str| {
+        app.api
+            .post(app.url("/dev/admin"))
+            .header("sec-fetch-site", site.to_string())
+            .form(&[("card", card.to_string())])
+            .send()
+    };
+    assert_eq!(grant("nhi", "cross-site").await.unwrap().status(), 403);
+    let r = grant("nhi2", "same-origin").await.unwrap();
+    assert_eq!(r.status(), 400, "陳美華 has not registered");
+    assert!(r.text().await.unwrap().contains("Register the card first"));
+    let r = grant("nhi", "same-origin").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/admin");
+    let admins = cardinal::admin::roles::list(&demo.engine).unwrap();
+    assert_eq!(admins.len(), 1, "王小明 is the admin");
+    let r = grant("nhi", "same-origin").await.unwrap();
+    assert_eq!(r.status(), 303, "granting twice is harmless");
     for name in ["..%2Fsecret.key", "secret.key", "nothing.eml"] {
         let r = app
             .api
