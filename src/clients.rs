@@ -357,20 +357,22 @@ pub fn update_by(
     let mut client = apply(draft, Some(&existing), engine.now()).map_err(ClientError::Invalid)?;
     check_deployment(engine, &client)?;
     let mut secret = None;
+    let mut secret_changes = false;
     if !client.auth_method.uses_secret() {
+        secret_changes = client.secret_hash.is_some();
         client.secret_hash = None;
     } else if client.secret_hash.is_none() {
         let s = new_secret_token();
         client.secret_hash = Some(engine.hash_client_secret(&s));
         secret = Some(s);
+        secret_changes = true;
     }
-    if !audited(
-        engine,
-        by,
-        ClientChange::Update(&client),
-        "client_update",
-        client_id,
-    )? {
+    let change = if secret_changes {
+        ClientChange::UpdateWithSecret(&client)
+    } else {
+        ClientChange::Update(&client)
+    };
+    if !audited(engine, by, change, "client_update", client_id)? {
         return Err(ClientError::NotFound(client_id.to_string()));
     }
     Ok((client, secret))
@@ -420,7 +422,7 @@ pub fn rotate_secret_by(
     if !audited(
         engine,
         by,
-        ClientChange::Update(&client),
+        ClientChange::RotateSecret(&client),
         "client_rotate_secret",
         client_id,
     )? {

@@ -189,6 +189,7 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
     ];
 
     let dev = web::Data::new(DevState {
+        host: cardinal_url.trim_start_matches("http://").to_string(),
         reader: reader.clone(),
         cards: cards.clone(),
         outbox: outbox.clone(),
@@ -460,6 +461,8 @@ async fn register_client(
 // ---------------------------------------------------------------------------
 
 struct DevState {
+    /// `HOST:PORT` of Cardinal, as browsers send it in `Host`.
+    host: String,
     reader: Arc<Mutex<InProcessTransport>>,
     cards: Vec<DemoCard>,
     outbox: PathBuf,
@@ -590,15 +593,19 @@ struct ReaderForm {
     card: String,
 }
 
-/// A cross-site page must not post the dev forms. Browsers say where a request comes from
-/// in Sec-Fetch-Site (`Origin` is `null` here: the pages are sent with no-referrer).
-fn cross_site(req: &HttpRequest) -> Option<HttpResponse> {
-    let same_origin = req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|o| o.to_str().ok())
-        .is_none_or(|site| matches!(site, "same-origin" | "none"));
-    (!same_origin).then(|| HttpResponse::Forbidden().body("cross-origin request refused"))
+/// Only the demo's own pages may post the dev forms. Browsers say where a request comes
+/// from in Sec-Fetch-Site (`Origin` is `null` here: the pages are sent with no-referrer);
+/// a request without it is refused, and the `Host` must be the address the demo listens on
+/// (a DNS-rebinding page calls itself same-origin under another host name).
+fn cross_site(req: &HttpRequest, dev: &DevState) -> Option<HttpResponse> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let same_origin = header("sec-fetch-site").is_some_and(|site| site == "same-origin");
+    let our_host = header("host").is_some_and(|h| h == dev.host);
+    (!(same_origin && our_host)).then(|| {
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("refused: only the dev page itself may do this")
+    })
 }
 
 fn dev_error(message: String) -> HttpResponse {
@@ -612,7 +619,7 @@ async fn post_reader(
     dev: web::Data<DevState>,
     form: web::Form<ReaderForm>,
 ) -> HttpResponse {
-    if let Some(refused) = cross_site(&req) {
+    if let Some(refused) = cross_site(&req, &dev) {
         return refused;
     }
     let key = (form.card != "none").then_some(form.card.as_str());
@@ -632,7 +639,7 @@ async fn post_admin(
     dev: web::Data<DevState>,
     form: web::Form<ReaderForm>,
 ) -> HttpResponse {
-    if let Some(refused) = cross_site(&req) {
+    if let Some(refused) = cross_site(&req, &dev) {
         return refused;
     }
     let Some(card) = dev.cards.iter().find(|c| c.key == form.card) else {
@@ -640,7 +647,7 @@ async fn post_admin(
     };
     let engine = state.engine.clone();
     let number = card.file.card_number.clone();
-    let by = crate::admin::Actor::cli();
+    let by = crate::admin::Actor::dev_page(state.browser(&req).ip);
     match web::block(move || crate::admin::roles::grant(&engine, &by, &number)).await {
         Ok(Ok(_)) | Ok(Err(crate::admin::AdminError::Conflict(_))) => HttpResponse::SeeOther()
             .insert_header(("location", "/admin"))

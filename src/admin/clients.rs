@@ -136,6 +136,11 @@ pub fn update(
     client_id: &str,
     input: ClientInput,
 ) -> AdminResult<ClientWithSecret> {
+    if client_id == super::CONSOLE_CLIENT_ID {
+        return Err(AdminError::Conflict(
+            "the admin console's own client is managed by Cardinal ([admin] settings) and cannot be edited".into(),
+        ));
+    }
     if input.client_id.as_deref().is_some_and(|id| id != client_id) {
         return Err(AdminError::invalid(
             "client_id",
@@ -159,6 +164,11 @@ pub fn delete(engine: &Engine, by: &Actor, client_id: &str) -> AdminResult<()> {
 }
 
 pub fn rotate_secret(engine: &Engine, by: &Actor, client_id: &str) -> AdminResult<RotatedSecret> {
+    if client_id == super::CONSOLE_CLIENT_ID {
+        return Err(AdminError::Conflict(
+            "the admin console's own client is a public client with no secret".into(),
+        ));
+    }
     let secret = clients::rotate_secret_by(engine, client_id, by)?;
     Ok(RotatedSecret {
         client_id: client_id.to_string(),

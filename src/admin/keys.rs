@@ -87,16 +87,16 @@ pub fn rotate(
     };
     let mut made = Vec::new();
     for alg in algs {
-        let kid = engine.keys().rotate(alg, now, delay)?;
-        let audit = by.event(
-            engine,
-            "key_rotate",
-            "success",
-            None,
-            None,
-            Some(format!("alg={} kid={kid}", alg.as_str())),
-        );
-        engine.store().append_audit(&audit)?;
+        let kid = engine.keys().rotate_audited(alg, now, delay, |kid| {
+            Some(by.event(
+                engine,
+                "key_rotate",
+                "success",
+                None,
+                None,
+                Some(format!("alg={} kid={kid}", alg.as_str())),
+            ))
+        })?;
         made.push(RotatedKey {
             kid,
             alg: alg.as_str().into(),

@@ -20,7 +20,7 @@ use crate::store::{AuditEvent, StoreError};
 
 /// Who does an administrative action, as written in the audit log's `actor` column:
 /// `person:ID` (a console admin), `client:ID` (an API client), `cli:USER` (the command
-/// line on the server) or `system`.
+/// line on the server), `dev-page` (the demo's dev page) or `system`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     label: String,
@@ -52,6 +52,14 @@ impl Actor {
         Actor {
             label: format!("cli:{user}"),
             ip: None,
+        }
+    }
+
+    /// The dev page of `cardinal demo` (never present in `serve`).
+    pub fn dev_page(ip: Option<String>) -> Self {
+        Actor {
+            label: "dev-page".into(),
+            ip,
         }
     }
 

@@ -10,15 +10,29 @@ pub struct ClientId(String);
 
 impl ClientId {
     pub fn parse(value: &str) -> Result<ClientId, String> {
-        if value.is_empty() || value.len() > 128 || !value.chars().all(|c| c.is_ascii_graphic()) {
-            return Err("client_id must be 1 to 128 visible ASCII characters".into());
+        // URL-unreserved characters only, starting with a letter or digit: an id goes into
+        // paths (/admin/clients/{id}), HTML and command lines (where `-x` is an option).
+        let starts_well = value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let unreserved = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'));
+        if value.len() > 128 || !starts_well || !unreserved {
+            return Err(
+                "client_id must be 1 to 128 characters of A–Z, a–z, 0–9, '-', '.', '_' or '~', starting with a letter or digit"
+                    .into(),
+            );
         }
         Ok(ClientId(value.to_string()))
     }
 
-    /// A fresh random id.
+    /// A fresh random id (128 bits, hex).
     pub fn generate() -> ClientId {
-        ClientId(crate::crypto::random_token(16))
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        ClientId(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
@@ -235,5 +249,25 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod client_id_tests {
+    use super::ClientId;
+
+    #[test]
+    fn client_ids_are_url_and_command_line_safe() {
+        for good in ["ecpa", "desktop-app", "a.b_c~d", "0abc"] {
+            assert!(ClientId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-f", "a/b", "a b", "a?b", "a#b", "é", &"x".repeat(129)] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
+        }
+        for _ in 0..64 {
+            let id = ClientId::generate();
+            assert_eq!(id.as_ref().len(), 32);
+            assert!(ClientId::parse(id.as_ref()).is_ok(), "{}", id.as_ref());
+        }
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::store::AuditEvent;
 use crate::store::{KeyRecord, Storage};
 
 /// JWS algorithms the OP signs with.
@@ -257,6 +258,17 @@ impl KeyManager {
         now: UnixTime,
         active_from: UnixTime,
     ) -> anyhow::Result<String> {
+        self.add_key_audited(alg, now, active_from, |_| None)
+    }
+
+    /// [`Self::add_key`], with the audit event `audit(kid)` written in the same transaction.
+    fn add_key_audited(
+        &self,
+        alg: SigningAlg,
+        now: UnixTime,
+        active_from: UnixTime,
+        audit: impl FnOnce(&str) -> Option<AuditEvent>,
+    ) -> anyhow::Result<String> {
         let mut private = alg.generate()?;
         let kid = crypto::random_token(12);
         private.set_key_id(kid.clone());
@@ -276,8 +288,9 @@ impl KeyManager {
             created_at: now,
             active_from,
         };
+        let event = audit(&kid);
         self.store
-            .insert_key(&record)
+            .insert_key(&record, event.as_ref())
             .context("Failed to store a signing key")?;
         Ok(kid)
     }
@@ -289,7 +302,18 @@ impl KeyManager {
         now: UnixTime,
         prepublish_secs: i64,
     ) -> anyhow::Result<String> {
-        let kid = self.add_key(alg, now, now + prepublish_secs.max(0))?;
+        self.rotate_audited(alg, now, prepublish_secs, |_| None)
+    }
+
+    /// [`Self::rotate`], with the audit event `audit(kid)` stored with the key, atomically.
+    pub fn rotate_audited(
+        &self,
+        alg: SigningAlg,
+        now: UnixTime,
+        prepublish_secs: i64,
+        audit: impl FnOnce(&str) -> Option<AuditEvent>,
+    ) -> anyhow::Result<String> {
+        let kid = self.add_key_audited(alg, now, now + prepublish_secs.max(0), audit)?;
         self.reload(now)?;
         Ok(kid)
     }

@@ -84,6 +84,11 @@ async fn console(state: &AppState, req: &HttpRequest) -> Option<Console> {
         if !sso.is_active(now) || !store.is_admin(&s.person_id).ok()? {
             return None;
         }
+        // A session opened below the minimum of now (the setting was raised) is over.
+        let required = engine.settings().admin.min_acr().ok()?;
+        if !crate::domain::Acr::parse(&s.acr).is_some_and(|a| a.satisfies(required)) {
+            return None;
+        }
         let person = store.find_person(&s.person_id).ok()??;
         Some(Console {
             person_id: s.person_id,
@@ -157,6 +162,16 @@ macro_rules! signed_in {
         match console(&$state, &$req).await {
             Some(c) => c,
             None => return login_redirect(&$req),
+        }
+    };
+}
+
+/// The console of a signed-in admin whose form carries its CSRF token, or the answer.
+macro_rules! signed_in_post {
+    ($state:expr, $req:expr, $form:expr) => {
+        match signed_in_post(&$state, &$req, &$form).await {
+            Ok(c) => c,
+            Err(resp) => return resp,
         }
     };
 }
@@ -305,6 +320,8 @@ pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
         ("acr_values", acr),
+        // A recent sign-in, not any SSO session of the day (an eCPA sign-in hours ago).
+        ("max_age", "900"),
         ("ui_locales", lang.as_str()),
     ])
     .unwrap_or_default();
@@ -370,16 +387,18 @@ pub async fn get_callback(
             .person_id
             .ok_or_else(|| anyhow::anyhow!("console token without a person"))?;
         let min = engine.settings().admin.min_acr()?;
-        let audit = |outcome: &str, detail: &str| {
-            let e = Actor::person(&person_id, ip.clone()).event(
+        let event = |outcome: &str, detail: &str| {
+            Actor::person(&person_id, ip.clone()).event(
                 &engine,
                 "admin_login",
                 outcome,
                 Some(&person_id),
                 Some(CONSOLE_CLIENT_ID),
                 Some(detail.to_string()),
-            );
-            if let Err(err) = engine.store().append_audit(&e) {
+            )
+        };
+        let audit = |outcome: &str, detail: &str| {
+            if let Err(err) = engine.store().append_audit(&event(outcome, detail)) {
                 tracing::error!(error = ?err, "cannot write the audit event");
             }
         };
@@ -397,19 +416,22 @@ pub async fn get_callback(
             .ok_or_else(|| anyhow::anyhow!("console token without a session"))?;
         let now = engine.now();
         let token = new_secret_token();
-        engine.store().create_admin_session(&AdminSessionRecord {
-            id_hash: token_hash(&token),
-            person_id: person_id.clone(),
-            sid,
-            acr: acr.map(|a| a.as_str().to_string()).unwrap_or_default(),
-            created_at: now,
-            expires_at: now + engine.settings().admin.session_ttl,
-            ended_at: None,
-        })?;
-        audit(
-            "success",
-            &format!("acr={}", claims.acr.unwrap_or_default()),
-        );
+        // The session exists only with its audit event: no sign-in goes unrecorded.
+        engine.store().create_admin_session(
+            &AdminSessionRecord {
+                id_hash: token_hash(&token),
+                person_id: person_id.clone(),
+                sid,
+                acr: acr.map(|a| a.as_str().to_string()).unwrap_or_default(),
+                created_at: now,
+                expires_at: now + engine.settings().admin.session_ttl,
+                ended_at: None,
+            },
+            &event(
+                "success",
+                &format!("acr={}", claims.acr.as_deref().unwrap_or_default()),
+            ),
+        )?;
         Ok(Admitted::Yes { token })
     })
     .await;
@@ -444,17 +466,13 @@ pub async fn post_logout(
     req: HttpRequest,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let _ = blocking(&state.engine, move |e| {
-        e.store()
-            .end_admin_session(&token_hash(&c.token), e.now())?;
         let audit = c
             .actor()
             .event(e, "admin_logout", "success", Some(&c.person_id), None, None);
-        Ok(e.store().append_audit(&audit)?)
+        Ok(e.store()
+            .end_admin_session(&token_hash(&c.token), e.now(), &audit)?)
     })
     .await;
     let query = serde_urlencoded::to_string([
@@ -781,10 +799,7 @@ pub async fn post_new_client(
     req: HttpRequest,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let values = ClientForm::from_fields(&form);
     let input = values.input(true);
     let actor = c.actor();
@@ -818,10 +833,7 @@ pub async fn post_client(
     path: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let id = path.into_inner();
     let mut values = ClientForm::from_fields(&form);
     values.client_id = id.clone();
@@ -855,10 +867,7 @@ pub async fn post_client_secret(
     path: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let id = path.into_inner();
     let actor = c.actor();
     let client_id = id.clone();
@@ -885,10 +894,7 @@ pub async fn post_client_delete(
     path: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let id = path.into_inner();
     let actor = c.actor();
     match blocking(&state.engine, move |e| {
@@ -929,15 +935,44 @@ pub async fn get_registrations(
     query: web::Query<SearchQuery>,
 ) -> HttpResponse {
     let c = signed_in!(state, req);
-    let q = query.into_inner();
+    registrations_page(&state, &req, &c, query.into_inner()).await
+}
+
+/// The search itself is posted: a national ID typed into it must not end up in the
+/// browser's history or in a proxy's access log, as a query string would.
+pub async fn post_registrations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Fields>,
+) -> HttpResponse {
+    let c = signed_in_post!(state, req, form);
+    let get = |n: &str| {
+        field(&form, n)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let q = SearchQuery {
+        q: get("q"),
+        cursor: get("cursor"),
+        done: None,
+    };
+    registrations_page(&state, &req, &c, q).await
+}
+
+async fn registrations_page(
+    state: &AppState,
+    req: &HttpRequest,
+    c: &Console,
+    q: SearchQuery,
+) -> HttpResponse {
     let (text_q, cursor) = (q.q.clone(), q.cursor.clone());
     let result = blocking(&state.engine, move |e| {
         admin::registrations::search(e, text_q.as_deref(), None, cursor.as_deref())
     })
     .await;
     let base = merge(
-        json!({ "title": text(&state, &req, "admin_registrations"), "nav_registrations": true, "q": q.q }),
-        done_message(&state, &req, q.done.as_deref()),
+        json!({ "title": text(state, req, "admin_registrations"), "nav_registrations": true, "q": q.q }),
+        done_message(state, req, q.done.as_deref()),
     );
     match result {
         Ok(p) => {
@@ -947,25 +982,25 @@ pub async fn get_registrations(
                 .map(|r| {
                     merge(
                         json!(r),
-                        json!({ "status_label": status_label(&state, &req, &r.status) }),
+                        json!({ "status_label": status_label(state, req, &r.status) }),
                     )
                 })
                 .collect();
             render(
-                &state,
-                &req,
+                state,
+                req,
                 "admin_registrations",
                 StatusCode::OK,
-                Some(&c),
+                Some(c),
                 merge(base, json!({ "items": items, "next": p.next_cursor })),
             )
         }
         Err(e) => render(
-            &state,
-            &req,
+            state,
+            req,
             "admin_registrations",
             status_of(&e),
-            Some(&c),
+            Some(c),
             merge(base, error_data(&e)),
         ),
     }
@@ -1037,10 +1072,7 @@ pub async fn post_registration(
     path: web::Path<(String, String)>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let (person_id, action) = path.into_inner();
     let reason = field(&form, "reason").unwrap_or_default().to_string();
     let actor = c.actor();
@@ -1118,9 +1150,34 @@ fn filter_query(req: &HttpRequest) -> String {
         .join("&")
 }
 
+/// The audit filters of the query string. A malformed one is an error naming it, never
+/// an unfiltered log (or export) that the admin takes for the filtered one.
+fn audit_query(req: &HttpRequest) -> Result<AuditQuery, AdminError> {
+    serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+        AdminError::invalid(
+            "filters",
+            format!("the filters could not be read ({e}); correct them and search again"),
+        )
+    })
+}
+
 pub async fn get_audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let c = signed_in!(state, req);
-    let q: AuditQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let q = match audit_query(&req) {
+        Ok(q) => q,
+        Err(e) => {
+            let base = json!({ "title": text(&state, &req, "admin_audit"), "nav_audit": true,
+                               "events": EVENTS, "f": {} });
+            return render(
+                &state,
+                &req,
+                "admin_audit",
+                status_of(&e),
+                Some(&c),
+                merge(base, error_data(&e)),
+            );
+        }
+    };
     let shown = json!({ "from": q.from, "to": q.to, "person": q.person, "client_id": q.client_id,
                         "event": q.event, "outcome": q.outcome, "actor": q.actor });
     let base = json!({ "title": text(&state, &req, "admin_audit"), "nav_audit": true, "f": shown,
@@ -1147,7 +1204,14 @@ pub async fn get_audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
 
 pub async fn get_audit_csv(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let c = signed_in!(state, req);
-    let q: AuditQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let q = match audit_query(&req) {
+        Ok(q) => q,
+        Err(e) => {
+            return HttpResponse::build(status_of(&e))
+                .content_type("text/plain; charset=utf-8")
+                .body(e.public_message())
+        }
+    };
     let actor = c.actor();
     let result = blocking(&state.engine, move |e| {
         let csv = admin::audit::csv(e, &q)?;
@@ -1215,10 +1279,7 @@ pub async fn post_rotate_keys(
     req: HttpRequest,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let c = match signed_in_post(&state, &req, &form).await {
-        Ok(c) => c,
-        Err(resp) => return resp,
-    };
+    let c = signed_in_post!(state, req, form);
     let request = RotateRequest {
         alg: field(&form, "alg")
             .filter(|a| !a.is_empty())
@@ -1259,6 +1320,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(post_client_delete),
         )
         .route("/admin/registrations", web::get().to(get_registrations))
+        .route("/admin/registrations", web::post().to(post_registrations))
         .route(
             "/admin/registrations/{person_id}",
             web::get().to(get_registration),

@@ -81,7 +81,14 @@ pub enum StatusChange {
 #[derive(Debug, Clone)]
 pub enum ClientChange<'a> {
     Create(&'a Client),
+    /// Everything but the secret, which keeps its stored value (a rotation committed
+    /// between the caller's read and this write is not undone).
     Update(&'a Client),
+    /// Everything including the secret (the authentication method changed).
+    UpdateWithSecret(&'a Client),
+    /// A new secret; the client's own access tokens (client_credentials, issued with the
+    /// old secret) are revoked at the same time.
+    RotateSecret(&'a Client),
     Delete(&'a str),
 }
 
@@ -122,9 +129,20 @@ pub trait AdminStore {
     fn list_admins(&self) -> StoreResult<Vec<AdminRecord>>;
     fn is_admin(&self, person_id: &str) -> StoreResult<bool>;
 
-    fn create_admin_session(&self, session: &AdminSessionRecord) -> StoreResult<()>;
+    /// Opens a console session together with its audit event (one transaction).
+    fn create_admin_session(
+        &self,
+        session: &AdminSessionRecord,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     fn find_admin_session(&self, id_hash: &str) -> StoreResult<Option<AdminSessionRecord>>;
-    fn end_admin_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Ends a console session; its audit event is written in the same transaction.
+    fn end_admin_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
 
     /// Registrations matching `query`, ordered by (name, person id), after `after`.
     fn search_registrations(

@@ -202,7 +202,8 @@ pub trait PersonStore {
 
 pub trait KeyStore {
     fn list_keys(&self) -> StoreResult<Vec<KeyRecord>>;
-    fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+    /// Stores a key, and its audit event (when given) in the same transaction.
+    fn insert_key(&self, key: &KeyRecord, audit: Option<&AuditEvent>) -> StoreResult<()>;
 }
 
 pub trait SessionStore {

@@ -531,6 +531,24 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
     assert_eq!(status, 404);
     let (status, _) = call(&app, Method::DELETE, "/clients/cardinal-admin", t, None).await;
     assert_eq!(status, 409);
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        "/clients/cardinal-admin",
+        t,
+        Some(json!({"redirect_uris": ["https://evil.example/cb"]})),
+    )
+    .await;
+    assert_eq!(status, 409, "the console's client cannot be edited: {body}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/clients/cardinal-admin/secret",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
 
     // Each change is audited with the API client as the actor.
     let actor = format!("client:{}", caller.client_id);
@@ -1147,4 +1165,71 @@ async fn the_openapi_document_validates_and_lists_every_route_of_the_api() {
     }
     let (status, body) = call(&app, Method::GET, "/nothing-here", None, None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn a_rotated_secret_ends_the_clients_live_tokens_and_an_edit_never_restores_it() {
+    let app = spawn_app().await;
+    let operator = machine_client(&app, &["cardinal:admin"]);
+    let robot = machine_client(&app, &["cardinal:admin"]);
+    let t_operator = client_token(&app, &operator, "cardinal:admin").await;
+    let t_robot = client_token(&app, &robot, "cardinal:admin").await;
+    let (status, _) = call(&app, Method::GET, "/clients", Some(&t_robot), None).await;
+    assert_eq!(status, 200);
+
+    // The operator rotates the robot's secret (say it leaked): the robot's token dies with it.
+    let (status, rotated) = call(
+        &app,
+        Method::POST,
+        &format!("/clients/{}/secret", robot.client_id),
+        Some(&t_operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let (status, _) = call(&app, Method::GET, "/clients", Some(&t_robot), None).await;
+    assert_eq!(status, 401, "a token issued with the old secret is revoked");
+    let (status, _) = call(&app, Method::GET, "/clients", Some(&t_operator), None).await;
+    assert_eq!(status, 200, "other clients' tokens live on");
+
+    // An edit that read the client before the rotation writes its fields, not the old secret.
+    let stale = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    let (status, rotated) = call(
+        &app,
+        Method::POST,
+        &format!("/clients/{}/secret", operator.client_id),
+        Some(&t_operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let fresh_secret = rotated["client_secret"].as_str().unwrap().to_string();
+    let mut edited = stale.clone();
+    edited.name = "Counter system (renamed)".into();
+    let audit = cardinal::store::AuditEvent {
+        at: app.engine.now(),
+        event: "client_update".into(),
+        outcome: "success".into(),
+        actor: Some("test".into()),
+        person_id: None,
+        client_id: Some(operator.client_id.clone()),
+        ip: None,
+        detail: None,
+    };
+    assert!(app
+        .engine
+        .store()
+        .write_client(&cardinal::store::ClientChange::Update(&edited), &audit)
+        .unwrap());
+    let now = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    assert_eq!(now.name, "Counter system (renamed)");
+    assert_ne!(
+        now.secret_hash, stale.secret_hash,
+        "the old secret stays dead"
+    );
+    let fresh = TestClient {
+        secret: Some(fresh_secret),
+        ..operator
+    };
+    client_token(&app, &fresh, "cardinal:admin").await;
 }

@@ -221,12 +221,34 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     assert!(!r.text().await.unwrap().contains(&secret));
 
     // Find the registration and deactivate it: a reason is required.
-    let found = app
-        .get(&format!("/admin/registrations?q={}", national_id(72)))
+    // The search is posted (a national ID never goes into a URL); without the form's
+    // token it is refused.
+    let list = app.get("/admin/registrations").await.text().await.unwrap();
+    let forged = app
+        .browser
+        .post(app.url("/admin/registrations"))
+        .form(&[("csrf_token", "forged"), ("q", national_id(72).as_str())])
+        .send()
         .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let found = app
+        .browser
+        .post(app.url("/admin/registrations"))
+        .form(&[
+            ("csrf_token", csrf(&list).as_str()),
+            ("q", national_id(72).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
         .text()
         .await
         .unwrap();
+    assert!(
+        !found.contains("/admin/registrations?q="),
+        "no link carries the query"
+    );
     assert!(
         found.contains(&format!("/admin/registrations/{target}")),
         "{found}"
@@ -297,6 +319,15 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     assert!(csv.contains("registration_deactivate") && csv.contains("reason=臨櫃停用"));
     let r = app.get("/admin/audit?from=someday").await;
     assert_eq!(r.status(), 422);
+    // A filter that cannot be read is an error, never the whole log taken for a filtered one.
+    for bad in ["limit=x&actor=nobody", "actor=a&actor=b"] {
+        let r = app.get(&format!("/admin/audit?{bad}")).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        let page = r.text().await.unwrap();
+        assert!(!page.contains("臨櫃停用"), "no unfiltered rows for {bad}");
+        let r = app.get(&format!("/admin/audit.csv?{bad}")).await;
+        assert_eq!(r.status(), 422, "{bad}");
+    }
 
     // Logout ends the console session and offers the SSO logout.
     let home = app.get("/admin").await.text().await.unwrap();

@@ -17,6 +17,8 @@ use crate::verify::Identity;
 
 /// How long a sign-in may take at the provider.
 pub const PENDING_TTL_SECS: i64 = 10 * 60;
+/// Started sign-ins kept at once (see [`SessionStore::add_pending`]).
+pub const MAX_PENDING: usize = 10_000;
 /// How long a portal session lasts without a new sign-in.
 pub const SESSION_TTL_SECS: i64 = 8 * 60 * 60;
 
@@ -120,9 +122,22 @@ impl SessionStore {
         inner.seen_logout_jti.retain(|_, exp| *exp > now);
     }
 
+    /// Remembers a started sign-in. At most [`MAX_PENDING`] are kept (anyone can start
+    /// one): beyond that the oldest is dropped, so a flood costs memory for ten minutes at
+    /// most up to that bound.
     pub fn add_pending(&self, state: &str, pending: PendingLogin) {
         let mut inner = self.lock();
         Self::purge(&mut inner, pending.created_at);
+        if inner.pending.len() >= MAX_PENDING {
+            let oldest = inner
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.created_at)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                inner.pending.remove(&k);
+            }
+        }
         inner.pending.insert(state.to_string(), pending);
     }
 
@@ -272,6 +287,28 @@ mod tests {
         assert!(store.take_pending("s1", 1_001).is_none());
         store.add_pending("s2", pending);
         assert!(store.take_pending("s2", 1_000 + PENDING_TTL_SECS).is_none());
+    }
+
+    #[test]
+    fn a_flood_of_started_sign_ins_is_bounded_and_drops_the_oldest() {
+        let store = SessionStore::default();
+        let pending = |at: i64| PendingLogin {
+            browser: fingerprint("b"),
+            nonce: Nonce::new("n".into()),
+            pkce_verifier: "v".into(),
+            requested_acr: None,
+            prompt_login: false,
+            return_to: "/apps".into(),
+            created_at: at,
+        };
+        for i in 0..MAX_PENDING as i64 + 5 {
+            // s0 is the one oldest; the rest started a second later.
+            store.add_pending(&format!("s{i}"), pending(if i == 0 { 999 } else { 1_000 }));
+        }
+        assert_eq!(store.lock().pending.len(), MAX_PENDING);
+        assert!(store.take_pending("s0", 1_100).is_none(), "the oldest went");
+        let last = format!("s{}", MAX_PENDING + 4);
+        assert!(store.take_pending(&last, 1_100).is_some());
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::store::{
     AuditEvent, PersonStore, RegistrationStatus, RegistrationStore, StoreError, StoreResult,
 };
 
-fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> QueryResult<usize> {
+/// Writes an audit event inside the caller's transaction.
+pub(super) fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> QueryResult<usize> {
     diesel::insert_into(audit_events::table)
         .values(NewAuditRow {
             at: e.at,
@@ -195,14 +196,19 @@ impl AdminStore for Database {
         Ok(n > 0)
     }
 
-    fn create_admin_session(&self, session: &AdminSessionRecord) -> StoreResult<()> {
+    fn create_admin_session(
+        &self,
+        session: &AdminSessionRecord,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = AdminSessionRow::from(session);
-        self.with(|c| {
+        self.write_tx(|c| {
             diesel::insert_into(admin_sessions::table)
                 .values(&row)
-                .execute(c)
+                .execute(c)?;
+            insert_audit(c, audit)?;
+            Ok(())
         })
-        .map(|_| ())
     }
 
     fn find_admin_session(&self, id_hash: &str) -> StoreResult<Option<AdminSessionRecord>> {
@@ -216,17 +222,25 @@ impl AdminStore for Database {
         Ok(row.map(AdminSessionRecord::from))
     }
 
-    fn end_admin_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let n = self.with(|c| {
-            diesel::update(
+    fn end_admin_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.write_tx(|c| {
+            let n = diesel::update(
                 admin_sessions::table
                     .find(id_hash)
                     .filter(admin_sessions::ended_at.is_null()),
             )
             .set(admin_sessions::ended_at.eq(Some(now)))
-            .execute(c)
-        })?;
-        Ok(n == 1)
+            .execute(c)?;
+            if n == 1 {
+                insert_audit(c, audit)?;
+            }
+            Ok(n == 1)
+        })
     }
 
     fn search_registrations(
@@ -465,9 +479,41 @@ impl AdminStore for Database {
                     .values(ClientRow::from(*client))
                     .execute(c)?,
                 ClientChange::Update(client) => {
+                    let mut row = ClientRow::from(*client);
+                    let stored: Option<Option<String>> = clients::table
+                        .find(&row.client_id)
+                        .select(clients::secret_hash)
+                        .first(c)
+                        .optional()?;
+                    let Some(stored) = stored else {
+                        return Ok(false);
+                    };
+                    row.secret_hash = stored;
+                    diesel::update(clients::table.find(&row.client_id))
+                        .set(&row)
+                        .execute(c)?
+                }
+                ClientChange::UpdateWithSecret(client) => {
                     let row = ClientRow::from(*client);
                     diesel::update(clients::table.find(&row.client_id))
                         .set(&row)
+                        .execute(c)?
+                }
+                ClientChange::RotateSecret(client) => {
+                    let id = client.client_id.as_ref();
+                    diesel::update(
+                        access_tokens::table
+                            .filter(access_tokens::client_id.eq(id))
+                            .filter(access_tokens::person_id.is_null())
+                            .filter(access_tokens::revoked_at.is_null()),
+                    )
+                    .set(access_tokens::revoked_at.eq(Some(client.updated_at)))
+                    .execute(c)?;
+                    diesel::update(clients::table.find(id))
+                        .set((
+                            clients::secret_hash.eq(client.secret_hash.clone()),
+                            clients::updated_at.eq(client.updated_at),
+                        ))
                         .execute(c)?
                 }
                 ClientChange::Delete(id) => {

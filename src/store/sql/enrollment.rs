@@ -2,11 +2,12 @@
 
 use diesel::prelude::*;
 
+use super::admin::insert_audit;
 use super::records::insert_outbox;
 use super::{AnyConnection, Database};
 use crate::clock::UnixTime;
 use crate::store::enrollment::*;
-use crate::store::models::{NewAuditRow, PersonRow};
+use crate::store::models::PersonRow;
 use crate::store::schema::*;
 use crate::store::{AuditEvent, OutboxMessage, Person, StoreError, StoreResult};
 
@@ -174,21 +175,6 @@ fn token_row(t: &MailTokenRecord) -> MailTokenRow {
         expires_at: t.expires_at,
         consumed_at: t.consumed_at,
     }
-}
-
-fn insert_audit(c: &mut AnyConnection, e: &AuditEvent) -> QueryResult<usize> {
-    diesel::insert_into(audit_events::table)
-        .values(NewAuditRow {
-            at: e.at,
-            event: &e.event,
-            outcome: &e.outcome,
-            actor: e.actor.as_deref(),
-            person_id: e.person_id.as_deref(),
-            client_id: e.client_id.as_deref(),
-            ip: e.ip.as_deref(),
-            detail: e.detail.as_deref(),
-        })
-        .execute(c)
 }
 
 fn person_with_registration(

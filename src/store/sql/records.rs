@@ -96,14 +96,17 @@ impl KeyStore for Database {
         Ok(rows.into_iter().map(KeyRecord::from).collect())
     }
 
-    fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
+    fn insert_key(&self, key: &KeyRecord, audit: Option<&AuditEvent>) -> StoreResult<()> {
         let row = KeyRow::from(key);
-        self.with(|c| {
+        self.write_tx(|c| {
             diesel::insert_into(signing_keys::table)
                 .values(&row)
-                .execute(c)
+                .execute(c)?;
+            if let Some(audit) = audit {
+                super::admin::insert_audit(c, audit)?;
+            }
+            Ok(())
         })
-        .map(|_| ())
     }
 }
 

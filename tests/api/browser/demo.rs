@@ -438,6 +438,22 @@ async fn the_dev_page_refuses_other_sites_and_unknown_cards() {
         .unwrap();
     assert!(html.contains("id=\"card-moica\" class=\"inserted\""));
     let r = post("none", None).await.unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "a request that does not say where it comes from"
+    );
+    let rebound = app
+        .api
+        .post(app.url("/dev/reader"))
+        .header("sec-fetch-site", "same-origin")
+        .header("host", "attacker.example:8080")
+        .form(&[("card", "none")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403, "another host name (DNS rebinding)");
+    let r = post("none", Some("same-origin")).await.unwrap();
     assert_eq!(r.status(), 303);
     demo.insert(Some("nhi")).unwrap();
 
@@ -458,6 +474,23 @@ async fn the_dev_page_refuses_other_sites_and_unknown_cards() {
     assert_eq!(location(&r), "/admin");
     let admins = cardinal::admin::roles::list(&demo.engine).unwrap();
     assert_eq!(admins.len(), 1, "王小明 is the admin");
+    let granted = cardinal::admin::audit::list(
+        &demo.engine,
+        &cardinal::admin::audit::AuditQuery {
+            event: Some("admin_grant".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        granted
+            .items
+            .first()
+            .and_then(|e| e.actor.clone())
+            .as_deref(),
+        Some("dev-page"),
+        "the audit log names the dev page"
+    );
     let r = grant("nhi", "same-origin").await.unwrap();
     assert_eq!(r.status(), 303, "granting twice is harmless");
     for name in ["..%2Fsecret.key", "secret.key", "nothing.eml"] {

@@ -210,11 +210,11 @@ pub async fn get_callback(
             "這個登入要求不是從這個瀏覽器開始的，請回首頁重新登入。",
         );
     }
-    if let Some(iss) = query.iss.as_deref() {
-        if iss != portal.provider.issuer().as_str() {
-            tracing::warn!(iss, "authorization response from another issuer");
-            return bad_callback(&portal, "登入回應不是由 Cardinal 發出的。");
-        }
+    // Cardinal advertises authorization_response_iss_parameter_supported, so every answer
+    // must name it (RFC 9207 §2.4): a missing `iss` is refused like a wrong one.
+    if query.iss.as_deref() != Some(portal.provider.issuer().as_str()) {
+        tracing::warn!(iss = ?query.iss, "authorization response without Cardinal's iss");
+        return bad_callback(&portal, "登入回應不是由 Cardinal 發出的。");
     }
     if let Some(error) = query.error.as_deref() {
         tracing::info!(error, "the provider returned an error");
