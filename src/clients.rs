@@ -84,6 +84,8 @@ pub enum ClientError {
     NotFound(String),
     #[error("client_id {0} is taken")]
     Taken(String),
+    #[error("client {0} was changed by someone else at the same time; reload it and try again")]
+    Changed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -248,6 +250,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
             .clone()
             .or_else(|| base.and_then(|b| b.id_token_alg.clone())),
         created_at: base.map(|b| b.created_at).unwrap_or(now),
+        version: base.map(|b| b.version).unwrap_or(0),
         updated_at: now,
     };
     if let Some(jwks) = &client.jwks {
@@ -295,6 +298,7 @@ fn audited(
     match engine.store().write_client(&change, &audit) {
         Ok(done) => Ok(done),
         Err(StoreError::Duplicate) => Err(ClientError::Taken(client_id.to_string())),
+        Err(StoreError::Stale) => Err(ClientError::Changed(client_id.to_string())),
         Err(e) => Err(e.into()),
     }
 }

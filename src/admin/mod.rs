@@ -162,6 +162,7 @@ impl From<ClientError> for AdminError {
             },
             ClientError::NotFound(id) => AdminError::NotFound(format!("no client {id}")),
             ClientError::Taken(id) => AdminError::Conflict(format!("client_id {id} is taken")),
+            e @ ClientError::Changed(_) => AdminError::Conflict(e.to_string()),
             ClientError::Store(s) => AdminError::Store(s),
         }
     }

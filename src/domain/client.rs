@@ -139,6 +139,8 @@ pub struct Client {
     pub id_token_alg: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every stored change; a change based on an older read is refused.
+    pub version: i64,
 }
 
 impl fmt::Debug for Client {

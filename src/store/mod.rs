@@ -27,6 +27,9 @@ pub use sql::Database;
 pub enum StoreError {
     #[error("a record with this key already exists")]
     Duplicate,
+    /// The record changed since it was read (optimistic locking).
+    #[error("the record was changed meanwhile")]
+    Stale,
     #[error(transparent)]
     Db(#[from] anyhow::Error),
 }

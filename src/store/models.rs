@@ -79,6 +79,7 @@ pub struct ClientRow {
     pub id_token_alg: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub version: i64,
 }
 
 impl From<&Client> for ClientRow {
@@ -108,6 +109,7 @@ impl From<&Client> for ClientRow {
             id_token_alg: c.id_token_alg.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            version: c.version,
         }
     }
 }
@@ -150,6 +152,7 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: r.id_token_alg.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         })
     }
 }

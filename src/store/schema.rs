@@ -34,6 +34,7 @@ diesel::table! {
         id_token_alg -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 

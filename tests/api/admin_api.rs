@@ -1168,7 +1168,7 @@ async fn the_openapi_document_validates_and_lists_every_route_of_the_api() {
 }
 
 #[tokio::test]
-async fn a_rotated_secret_ends_the_clients_live_tokens_and_an_edit_never_restores_it() {
+async fn a_rotated_secret_ends_the_clients_live_tokens_and_a_stale_edit_is_refused() {
     let app = spawn_app().await;
     let operator = machine_client(&app, &["cardinal:admin"]);
     let robot = machine_client(&app, &["cardinal:admin"]);
@@ -1192,7 +1192,8 @@ async fn a_rotated_secret_ends_the_clients_live_tokens_and_an_edit_never_restore
     let (status, _) = call(&app, Method::GET, "/clients", Some(&t_operator), None).await;
     assert_eq!(status, 200, "other clients' tokens live on");
 
-    // An edit that read the client before the rotation writes its fields, not the old secret.
+    // An edit based on a read from before the rotation is refused (optimistic locking): it
+    // can neither bring the old secret back nor undo another admin's change.
     let stale = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
     let (status, rotated) = call(
         &app,
@@ -1216,17 +1217,34 @@ async fn a_rotated_secret_ends_the_clients_live_tokens_and_an_edit_never_restore
         ip: None,
         detail: None,
     };
+    for change in [
+        cardinal::store::ClientChange::Update(&edited),
+        cardinal::store::ClientChange::UpdateWithSecret(&edited),
+        cardinal::store::ClientChange::RotateSecret(&edited),
+    ] {
+        assert!(matches!(
+            app.engine.store().write_client(&change, &audit),
+            Err(cardinal::store::StoreError::Stale)
+        ));
+    }
+    let now = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    assert_eq!(now.name, "Counter system");
+    assert_ne!(
+        now.secret_hash, stale.secret_hash,
+        "the old secret stays dead"
+    );
+    // Based on a fresh read, the same edit goes through.
+    let mut edited = now.clone();
+    edited.name = "Counter system (renamed)".into();
     assert!(app
         .engine
         .store()
         .write_client(&cardinal::store::ClientChange::Update(&edited), &audit)
         .unwrap());
-    let now = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
-    assert_eq!(now.name, "Counter system (renamed)");
-    assert_ne!(
-        now.secret_hash, stale.secret_hash,
-        "the old secret stays dead"
-    );
+    let renamed = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    assert_eq!(renamed.name, "Counter system (renamed)");
+    assert_eq!(renamed.version, now.version + 1);
+    assert_eq!(renamed.secret_hash, now.secret_hash);
     let fresh = TestClient {
         secret: Some(fresh_secret),
         ..operator

@@ -473,34 +473,66 @@ impl AdminStore for Database {
     }
 
     fn write_client(&self, change: &ClientChange<'_>, audit: &AuditEvent) -> StoreResult<bool> {
-        self.write_tx(|c| {
+        /// What the transaction found; `Stale` rolls nothing back (nothing was written).
+        enum Written {
+            Done,
+            Missing,
+            Stale,
+        }
+        let written = self.write_tx(|c| {
             let n = match change {
                 ClientChange::Create(client) => diesel::insert_into(clients::table)
                     .values(ClientRow::from(*client))
                     .execute(c)?,
-                ClientChange::Update(client) => {
+                ClientChange::Update(client) | ClientChange::UpdateWithSecret(client) => {
                     let mut row = ClientRow::from(*client);
-                    let stored: Option<Option<String>> = clients::table
+                    let stored: Option<(Option<String>, i64)> = clients::table
                         .find(&row.client_id)
-                        .select(clients::secret_hash)
+                        .select((clients::secret_hash, clients::version))
                         .first(c)
                         .optional()?;
-                    let Some(stored) = stored else {
-                        return Ok(false);
+                    let Some((stored_secret, version)) = stored else {
+                        return Ok(Written::Missing);
                     };
-                    row.secret_hash = stored;
-                    diesel::update(clients::table.find(&row.client_id))
-                        .set(&row)
-                        .execute(c)?
-                }
-                ClientChange::UpdateWithSecret(client) => {
-                    let row = ClientRow::from(*client);
-                    diesel::update(clients::table.find(&row.client_id))
-                        .set(&row)
-                        .execute(c)?
+                    if version != client.version {
+                        return Ok(Written::Stale);
+                    }
+                    if matches!(change, ClientChange::Update(_)) {
+                        row.secret_hash = stored_secret;
+                    }
+                    row.version = version + 1;
+                    diesel::update(
+                        clients::table
+                            .find(&row.client_id)
+                            .filter(clients::version.eq(version)),
+                    )
+                    .set(&row)
+                    .execute(c)?
                 }
                 ClientChange::RotateSecret(client) => {
                     let id = client.client_id.as_ref();
+                    let n = diesel::update(
+                        clients::table
+                            .find(id)
+                            .filter(clients::version.eq(client.version)),
+                    )
+                    .set((
+                        clients::secret_hash.eq(client.secret_hash.clone()),
+                        clients::updated_at.eq(client.updated_at),
+                        clients::version.eq(client.version + 1),
+                    ))
+                    .execute(c)?;
+                    if n == 0 {
+                        let exists: Option<String> = clients::table
+                            .find(id)
+                            .select(clients::client_id)
+                            .first(c)
+                            .optional()?;
+                        return match exists {
+                            Some(_) => Ok(Written::Stale),
+                            None => Ok(Written::Missing),
+                        };
+                    }
                     diesel::update(
                         access_tokens::table
                             .filter(access_tokens::client_id.eq(id))
@@ -509,12 +541,7 @@ impl AdminStore for Database {
                     )
                     .set(access_tokens::revoked_at.eq(Some(client.updated_at)))
                     .execute(c)?;
-                    diesel::update(clients::table.find(id))
-                        .set((
-                            clients::secret_hash.eq(client.secret_hash.clone()),
-                            clients::updated_at.eq(client.updated_at),
-                        ))
-                        .execute(c)?
+                    n
                 }
                 ClientChange::Delete(id) => {
                     // Tokens are looked up by hash, not joined to clients: remove them.
@@ -526,10 +553,15 @@ impl AdminStore for Database {
                 }
             };
             if n != 1 {
-                return Ok(false);
+                return Ok(Written::Missing);
             }
             insert_audit(c, audit)?;
-            Ok(true)
-        })
+            Ok(Written::Done)
+        })?;
+        match written {
+            Written::Done => Ok(true),
+            Written::Missing => Ok(false),
+            Written::Stale => Err(StoreError::Stale),
+        }
     }
 }

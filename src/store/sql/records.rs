@@ -44,7 +44,8 @@ impl ClientStore for Database {
     }
 
     fn update_client(&self, client: &Client) -> StoreResult<bool> {
-        let row = ClientRow::from(client);
+        let mut row = ClientRow::from(client);
+        row.version += 1;
         let n = self.with(|c| {
             diesel::update(clients::table.find(&row.client_id))
                 .set(&row)
