@@ -777,9 +777,17 @@ impl RateLimitStore for Database {
                 .set(rate_limits::hits.eq(rate_limits::hits + 1))
                 .execute(c)?;
                 if n == 0 {
-                    let moved = diesel::update(rate_limits::table.find(bucket))
-                        .set((rate_limits::window_start.eq(start), rate_limits::hits.eq(1)))
-                        .execute(c)?;
+                    // Only an older window is restarted: a row of this window made by another
+                    // transaction after this one's first statement must be counted, not reset
+                    // (PostgreSQL gives each statement a new snapshot). Then the insert fails as
+                    // a duplicate and the attempt runs again.
+                    let moved = diesel::update(
+                        rate_limits::table
+                            .find(bucket)
+                            .filter(rate_limits::window_start.lt(start)),
+                    )
+                    .set((rate_limits::window_start.eq(start), rate_limits::hits.eq(1)))
+                    .execute(c)?;
                     if moved == 0 {
                         diesel::insert_into(rate_limits::table)
                             .values((
