@@ -803,27 +803,35 @@ pub async fn post_new_client(
     let values = ClientForm::from_fields(&form);
     let input = values.input(true);
     let actor = c.actor();
-    match blocking(&state.engine, move |e| {
+    let result = blocking(&state.engine, move |e| {
         admin::clients::create(e, &actor, input)
     })
-    .await
-    {
-        Ok(made) => match made.client_secret {
-            Some(secret) => secret_page(&state, &req, &c, &made.client.client_id, &secret),
-            None => see_other(&format!(
-                "/admin/clients/{}?done=created",
-                made.client.client_id
-            )),
-        },
-        Err(e) => client_page(
-            &state,
-            &req,
-            &c,
-            status_of(&e),
-            &values,
-            true,
-            error_data(&e),
-        ),
+    .await;
+    client_saved(&state, &req, &c, result, &values, true)
+}
+
+/// After a create or an edit: the secret (shown once), or the client's page, or the form
+/// again with the error.
+fn client_saved(
+    state: &AppState,
+    req: &HttpRequest,
+    c: &Console,
+    result: Result<admin::clients::ClientWithSecret, AdminError>,
+    values: &ClientForm,
+    new: bool,
+) -> HttpResponse {
+    match result {
+        Ok(saved) => {
+            let id = saved.client.client_id;
+            match saved.client_secret {
+                Some(secret) => secret_page(state, req, c, &id, &secret),
+                None => {
+                    let done = if new { "created" } else { "saved" };
+                    see_other(&format!("/admin/clients/{id}?done={done}"))
+                }
+            }
+        }
+        Err(e) => client_page(state, req, c, status_of(&e), values, new, error_data(&e)),
     }
 }
 
@@ -840,25 +848,11 @@ pub async fn post_client(
     let input = values.input(false);
     let actor = c.actor();
     let client_id = id.clone();
-    match blocking(&state.engine, move |e| {
+    let result = blocking(&state.engine, move |e| {
         admin::clients::update(e, &actor, &client_id, input)
     })
-    .await
-    {
-        Ok(saved) => match saved.client_secret {
-            Some(secret) => secret_page(&state, &req, &c, &id, &secret),
-            None => see_other(&format!("/admin/clients/{id}?done=saved")),
-        },
-        Err(e) => client_page(
-            &state,
-            &req,
-            &c,
-            status_of(&e),
-            &values,
-            false,
-            error_data(&e),
-        ),
-    }
+    .await;
+    client_saved(&state, &req, &c, result, &values, false)
 }
 
 pub async fn post_client_secret(
