@@ -197,7 +197,7 @@ pub struct ClientOptions {
     pub post_logout_redirect_uris: Vec<String>,
     #[arg(long = "backchannel-logout-uri", value_name = "URI")]
     pub backchannel_logout_uri: Option<String>,
-    /// Lowest authentication level: card, passkey, citizen-certificate (or the acr URN).
+    /// Lowest authentication level: card or citizen-certificate (or the acr URN).
     #[arg(long = "min-acr", value_name = "ACR")]
     pub min_acr: Option<String>,
     /// The client's public keys (JWKS JSON file) for private_key_jwt.

@@ -144,11 +144,17 @@ impl From<&Client> for ClientView {
     }
 }
 
-/// `card`, `passkey`, `citizen-certificate` or a full acr URN.
+/// `card`, `citizen-certificate` or a full acr URN (passkey is known but not offered yet).
 pub fn parse_acr(value: &str) -> Result<Acr, String> {
-    Acr::parse(value)
+    let acr = Acr::parse(value)
         .or_else(|| Acr::parse(&format!("urn:cardinal:acr:{value}")))
-        .ok_or_else(|| format!("unknown acr {value:?}; use card, passkey or citizen-certificate"))
+        .ok_or_else(|| format!("unknown acr {value:?}; use card or citizen-certificate"))?;
+    if !acr.is_offered() {
+        return Err(format!(
+            "acr {value:?} is not offered yet (no sign-in could reach it); use card or citizen-certificate"
+        ));
+    }
+    Ok(acr)
 }
 
 fn uris(values: &[String], field: &'static str) -> Result<Vec<RedirectUri>, FieldError> {

@@ -159,6 +159,9 @@ pub struct TokenSettings {
     pub refresh_token_ttl: i64,
     /// Absolute lifetime of a sign-in session (seconds; NIST AAL3: at most 12 h).
     pub session_ttl: i64,
+    /// A sign-in session unused this long ends (seconds; shared office PCs). Counted in the
+    /// database, so it holds across instances.
+    pub session_idle_ttl: i64,
     /// Time a user has to finish signing in and consenting (seconds).
     pub interaction_ttl: i64,
     /// Lifetime of back-channel logout tokens (seconds).
@@ -173,6 +176,7 @@ impl Default for TokenSettings {
             id_token_ttl: 600,
             refresh_token_ttl: 30 * 24 * 3600,
             session_ttl: 12 * 3600,
+            session_idle_ttl: 30 * 60,
             interaction_ttl: 900,
             logout_token_ttl: 120,
         }
@@ -297,7 +301,7 @@ impl Default for RegistrationSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
-    /// The lowest sign-in level for the console: `card` (NHI card + 註冊密碼), `passkey` or
+    /// The lowest sign-in level for the console: `card` (NHI card + 註冊密碼) or
     /// `citizen-certificate` (MOICA card + PIN), or the acr URN.
     pub min_acr: String,
     /// Lifetime of a console session (seconds); it also ends with the SSO session.
@@ -457,12 +461,16 @@ impl Settings {
             ("id_token_ttl", t.id_token_ttl),
             ("refresh_token_ttl", t.refresh_token_ttl),
             ("session_ttl", t.session_ttl),
+            ("session_idle_ttl", t.session_idle_ttl),
             ("interaction_ttl", t.interaction_ttl),
             ("logout_token_ttl", t.logout_token_ttl),
         ] {
             if v <= 0 {
                 bail!("tokens.{name} must be positive");
             }
+        }
+        if t.session_idle_ttl > t.session_ttl {
+            bail!("tokens.session_idle_ttl must be at most tokens.session_ttl");
         }
         if t.code_ttl > 600 {
             bail!("tokens.code_ttl must be at most 600 seconds (RFC 6749 §4.1.2)");

@@ -31,7 +31,7 @@ pub struct ClientInput {
     /// openid, profile, email, phone, offline_access; cardinal:admin for admin API clients
     /// (confidential, client_credentials).
     pub scopes: Option<Vec<String>>,
-    /// card, passkey, citizen-certificate (or the acr URN); `null` removes it (on update).
+    /// card or citizen-certificate (or the acr URN); `null` removes it (on update).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub min_acr: Option<Option<String>>,

@@ -203,18 +203,6 @@ fn current_status(engine: &Engine, person_id: &str) -> AdminResult<RegistrationS
         .status)
 }
 
-fn deliveries(engine: &Engine, person_id: &str, sids: &[String]) -> Vec<LogoutDelivery> {
-    let now = engine.now();
-    let mut all = Vec::new();
-    for sid in sids {
-        match engine.logout_deliveries(person_id, sid, now) {
-            Ok(d) => all.extend(d),
-            Err(e) => tracing::warn!(error = ?e, "cannot make back-channel logout tokens"),
-        }
-    }
-    all
-}
-
 /// Applies `change` when the registration is in one of `from`; 409 otherwise.
 fn change(
     engine: &Engine,
@@ -249,7 +237,7 @@ fn change(
         return Err(refuse(current_status(engine, person_id)?));
     };
     Ok(Changed {
-        deliveries: deliveries(engine, person_id, &ended),
+        deliveries: engine.logout_deliveries_for(person_id, &ended),
         registration: detail_of(engine, person_id)?,
     })
 }
@@ -367,7 +355,7 @@ pub fn end_sessions(engine: &Engine, by: &Actor, person_id: &str) -> AdminResult
         .store()
         .end_person_sessions(person_id, engine.now(), &audit)?;
     Ok(Changed {
-        deliveries: deliveries(engine, person_id, &ended),
+        deliveries: engine.logout_deliveries_for(person_id, &ended),
         registration: detail_of(engine, person_id)?,
     })
 }

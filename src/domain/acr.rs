@@ -15,6 +15,20 @@ pub enum Acr {
 impl Acr {
     pub const ALL: [Acr; 3] = [Acr::Card, Acr::Passkey, Acr::CitizenCertificate];
 
+    /// The levels a sign-in can reach today: what discovery advertises and what requests
+    /// and clients may ask for. Passkeys (行動裝置認證) join when they exist.
+    pub const OFFERED: [Acr; 2] = [Acr::Card, Acr::CitizenCertificate];
+
+    /// A level that some sign-in method here can reach.
+    pub fn is_offered(self) -> bool {
+        Acr::OFFERED.contains(&self)
+    }
+
+    /// `value` as a level that is offered; `None` for unknown and not (yet) offered ones.
+    pub fn parse_offered(value: &str) -> Option<Acr> {
+        Acr::parse(value).filter(|a| a.is_offered())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Acr::Card => "urn:cardinal:acr:card",
@@ -66,5 +80,13 @@ mod tests {
             assert_eq!(Acr::parse(a.as_str()), Some(a));
         }
         assert_eq!(Acr::parse("urn:other"), None);
+    }
+
+    #[test]
+    fn passkey_is_known_but_not_offered_yet() {
+        assert_eq!(Acr::parse(Acr::Passkey.as_str()), Some(Acr::Passkey));
+        assert_eq!(Acr::parse_offered(Acr::Passkey.as_str()), None);
+        assert_eq!(Acr::parse_offered(Acr::Card.as_str()), Some(Acr::Card));
+        assert!(Acr::OFFERED.iter().all(|a| Acr::ALL.contains(a)));
     }
 }

@@ -54,6 +54,10 @@ pub enum LoginError {
     /// The application asks for a level this kind of card cannot give (step-up).
     #[error("此應用程式需要自然人憑證登入，請插入自然人憑證並輸入 PIN 碼後再按「讀取」")]
     NeedsStrongerCard,
+    /// The application asked for a particular person (`id_token_hint`) and this card is
+    /// someone else's.
+    #[error("此卡片的持卡人與應用系統要求登入的使用者不同，請插入正確的卡片後再按「讀取」")]
+    NotHintedPerson,
     #[error("系統暫時無法處理，請稍後再試")]
     Internal,
 }
@@ -71,6 +75,7 @@ impl LoginError {
             LoginError::RateLimited => "rate_limited",
             LoginError::UnsupportedCard => "unsupported_card",
             LoginError::NeedsStrongerCard => "acr_unmet",
+            LoginError::NotHintedPerson => "hint_mismatch",
             LoginError::Internal => "internal_error",
         }
     }

@@ -3,12 +3,30 @@
 
 use super::apply::{digits, mask_email, ApplyError};
 use super::recovery::RecoveryError;
-use super::Enrollment;
+use super::{Enrollment, PasswordChangeVia};
 use crate::card::CardToken;
-use crate::crypto::{new_secret_token, token_hash};
-use crate::domain::password::{birth_date_forms, Password, PasswordError};
+use crate::crypto::{new_secret_token, random_token, token_hash};
+use crate::domain::password::{birth_date_forms, Password};
 use crate::mail::outbox_message;
-use crate::store::{AuditEvent, MailTokenPurpose, MailTokenRecord, Person, Registration};
+use crate::oidc::logout::LogoutDelivery;
+use crate::store::{
+    AuditEvent, MailTokenPurpose, MailTokenRecord, PasswordChange, Person, Registration,
+    SessionRecord,
+};
+
+/// What 註冊密碼變更 did.
+#[derive(Debug)]
+pub enum PasswordChangeOutcome {
+    /// Changed: the renewed member session's cookie value, and the back-channel logout
+    /// tokens of the sessions that ended.
+    Changed {
+        session_token: String,
+        ended: Vec<LogoutDelivery>,
+    },
+    /// The current password was wrong once too often: the registration is locked and every
+    /// session ended.
+    LockedOut { ended: Vec<LogoutDelivery> },
+}
 
 /// What 基本資料異動 shows and accepts.
 #[derive(Debug, Clone, Default)]
@@ -50,41 +68,43 @@ impl Enrollment {
         Ok((person, reg))
     }
 
-    /// 註冊密碼變更: the current password, then the new one twice.
+    /// 註冊密碼變更: the current password, then the new one twice. A wrong current password
+    /// counts toward the lockout of sign-in (a stolen member session cannot guess it without
+    /// limit); reaching the limit locks the registration and ends every session. A change
+    /// ends every session, grant, code and reset link of the person and renews the member
+    /// session `current` (a new cookie and `sid`, the same sign-in); the notice goes to the
+    /// registered addresses in `lang`.
     pub fn change_password(
         &self,
-        person_id: &str,
-        old: &str,
-        new: &str,
-        confirm: &str,
+        current: &SessionRecord,
+        passwords: (&str, &str, &str),
+        lang: &str,
         ip: Option<&str>,
-    ) -> Result<(), RecoveryError> {
-        let (_, reg) = self.member(person_id)?;
+    ) -> Result<PasswordChangeOutcome, RecoveryError> {
+        let (old, new, confirm) = passwords;
+        let person_id = current.person_id.as_str();
+        let (person, reg) = self.member(person_id)?;
+        let now = self.engine.now();
         if !self
             .hasher
             .verify(&Password::new(old), Some(&reg.password_hash))
         {
-            self.engine.audit_from(
-                ip,
-                "password_change",
-                "wrong_password",
-                Some(person_id),
-                None,
-                None,
-            );
-            return Err(RecoveryError::Apply(ApplyError::Password(
-                PasswordError::Mismatch,
-            )));
+            return self.wrong_old_password(person_id, ip, now);
         }
         let new_password = Password::new(new);
-        let mut personal = self
+        let mut personal: Vec<String> = self
             .engine
             .store()
-            .sealed_national_id(person_id)?
-            .and_then(|s| self.engine.ring().open("persons.national_id", &s).ok())
-            .and_then(|b| String::from_utf8(b).ok())
-            .into_iter()
-            .collect::<Vec<_>>();
+            .registration_detail(person_id, now)?
+            .map(|d| d.cards.into_iter().map(|(number, _)| number).collect())
+            .unwrap_or_default();
+        personal.extend(
+            self.engine
+                .store()
+                .sealed_national_id(person_id)?
+                .and_then(|s| self.engine.ring().open("persons.national_id", &s).ok())
+                .and_then(|b| String::from_utf8(b).ok()),
+        );
         personal.extend(
             self.engine
                 .store()
@@ -103,16 +123,74 @@ impl Enrollment {
             .hasher
             .hash(&new_password)
             .map_err(|_| RecoveryError::Apply(ApplyError::Internal))?;
-        let now = self.engine.now();
-        if !self.engine.store().change_password(
-            person_id,
-            &hash,
-            now,
-            &audit(now, "password_change", "success", person_id, ip),
-        )? {
-            return Err(RecoveryError::NotRegistered);
+        let session_token = new_secret_token();
+        let renewed = SessionRecord {
+            id_hash: token_hash(&session_token),
+            sid: random_token(16),
+            created_at: now,
+            last_seen_at: now,
+            ended_at: None,
+            ..current.clone()
+        };
+        let notices = self
+            .password_notices(&person, &reg, None, PasswordChangeVia::Change, lang, now)
+            .map_err(|e| {
+                tracing::error!(error = ?e, "the password notice cannot be written");
+                RecoveryError::Apply(ApplyError::Internal)
+            })?;
+        let change = PasswordChange {
+            password_hash: hash,
+            renewed: Some(renewed),
+            notices,
+            audit: audit(now, "password_change", "success", person_id, ip),
+        };
+        let ended = self
+            .engine
+            .store()
+            .change_password(person_id, &change, now)?
+            .ok_or(RecoveryError::NotRegistered)?;
+        Ok(PasswordChangeOutcome::Changed {
+            session_token,
+            ended: self.engine.logout_deliveries_for(person_id, &ended),
+        })
+    }
+
+    fn wrong_old_password(
+        &self,
+        person_id: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<PasswordChangeOutcome, RecoveryError> {
+        let threshold = self.engine.settings().registration.lockout_threshold;
+        let failed = self
+            .engine
+            .store()
+            .record_failed_login(person_id, threshold, now)?;
+        self.engine.audit_from(
+            ip,
+            "password_change",
+            "wrong_password",
+            Some(person_id),
+            None,
+            None,
+        );
+        match failed {
+            Some(f) if !f.locked_now => Err(RecoveryError::WrongOldPassword {
+                remaining: (threshold - f.failed_attempts).max(0),
+            }),
+            // Locked now (or meanwhile by a parallel attempt): whoever holds this session
+            // is out, with every other session of the person.
+            _ => {
+                let ended = self.engine.store().end_person_sessions(
+                    person_id,
+                    now,
+                    &audit(now, "lockout", "sessions_ended", person_id, ip),
+                )?;
+                Ok(PasswordChangeOutcome::LockedOut {
+                    ended: self.engine.logout_deliveries_for(person_id, &ended),
+                })
+            }
         }
-        Ok(())
     }
 
     /// 基本資料異動: contact data at once; a changed primary e-mail is sent a link and changes

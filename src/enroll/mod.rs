@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::PasswordHasher;
 use crate::card::CardService;
-use crate::mail::MailContent;
+use crate::clock::UnixTime;
+use crate::mail::{outbox_message, MailContent};
+use crate::store::{OutboxMessage, Person, Registration};
 use crate::oidc::Engine;
 use crate::templates::Templates;
 
@@ -65,6 +67,69 @@ impl Enrollment {
                 .templates
                 .render(&format!("mail/{name}_html"), lang, data)?,
         })
+    }
+}
+
+/// How a registration password was changed, for the notice mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChangeVia {
+    /// 註冊密碼變更 (signed in, with the old password).
+    Change,
+    /// 忘記註冊密碼 → the reset link and the card.
+    Reset,
+}
+
+/// A time as people in Taiwan read it (UTC+8), e.g. `2026-12-03 16:05`.
+fn taiwan_time(at: UnixTime) -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.to_offset(offset).format(&format).ok())
+        .unwrap_or_default()
+}
+
+impl Enrollment {
+    /// 註冊密碼已變更通知 (R-REG, NIST 800-63B §4.6: every change is notified): one mail per
+    /// registered address — primary, backup, and `also` (the new address of a reset sent to
+    /// one) — in `lang`, saying when, how, and what to do if it was not the holder.
+    pub(crate) fn password_notices(
+        &self,
+        person: &Person,
+        reg: &Registration,
+        also: Option<&str>,
+        via: PasswordChangeVia,
+        lang: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<OutboxMessage>> {
+        let via_key = match via {
+            PasswordChangeVia::Change => "mail_password_changed_via_change",
+            PasswordChangeVia::Reset => "mail_password_changed_via_reset",
+        };
+        let vars = [
+            ("name", person.name.clone()),
+            ("when", taiwan_time(now)),
+            ("via", self.templates.text(lang, via_key, &[])),
+            ("link", format!("{}/register", self.engine.issuer())),
+        ];
+        let mut sent: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        let addresses = [person.email.as_deref(), reg.email_backup.as_deref(), also];
+        for to in addresses.into_iter().flatten() {
+            let to = to.trim();
+            if to.is_empty() || sent.iter().any(|s| s.eq_ignore_ascii_case(to)) {
+                continue;
+            }
+            let mail = self.compose_mail("password_changed", lang, to, &vars)?;
+            out.push(outbox_message(
+                self.engine.ring(),
+                &mail,
+                "password_changed",
+                now,
+            )?);
+            sent.push(to.to_string());
+        }
+        Ok(out)
     }
 }
 

@@ -3,14 +3,16 @@
 //! changes a password without the same card (SECURITY.md §0.3).
 
 use super::apply::{mask_email, ApplyError};
-use super::Enrollment;
+use super::{Enrollment, PasswordChangeVia};
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password};
 use crate::mail::outbox_message;
+use crate::oidc::logout::LogoutDelivery;
 use crate::registry::{self, ProofInput};
 use crate::store::{
-    AuditEvent, MailTokenPurpose, MailTokenRecord, Person, Registration, RegistrationStatus,
+    AuditEvent, MailTokenPurpose, MailTokenRecord, PasswordChange, Person, Registration,
+    RegistrationStatus,
 };
 
 /// How 忘記註冊密碼 sends the reset mail.
@@ -42,6 +44,13 @@ pub enum RecoveryError {
     Mismatch,
     #[error("重設註冊密碼連結已失效或已使用，請重新點選「忘記註冊密碼」")]
     LinkInvalid,
+    /// 註冊密碼變更: the current password was wrong (it counts toward the lockout).
+    #[error("原註冊密碼錯誤，再錯誤 {remaining} 次將鎖定您的註冊")]
+    WrongOldPassword { remaining: i32 },
+    #[error(
+        "註冊密碼連續錯誤已達上限，您的註冊已被鎖定，請使用「忘記註冊密碼」重設註冊密碼後再登入"
+    )]
+    Locked,
 }
 
 impl RecoveryError {
@@ -54,6 +63,8 @@ impl RecoveryError {
             RecoveryError::Deactivated => "deactivated",
             RecoveryError::Mismatch => "mismatch",
             RecoveryError::LinkInvalid => "link_invalid",
+            RecoveryError::WrongOldPassword { .. } => "wrong_old_password",
+            RecoveryError::Locked => "locked",
         }
     }
 }
@@ -253,7 +264,9 @@ impl Enrollment {
     }
 
     /// The reset page: the same card again and the new password twice. Unlocks a locked
-    /// registration; the link is used; other reset links die.
+    /// registration; the link is used; other reset links die; every session, grant and code
+    /// of the person ends (their clients' back-channel logout tokens are returned); the
+    /// notice goes to the registered addresses in `lang`.
     pub fn reset(
         &self,
         binding: &str,
@@ -261,10 +274,11 @@ impl Enrollment {
         challenge: &str,
         token: &CardToken,
         new_password: (&str, &str),
+        lang: &str,
         ip: Option<&str>,
-    ) -> Result<(), RecoveryError> {
+    ) -> Result<Vec<LogoutDelivery>, RecoveryError> {
         let (password, confirm) = new_password;
-        let (person, _, card_number) = self.holder(binding, challenge, token)?;
+        let (person, reg, card_number) = self.holder(binding, challenge, token)?;
         let hash = token_hash(link_token);
         let record = self
             .engine
@@ -315,16 +329,31 @@ impl Enrollment {
             .hash(&new)
             .map_err(|_| RecoveryError::Apply(ApplyError::Internal))?;
         let now = self.engine.now();
-        self.engine
-            .store()
-            .reset_password(
-                &hash,
-                &password_hash,
+        let notices = self
+            .password_notices(
+                &person,
+                &reg,
+                record.new_email.as_deref(),
+                PasswordChangeVia::Reset,
+                lang,
                 now,
-                &audit(now, "reset", "success", &person.id, ip),
-            )?
+            )
+            .map_err(|e| {
+                tracing::error!(error = ?e, "the password notice cannot be written");
+                RecoveryError::Apply(ApplyError::Internal)
+            })?;
+        let change = PasswordChange {
+            password_hash,
+            renewed: None,
+            notices,
+            audit: audit(now, "reset", "success", &person.id, ip),
+        };
+        let (person_id, ended) = self
+            .engine
+            .store()
+            .reset_password(&hash, &change, now)?
             .ok_or(RecoveryError::LinkInvalid)?;
-        Ok(())
+        Ok(self.engine.logout_deliveries_for(&person_id, &ended))
     }
 
     /// 重寄認證信: a new confirmation link (the mail in `lang`) for a pending application;

@@ -102,6 +102,10 @@ pub enum Decision {
 
 const MAX_PARAM_LEN: usize = 4096;
 
+/// How often (seconds) a session's last use is written: often enough for a 15-minute idle
+/// timeout, rare enough not to write on every request.
+const SESSION_TOUCH_INTERVAL: i64 = 60;
+
 impl Engine {
     pub fn error_response(
         &self,
@@ -241,10 +245,21 @@ impl Engine {
         let prompt = request::parse_prompt(params.get("prompt"))?;
         let max_age = request::parse_max_age(params.get("max_age"))?;
         let (mut acr_values, essential_acr) = claims.as_ref().map(|c| c.acr()).unwrap_or_default();
+        // An essential acr (claims parameter) that no method here can reach is unmet, never
+        // silently dropped (OIDC Core §5.5.1.1); voluntary unknown values are ignored.
+        if essential_acr
+            && !acr_values.is_empty()
+            && !acr_values.iter().any(|a| Acr::parse_offered(a).is_some())
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnmetAuthenticationRequirements,
+                "none of the essential acr values can be met here; see acr_values_supported",
+            ));
+        }
         if let Some(v) = params.get("acr_values") {
             acr_values.extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_string));
         }
-        acr_values.retain(|a| Acr::parse(a).is_some());
+        acr_values.retain(|a| Acr::parse_offered(a).is_some());
         let id_token_hint_sub = match params.get("id_token_hint") {
             None => None,
             Some(hint) => {
@@ -355,8 +370,43 @@ impl Engine {
         let Some(token) = ctx.session_token.as_deref() else {
             return Ok(None);
         };
-        let session = self.store().find_session(&token_hash(token))?;
-        Ok(session.filter(|s| s.is_active(now)))
+        let Some(session) = self.store().find_session(&token_hash(token))? else {
+            return Ok(None);
+        };
+        let Some(session) = self.keep_alive(session, now)? else {
+            return Ok(None);
+        };
+        // A session outlives nothing that ended the registration (belt and braces: those
+        // changes end the sessions too).
+        if !self.in_good_standing(&session.person_id)? {
+            return Ok(None);
+        }
+        Ok(Some(session))
+    }
+
+    /// A session that is still active, marked as used now: `None` once it has ended, passed
+    /// its absolute lifetime or been idle longer than `tokens.session_idle_ttl`. The mark is
+    /// written at most once a minute, by a conditional write, so that an instance can never
+    /// revive a session that another one has seen idle.
+    pub fn keep_alive(
+        &self,
+        mut session: SessionRecord,
+        now: UnixTime,
+    ) -> OAuthResult<Option<SessionRecord>> {
+        let idle = self.settings().tokens.session_idle_ttl;
+        if !session.is_active(now, idle) {
+            return Ok(None);
+        }
+        if now - session.last_seen_at >= SESSION_TOUCH_INTERVAL {
+            if !self
+                .store()
+                .touch_session(&session.id_hash, now, now - idle)?
+            {
+                return Ok(None);
+            }
+            session.last_seen_at = now;
+        }
+        Ok(Some(session))
     }
 
     fn start_interaction(

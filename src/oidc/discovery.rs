@@ -40,7 +40,7 @@ impl Engine {
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
             "code_challenge_methods_supported": ["S256"],
-            "acr_values_supported": Acr::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            "acr_values_supported": Acr::OFFERED.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "ui_locales_supported": s.oidc.ui_locales,
             "claim_types_supported": ["normal"],
             "authorization_response_iss_parameter_supported": true,

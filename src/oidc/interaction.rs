@@ -199,6 +199,7 @@ impl Engine {
             created_at: now,
             expires_at: now + self.settings().tokens.session_ttl,
             ended_at: None,
+            last_seen_at: now,
         };
         let mut ended = Vec::new();
         let existing = self.current_session(ctx, now)?;
@@ -259,6 +260,12 @@ impl Engine {
     ) -> OAuthResult<LoginCompletion> {
         let now = self.now();
         let loaded = self.load_interaction(id, ctx, now)?;
+        if !self.hint_allows(&loaded, &result.person_id) {
+            // Sign-in pages refuse this with their own message first; this holds for all.
+            return Err(OAuthError::invalid_request(
+                "the person who signed in is not the one the application asked for (id_token_hint)",
+            ));
+        }
         let (completion, renewed) = self.open_session(ctx, result, now)?;
         let session_token = completion.session_token;
         let ended = completion.ended;
@@ -286,6 +293,26 @@ impl Engine {
             session_token,
             ended,
         })
+    }
+
+    /// Whether `person_id` may sign in for interaction `id`: when the request named its user
+    /// with `id_token_hint`, only that user may (OIDC Core §3.1.2.1); anyone otherwise.
+    pub fn is_hinted_person(
+        &self,
+        id: &str,
+        ctx: &BrowserContext,
+        person_id: &str,
+    ) -> OAuthResult<bool> {
+        let loaded = self.load_interaction(id, ctx, self.now())?;
+        Ok(self.hint_allows(&loaded, person_id))
+    }
+
+    fn hint_allows(&self, loaded: &Loaded, person_id: &str) -> bool {
+        loaded
+            .request
+            .id_token_hint_sub
+            .as_deref()
+            .is_none_or(|sub| sub == self.subject_for(&loaded.client, person_id))
     }
 
     /// Checks the CSRF token of a form posted inside interaction `id`.

@@ -78,6 +78,11 @@ impl Engine {
         if grant.revoked_at.is_some() {
             return Ok(Introspection::default());
         }
+        if let Some(person_id) = &grant.person_id {
+            if !self.in_good_standing(person_id)? {
+                return Ok(Introspection::default());
+            }
+        }
         let sub = grant
             .person_id
             .as_deref()

@@ -214,6 +214,21 @@ impl Engine {
         self.logout_deliveries(&session.person_id, &session.sid, now)
     }
 
+    /// The back-channel logout tokens for every session in `sids` of `person_id`, all ended
+    /// at once (a password change, a deactivation). A token that cannot be made is logged and
+    /// skipped: the sessions have ended either way.
+    pub fn logout_deliveries_for(&self, person_id: &str, sids: &[String]) -> Vec<LogoutDelivery> {
+        let now = self.now();
+        let mut all = Vec::new();
+        for sid in sids {
+            match self.logout_deliveries(person_id, sid, now) {
+                Ok(d) => all.extend(d),
+                Err(e) => tracing::warn!(error = ?e, "cannot make back-channel logout tokens"),
+            }
+        }
+        all
+    }
+
     /// The back-channel logout tokens for the clients of an ended session `sid` of
     /// `person_id`.
     pub fn logout_deliveries(

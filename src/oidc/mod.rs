@@ -166,6 +166,21 @@ impl Engine {
         }
     }
 
+    /// Whether `person_id` may still use what they were granted: false once the person is
+    /// gone or their registration is anything but active (locked, deactivated). Every later
+    /// use re-checks — code redemption, refresh, userinfo, introspection, SSO — so that a
+    /// change at the counter takes effect at once. A person without any registration (made
+    /// by other means than 健保卡網路服務註冊) is not restricted here.
+    pub fn in_good_standing(&self, person_id: &str) -> OAuthResult<bool> {
+        if self.store().find_person(person_id)?.is_none() {
+            return Ok(false);
+        }
+        Ok(match self.store().find_registration(person_id)? {
+            Some(r) => r.status == crate::store::RegistrationStatus::Active,
+            None => true,
+        })
+    }
+
     /// Appends an audit event; a failure is logged, never fatal to the request.
     pub fn audit(
         &self,

@@ -106,7 +106,7 @@ impl AuthorizeRequest {
     pub fn requested_acrs(&self) -> Vec<Acr> {
         self.acr_values
             .iter()
-            .filter_map(|a| Acr::parse(a))
+            .filter_map(|a| Acr::parse_offered(a))
             .collect()
     }
 }

@@ -45,6 +45,11 @@ impl Engine {
                 return Err(invalid());
             }
         }
+        if let Some(person_id) = &record.person_id {
+            if !self.in_good_standing(person_id)? {
+                return Err(invalid());
+            }
+        }
         Ok((claims, record))
     }
 

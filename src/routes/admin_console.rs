@@ -14,7 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::responses::{cookie, page, removal, see_other};
+use super::responses::{cookie, page, removal, see_other, session_cookie};
 use super::AppState;
 use crate::admin::audit::AuditQuery;
 use crate::admin::clients::ClientInput;
@@ -81,7 +81,9 @@ async fn console(state: &AppState, req: &HttpRequest) -> Option<Console> {
             return None;
         }
         let sso = store.find_session_by_sid(&s.sid).ok()??;
-        if !sso.is_active(now) || !store.is_admin(&s.person_id).ok()? {
+        // Using the console is using the SSO session: it keeps it from going idle.
+        engine.keep_alive(sso, now).ok()??;
+        if !store.is_admin(&s.person_id).ok()? {
             return None;
         }
         // A session opened below the minimum of now (the setting was raised) is over.
@@ -438,12 +440,7 @@ pub async fn get_callback(
     let mut resp = match result {
         Ok(Ok(Admitted::Yes { token })) => {
             let mut resp = see_other("/admin");
-            let _ = resp.add_cookie(&cookie(
-                &state,
-                &session_cookie_name(&state),
-                token,
-                state.engine.settings().admin.session_ttl,
-            ));
+            let _ = resp.add_cookie(&session_cookie(&state, &session_cookie_name(&state), token));
             resp
         }
         Ok(Ok(Admitted::No(reason))) => denied(&state, &req, StatusCode::FORBIDDEN, reason),

@@ -151,7 +151,29 @@ pub async fn post_card_login(
     let enroll = state.enroll.clone();
     let binding = crate::enroll::binding("login", &id, &browser);
     let ip = ctx.ip.clone();
-    let outcome = web::block(move || enroll.card_login(&binding, &input, ip.as_deref())).await;
+    let flow = id.clone();
+    let outcome = web::block(move || {
+        let auth = enroll.card_login(&binding, &input, ip.as_deref())?;
+        // A request that named its user (id_token_hint) is refused here, with a message, when
+        // another person's card signs in; nothing of the other person's sign-in is kept.
+        let hinted = enroll
+            .engine
+            .is_hinted_person(&flow, &ctx, &auth.person_id)
+            .map_err(|_| LoginError::Internal)?;
+        if !hinted {
+            enroll.engine.audit_from(
+                ctx.ip.as_deref(),
+                "login",
+                "hint_mismatch",
+                Some(&auth.person_id),
+                None,
+                Some(format!("method={}", auth.method)),
+            );
+            return Err(LoginError::NotHintedPerson);
+        }
+        Ok(auth)
+    })
+    .await;
     match outcome {
         Ok(Ok(auth)) => finish_login(&state, &req, id, auth).await,
         Ok(Err(e)) => render(&state, &req, &view, Some(&e)),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::responses::{
-    authorization_response, blocking_failed, cookie, error_page, page, see_other,
+    authorization_response, blocking_failed, cookie, error_page, page, see_other, session_cookie,
 };
 use super::AppState;
 use crate::oidc::interaction::{LoginCompletion, ResumeOutcome};
@@ -178,12 +178,10 @@ pub async fn finish_login(
         Ok(done) => {
             state.backchannel.spawn(done.ended);
             let mut resp = see_other(&target);
-            let ttl = state.engine.settings().tokens.session_ttl;
-            let _ = resp.add_cookie(&cookie(
-                state,
+            let _ = resp.add_cookie(&session_cookie(
+                &state,
                 &state.cookies.session,
                 done.session_token,
-                ttl,
             ));
             resp
         }

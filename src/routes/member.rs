@@ -8,17 +8,18 @@ use serde_json::json;
 
 use super::card_form::CardForm;
 use super::register::{ContactFields, LinkFields};
-use super::responses::{blocking_failed, cookie, error_page, see_other};
+use super::responses::{blocking_failed, error_page, removal, see_other, session_cookie};
 use super::site::{Notice, Site};
 use super::AppState;
 use crate::domain::password::Password;
 use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
-use crate::enroll::member::Profile;
+use crate::enroll::member::{PasswordChangeOutcome, Profile};
+use crate::store::SessionRecord;
 use crate::enroll::recovery::RecoveryError;
 
-/// The signed-in member (card level or above), or `None`.
-async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
+/// The SSO session of the signed-in member (card level or above), or `None`.
+async fn member_session(state: &AppState, req: &HttpRequest) -> Option<SessionRecord> {
     let ctx = state.browser(req);
     let engine = state.engine.clone();
     let session = web::block(move || engine.current_session(&ctx, engine.now()))
@@ -26,8 +27,13 @@ async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
         .ok()?
         .ok()??;
     Acr::parse(&session.acr)
-        .filter(|a| a.satisfies(Acr::Card))
-        .map(|_| session.person_id)
+        .is_some_and(|a| a.satisfies(Acr::Card))
+        .then_some(session)
+}
+
+/// The signed-in member (card level or above), or `None`.
+async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
+    member_session(state, req).await.map(|s| s.person_id)
 }
 
 fn home(mut site: Site<'_>, error: Option<&LoginError>) -> HttpResponse {
@@ -83,12 +89,10 @@ pub async fn post_login(
         Ok(Ok(done)) => {
             state.backchannel.spawn(done.ended);
             let mut resp = see_other("/register/member");
-            let ttl = state.engine.settings().tokens.session_ttl;
-            let _ = resp.add_cookie(&cookie(
+            let _ = resp.add_cookie(&session_cookie(
                 &state,
                 &state.cookies.session,
                 done.session_token,
-                ttl,
             ));
             resp
         }
@@ -100,10 +104,19 @@ pub async fn post_login(
 
 /// The member page, with the outcome of what was just done: (outcome, dictionary key,
 /// masked address).
-async fn member_home(mut site: Site<'_>, message: Option<(&str, &str, &str)>) -> HttpResponse {
+async fn member_home(site: Site<'_>, message: Option<(&str, &str, &str)>) -> HttpResponse {
     let Some(person_id) = member_id(site.state, site.req).await else {
         return see_other("/register");
     };
+    member_page(site, person_id, message).await
+}
+
+/// The member page of `person_id` (signed in: checked by the caller).
+async fn member_page(
+    mut site: Site<'_>,
+    person_id: String,
+    message: Option<(&str, &str, &str)>,
+) -> HttpResponse {
     let enroll = site.state.enroll.clone();
     let ring = site.state.engine.ring().clone();
     let pid = person_id.clone();
@@ -181,9 +194,10 @@ pub async fn post_password(
     req: HttpRequest,
     form: web::Form<PasswordForm>,
 ) -> HttpResponse {
-    let Some(person_id) = member_id(&state, &req).await else {
+    let Some(session) = member_session(&state, &req).await else {
         return see_other("/register");
     };
+    let person_id = session.person_id.clone();
     let site = Site::new(&state, &req);
     let form = form.into_inner();
     if !site.csrf_ok(&form.csrf_token) {
@@ -191,23 +205,41 @@ pub async fn post_password(
     }
     let enroll = state.enroll.clone();
     let ip = state.browser(&req).ip;
-    match web::block(move || {
-        enroll.change_password(
-            &person_id,
-            &form.old_password,
-            &form.password,
-            &form.password_confirm,
-            ip.as_deref(),
-        )
+    let lang = site.lang.clone();
+    let outcome = web::block(move || {
+        let passwords = (
+            form.old_password.as_str(),
+            form.password.as_str(),
+            form.password_confirm.as_str(),
+        );
+        enroll.change_password(&session, passwords, &lang, ip.as_deref())
     })
-    .await
-    {
-        Ok(Ok(())) => {
-            member_home(
+    .await;
+    match outcome {
+        Ok(Ok(PasswordChangeOutcome::Changed {
+            session_token,
+            ended,
+        })) => {
+            state.backchannel.spawn(ended);
+            // The member stays signed in, on a renewed session.
+            let mut resp = member_page(
                 site,
+                person_id,
                 Some(("password_changed", "reg_notice_password_changed", "")),
             )
-            .await
+            .await;
+            let _ = resp.add_cookie(&session_cookie(
+                &state,
+                &state.cookies.session,
+                session_token,
+            ));
+            resp
+        }
+        Ok(Ok(PasswordChangeOutcome::LockedOut { ended })) => {
+            state.backchannel.spawn(ended);
+            let mut resp = password_page(site, Some(&RecoveryError::Locked));
+            let _ = resp.add_removal_cookie(&removal(&state, &state.cookies.session));
+            resp
         }
         Ok(Err(e)) => password_page(site, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),

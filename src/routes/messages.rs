@@ -107,6 +107,10 @@ impl Localize for RecoveryError {
     fn message(&self) -> Message {
         match self {
             RecoveryError::Apply(e) => e.message(),
+            RecoveryError::WrongOldPassword { remaining } => Message {
+                key: "err_recovery_wrong_old_password".into(),
+                vars: vec![("remaining", remaining.to_string())],
+            },
             _ => Message::plain("recovery", self.code()),
         }
     }
@@ -118,7 +122,8 @@ impl Localize for RecoveryError {
             | RecoveryError::Pending
             | RecoveryError::NotPending
             | RecoveryError::Deactivated => Some("card"),
-            RecoveryError::LinkInvalid => None,
+            RecoveryError::LinkInvalid | RecoveryError::Locked => None,
+            RecoveryError::WrongOldPassword { .. } => Some("old_password"),
         }
     }
 }
@@ -205,6 +210,8 @@ mod tests {
             RecoveryError::Deactivated,
             RecoveryError::Mismatch,
             RecoveryError::LinkInvalid,
+            RecoveryError::WrongOldPassword { remaining: 2 },
+            RecoveryError::Locked,
         ]
     }
 
@@ -219,6 +226,7 @@ mod tests {
             LoginError::RateLimited,
             LoginError::UnsupportedCard,
             LoginError::NeedsStrongerCard,
+            LoginError::NotHintedPerson,
             LoginError::Internal,
         ]
     }

@@ -497,6 +497,7 @@ pub async fn post_reset(
     let ip = state.browser(&req).ip;
     let binding = site.binding("reset");
     let (link, pw, pw2) = (fields.t.clone(), fields.password, fields.password_confirm);
+    let lang = site.lang.clone();
     match web::block(move || {
         enroll.reset(
             &binding,
@@ -504,12 +505,16 @@ pub async fn post_reset(
             &card.challenge,
             &card.token,
             (&pw, &pw2),
+            &lang,
             ip.as_deref(),
         )
     })
     .await
     {
-        Ok(Ok(())) => site.notice(&Notice::ResetDone),
+        Ok(Ok(ended)) => {
+            state.backchannel.spawn(ended);
+            site.notice(&Notice::ResetDone)
+        }
         Ok(Err(RecoveryError::LinkInvalid)) => site.notice(&Notice::ResetLinkInvalid),
         Ok(Err(e)) => reset_page(site, &fields.t, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),

@@ -159,6 +159,18 @@ pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age_secs: 
     c
 }
 
+/// A sign-in cookie: the flags of [`cookie`] but no Max-Age or Expires, so that it ends when
+/// the browser closes (the next person at a shared PC is not signed in as the last one). The
+/// server ends the session itself after its idle and absolute timeouts.
+pub fn session_cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.cookies.secure)
+        .finish()
+}
+
 /// An expired cookie, to delete one.
 pub fn removal<'a>(state: &AppState, name: &'a str) -> Cookie<'a> {
     let mut c = cookie(state, name, String::new(), 0);

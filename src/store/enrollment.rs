@@ -131,6 +131,28 @@ pub struct NewApplication {
     pub audit: AuditEvent,
 }
 
+/// A new registration password and what goes with it, written in one transaction: every
+/// session, grant, code and reset link of the person ends; `renewed` (the member session
+/// that made the change) is opened in their place; the notices go to the outbox.
+#[derive(Clone)]
+pub struct PasswordChange {
+    /// argon2id PHC string of the new password.
+    pub password_hash: String,
+    pub renewed: Option<super::SessionRecord>,
+    /// 註冊密碼已變更通知, one per registered address.
+    pub notices: Vec<OutboxMessage>,
+    pub audit: AuditEvent,
+}
+
+impl fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordChange")
+            .field("notices", &self.notices.len())
+            .field("audit", &self.audit)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The outcome of a wrong password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedLogin {
@@ -203,23 +225,25 @@ pub trait RegistrationStore {
         now: UnixTime,
         audit: &AuditEvent,
     ) -> StoreResult<Option<String>>;
-    /// Consumes a reset token, sets the new password, unlocks, and invalidates the other
-    /// reset tokens, in one transaction. Returns the person id.
+    /// Consumes a reset token, sets the new password and unlocks, in one transaction with
+    /// everything of [`PasswordChange`]. Returns the person id and the ended `sid`s; `None`
+    /// (nothing written) when the link is unknown, used or expired or the registration is
+    /// neither active nor locked.
     fn reset_password(
         &self,
         token_hash: &str,
-        password_hash: &str,
+        change: &PasswordChange,
         now: UnixTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<Option<String>>;
-    /// 註冊密碼變更: a new password hash; outstanding reset links die.
+    ) -> StoreResult<Option<(String, Vec<String>)>>;
+    /// 註冊密碼變更 of an active registration, with everything of [`PasswordChange`].
+    /// Returns the ended `sid`s; `None` (nothing written) when the registration is not
+    /// active.
     fn change_password(
         &self,
         person_id: &str,
-        password_hash: &str,
+        change: &PasswordChange,
         now: UnixTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Vec<String>>>;
     /// 基本資料異動 of the contact data (not the primary e-mail, which needs its link).
     fn update_contact(&self, registration: &Registration, audit: &AuditEvent) -> StoreResult<bool>;
     /// Consumes a new-e-mail token and makes its address the primary one.

@@ -18,8 +18,8 @@ pub use admin::{
     RegistrationDetail, RegistrationQuery, RegistrationSummary, StatusChange,
 };
 pub use enrollment::{
-    FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, RateLimitStore, Registration,
-    RegistrationStatus, RegistrationStore, RegistryStore, Resident,
+    FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, PasswordChange, RateLimitStore,
+    Registration, RegistrationStatus, RegistrationStore, RegistryStore, Resident,
 };
 pub use sql::Database;
 
@@ -72,11 +72,14 @@ pub struct SessionRecord {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub ended_at: Option<UnixTime>,
+    /// When the session was last used (the idle timeout counts from here).
+    pub last_seen_at: UnixTime,
 }
 
 impl SessionRecord {
-    pub fn is_active(&self, now: UnixTime) -> bool {
-        self.ended_at.is_none() && self.expires_at > now
+    /// Not ended, within its absolute lifetime, and used within the last `idle_ttl` seconds.
+    pub fn is_active(&self, now: UnixTime, idle_ttl: i64) -> bool {
+        self.ended_at.is_none() && self.expires_at > now && self.last_seen_at + idle_ttl > now
     }
 }
 
@@ -215,6 +218,10 @@ pub trait SessionStore {
     /// A new sign-in by the same person: the session keeps its `sid` but gets a new
     /// cookie value (no fixation), auth time, acr and amr. False when it has ended.
     fn reauthenticate(&self, old_id_hash: &str, renewed: &SessionRecord) -> StoreResult<bool>;
+    /// Marks an active session used at `now`: only when it has not ended, has not expired
+    /// and was last used after `idle_since`. False when it is no longer active.
+    fn touch_session(&self, id_hash: &str, now: UnixTime, idle_since: UnixTime)
+        -> StoreResult<bool>;
     /// Active sessions of a person (for "end all sessions").
     fn person_sessions(&self, person_id: &str, now: UnixTime) -> StoreResult<Vec<SessionRecord>>;
     fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<SessionRecord>>;
@@ -250,6 +257,9 @@ pub trait ConsentStore {
 pub trait CodeStore {
     fn create_code(&self, code: &CodeRecord) -> StoreResult<()>;
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
+    /// Marks an unused code used without issuing anything (a failed redemption); false when
+    /// it was already used.
+    fn burn_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
     /// Single use: consumes the code (only before expiry) and writes the tokens issued
     /// from it in one transaction. True for exactly one caller; the others write nothing.
     fn redeem_code(

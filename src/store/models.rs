@@ -206,6 +206,7 @@ pub struct SessionRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+    pub last_seen_at: i64,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -221,6 +222,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             created_at: r.created_at,
             expires_at: r.expires_at,
             ended_at: r.ended_at,
+            last_seen_at: r.last_seen_at,
         })
     }
 }
@@ -237,6 +239,7 @@ impl From<&SessionRecord> for SessionRow {
             created_at: s.created_at,
             expires_at: s.expires_at,
             ended_at: s.ended_at,
+            last_seen_at: s.last_seen_at,
         }
     }
 }

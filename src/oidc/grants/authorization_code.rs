@@ -31,43 +31,61 @@ impl Engine {
             )
         };
         let record = self.store().find_code(&hash)?.ok_or_else(invalid)?;
+        // Every failed redemption burns the code (RFC 9700 §4.5): whoever tries a stolen
+        // code with the wrong client, redirect URI or verifier gets nothing, and neither
+        // does anyone after them.
+        let burn = |e: OAuthError| -> OAuthError {
+            match self.store().burn_code(&hash, now) {
+                Ok(_) => e,
+                Err(err) => OAuthError::server(err),
+            }
+        };
         if record.client_id != client.client_id.as_ref() {
-            return Err(invalid());
+            return Err(burn(invalid()));
         }
         if record.consumed_at.is_some() {
             return Err(self.code_reused(&record.grant_id, client));
         }
+        if record.expires_at <= now {
+            return Err(burn(invalid()));
+        }
         if redirect_uri != Some(record.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant(
+            return Err(burn(OAuthError::invalid_grant(
                 "redirect_uri must be the one sent in the authorization request",
-            ));
+            )));
         }
         match (&record.code_challenge, code_verifier) {
             (Some(challenge), Some(verifier)) => {
-                let verifier = CodeVerifier::parse(verifier).map_err(OAuthError::invalid_grant)?;
+                // A verifier that is not one at all is a malformed request (RFC 7636 §4.1).
+                let verifier = CodeVerifier::parse(verifier)
+                    .map_err(|e| burn(OAuthError::invalid_request(e)))?;
                 if !CodeChallenge::from_stored(challenge.clone()).verify(&verifier) {
-                    return Err(OAuthError::invalid_grant(
+                    return Err(burn(OAuthError::invalid_grant(
                         "code_verifier does not match the code_challenge",
-                    ));
+                    )));
                 }
             }
             (Some(_), None) => {
-                return Err(OAuthError::invalid_grant("code_verifier is missing (PKCE)"))
+                return Err(burn(OAuthError::invalid_grant(
+                    "code_verifier is missing (PKCE)",
+                )))
             }
             (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant(
+                return Err(burn(OAuthError::invalid_grant(
                     "code_verifier was sent but the authorization request had no code_challenge",
-                ))
+                )))
             }
             (None, None) => {}
-        }
-        if record.expires_at <= now {
-            return Err(invalid());
         }
         let person = self
             .store()
             .find_person(&record.person_id)?
-            .ok_or_else(|| OAuthError::invalid_grant("the user of this code no longer exists"))?;
+            .ok_or_else(|| burn(OAuthError::invalid_grant("the user of this code no longer exists")))?;
+        if !self.in_good_standing(&person.id)? {
+            return Err(burn(OAuthError::invalid_grant(
+                "the user's registration is no longer active",
+            )));
+        }
         let scope = Scope::parse(&record.scope).unwrap_or_default();
         let offline =
             scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken);

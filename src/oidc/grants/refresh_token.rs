@@ -61,6 +61,11 @@ impl Engine {
         };
         let person_id = grant.person_id.clone().ok_or_else(invalid)?;
         let person = self.store().find_person(&person_id)?.ok_or_else(invalid)?;
+        if !self.in_good_standing(&person.id)? {
+            return Err(OAuthError::invalid_grant(
+                "the user's registration is no longer active",
+            ));
+        }
         let subject = self.subject_for(client, &person.id);
         let minted = self.mint(
             Mint {

@@ -9,7 +9,8 @@ use crate::store::admin::*;
 use crate::store::models::{AuditRow, ClientRow, NewAuditRow};
 use crate::store::schema::*;
 use crate::store::{
-    AuditEvent, PersonStore, RegistrationStatus, RegistrationStore, StoreError, StoreResult,
+    AuditEvent, MailTokenPurpose, PersonStore, RegistrationStatus, RegistrationStore, StoreError,
+    StoreResult,
 };
 
 /// Writes an audit event inside the caller's transaction.
@@ -73,9 +74,12 @@ fn status_of(value: &str) -> StoreResult<RegistrationStatus> {
         .ok_or_else(|| StoreError::Db(anyhow::anyhow!("registration status {value:?}")))
 }
 
-/// Ends the person's sessions and revokes all their grants inside the caller's
-/// transaction; returns the ended `sid`s.
-fn end_sessions_rows(
+/// Takes away everything a person's past sign-ins and links still grant, inside the
+/// caller's transaction: ends their SSO and console sessions, revokes every grant (offline
+/// ones too, with their access and refresh tokens), burns every authorization code not yet
+/// redeemed, closes sign-ins in progress and kills outstanding reset links. Returns the
+/// ended `sid`s (for back-channel logout).
+pub(super) fn end_sessions_rows(
     c: &mut AnyConnection,
     person_id: &str,
     now: UnixTime,
@@ -108,6 +112,28 @@ fn end_sessions_rows(
     for id in &grant_ids {
         super::tokens::revoke_grant_rows(c, id, now)?;
     }
+    diesel::update(
+        authorization_codes::table
+            .filter(authorization_codes::person_id.eq(person_id))
+            .filter(authorization_codes::consumed_at.is_null()),
+    )
+    .set(authorization_codes::consumed_at.eq(Some(now)))
+    .execute(c)?;
+    diesel::update(
+        interactions::table
+            .filter(interactions::person_id.eq(person_id))
+            .filter(interactions::consumed_at.is_null()),
+    )
+    .set(interactions::consumed_at.eq(Some(now)))
+    .execute(c)?;
+    diesel::update(
+        mail_tokens::table
+            .filter(mail_tokens::person_id.eq(person_id))
+            .filter(mail_tokens::purpose.eq(MailTokenPurpose::Reset.as_str()))
+            .filter(mail_tokens::consumed_at.is_null()),
+    )
+    .set(mail_tokens::consumed_at.eq(Some(now)))
+    .execute(c)?;
     Ok(sids)
 }
 

@@ -7,7 +7,7 @@ use super::records::insert_outbox;
 use super::{AnyConnection, Database};
 use crate::clock::UnixTime;
 use crate::store::enrollment::*;
-use crate::store::models::PersonRow;
+use crate::store::models::{PersonRow, SessionRow};
 use crate::store::schema::*;
 use crate::store::{AuditEvent, OutboxMessage, Person, StoreError, StoreResult};
 
@@ -229,6 +229,34 @@ fn consume_token(
         .select(MailTokenRow::as_select())
         .first(c)
         .optional()
+}
+
+/// What every new password brings (inside the caller's transaction): the person's sessions,
+/// grants, codes and reset links end; the renewed member session opens; the notices are
+/// queued; the audit event is written. Returns the ended `sid`s.
+fn finish_password_change(
+    c: &mut AnyConnection,
+    person_id: &str,
+    change: &PasswordChange,
+    now: UnixTime,
+) -> QueryResult<Vec<String>> {
+    let ended = super::admin::end_sessions_rows(c, person_id, now)?;
+    if let Some(renewed) = &change.renewed {
+        diesel::insert_into(sessions::table)
+            .values(SessionRow::from(renewed))
+            .execute(c)?;
+    }
+    for notice in &change.notices {
+        insert_outbox(c, notice)?;
+    }
+    insert_audit(
+        c,
+        &AuditEvent {
+            person_id: Some(person_id.to_string()),
+            ..change.audit.clone()
+        },
+    )?;
+    Ok(ended)
 }
 
 impl RegistryStore for Database {
@@ -595,10 +623,9 @@ impl RegistrationStore for Database {
     fn reset_password(
         &self,
         token_hash: &str,
-        password_hash: &str,
+        change: &PasswordChange,
         now: UnixTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<(String, Vec<String>)>> {
         self.write_tx(|c| {
             let Some(token) = consume_token(c, token_hash, MailTokenPurpose::Reset, now)? else {
                 return Ok(None);
@@ -611,7 +638,7 @@ impl RegistrationStore for Database {
                 ),
             )
             .set((
-                registrations::password_hash.eq(password_hash),
+                registrations::password_hash.eq(&change.password_hash),
                 registrations::password_changed_at.eq(now),
                 registrations::failed_attempts.eq(0),
                 registrations::status.eq("active"),
@@ -620,6 +647,7 @@ impl RegistrationStore for Database {
             ))
             .execute(c)?;
             if n != 1 {
+                // The registration is deactivated (or gone): the link is spent, nothing else.
                 return Ok(None);
             }
             // A reset sent to a new address (修改電子郵件信箱寄送重設註冊密碼信) makes it the primary
@@ -633,32 +661,17 @@ impl RegistrationStore for Database {
                     ))
                     .execute(c)?;
             }
-            diesel::update(
-                mail_tokens::table
-                    .filter(mail_tokens::person_id.eq(&token.person_id))
-                    .filter(mail_tokens::purpose.eq(MailTokenPurpose::Reset.as_str()))
-                    .filter(mail_tokens::consumed_at.is_null()),
-            )
-            .set(mail_tokens::consumed_at.eq(Some(now)))
-            .execute(c)?;
-            insert_audit(
-                c,
-                &AuditEvent {
-                    person_id: Some(token.person_id.clone()),
-                    ..audit.clone()
-                },
-            )?;
-            Ok(Some(token.person_id))
+            let ended = finish_password_change(c, &token.person_id, change, now)?;
+            Ok(Some((token.person_id, ended)))
         })
     }
 
     fn change_password(
         &self,
         person_id: &str,
-        password_hash: &str,
+        change: &PasswordChange,
         now: UnixTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<String>>> {
         self.write_tx(|c| {
             let n = diesel::update(
                 registrations::table
@@ -666,25 +679,16 @@ impl RegistrationStore for Database {
                     .filter(registrations::status.eq("active")),
             )
             .set((
-                registrations::password_hash.eq(password_hash),
+                registrations::password_hash.eq(&change.password_hash),
                 registrations::password_changed_at.eq(now),
                 registrations::failed_attempts.eq(0),
                 registrations::updated_at.eq(now),
             ))
             .execute(c)?;
             if n != 1 {
-                return Ok(false);
+                return Ok(None);
             }
-            diesel::update(
-                mail_tokens::table
-                    .filter(mail_tokens::person_id.eq(person_id))
-                    .filter(mail_tokens::purpose.eq(MailTokenPurpose::Reset.as_str()))
-                    .filter(mail_tokens::consumed_at.is_null()),
-            )
-            .set(mail_tokens::consumed_at.eq(Some(now)))
-            .execute(c)?;
-            insert_audit(c, audit)?;
-            Ok(true)
+            Ok(Some(finish_password_change(c, person_id, change, now)?))
         })
     }
 

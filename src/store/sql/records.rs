@@ -145,7 +145,28 @@ impl SessionStore for Database {
                 sessions::acr.eq(&renewed.acr),
                 sessions::amr.eq(to_json_list(&renewed.amr)),
                 sessions::expires_at.eq(renewed.expires_at),
+                sessions::last_seen_at.eq(renewed.last_seen_at),
             ))
+            .execute(c)
+        })?;
+        Ok(n == 1)
+    }
+
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        idle_since: UnixTime,
+    ) -> StoreResult<bool> {
+        let n = self.with(|c| {
+            diesel::update(
+                sessions::table
+                    .find(id_hash)
+                    .filter(sessions::ended_at.is_null())
+                    .filter(sessions::expires_at.gt(now))
+                    .filter(sessions::last_seen_at.gt(idle_since)),
+            )
+            .set(sessions::last_seen_at.eq(now))
             .execute(c)
         })?;
         Ok(n == 1)

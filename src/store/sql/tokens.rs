@@ -71,6 +71,19 @@ impl CodeStore for Database {
             .map_err(StoreError::Db)
     }
 
+    fn burn_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let n = self.with(|c| {
+            diesel::update(
+                authorization_codes::table
+                    .find(code_hash)
+                    .filter(authorization_codes::consumed_at.is_null()),
+            )
+            .set(authorization_codes::consumed_at.eq(Some(now)))
+            .execute(c)
+        })?;
+        Ok(n == 1)
+    }
+
     fn redeem_code(
         &self,
         code_hash: &str,
