@@ -98,6 +98,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/mail/reset_html.en.hbs"),
     ),
     (
+        "mail/password_changed_text",
+        include_str!("../templates/mail/password_changed_text.hbs"),
+    ),
+    (
+        "mail/password_changed_text.en",
+        include_str!("../templates/mail/password_changed_text.en.hbs"),
+    ),
+    (
+        "mail/password_changed_html",
+        include_str!("../templates/mail/password_changed_html.hbs"),
+    ),
+    (
+        "mail/password_changed_html.en",
+        include_str!("../templates/mail/password_changed_html.en.hbs"),
+    ),
+    (
         "mail/email_text",
         include_str!("../templates/mail/email_text.hbs"),
     ),

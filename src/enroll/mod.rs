@@ -15,8 +15,8 @@ use crate::auth::PasswordHasher;
 use crate::card::CardService;
 use crate::clock::UnixTime;
 use crate::mail::{outbox_message, MailContent};
-use crate::store::{OutboxMessage, Person, Registration};
 use crate::oidc::Engine;
+use crate::store::{OutboxMessage, Person, Registration};
 use crate::templates::Templates;
 
 /// What the enrollment services need.

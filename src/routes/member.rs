@@ -15,8 +15,8 @@ use crate::domain::password::Password;
 use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
 use crate::enroll::member::{PasswordChangeOutcome, Profile};
-use crate::store::SessionRecord;
 use crate::enroll::recovery::RecoveryError;
+use crate::store::SessionRecord;
 
 /// The SSO session of the signed-in member (card level or above), or `None`.
 async fn member_session(state: &AppState, req: &HttpRequest) -> Option<SessionRecord> {

@@ -220,8 +220,12 @@ pub trait SessionStore {
     fn reauthenticate(&self, old_id_hash: &str, renewed: &SessionRecord) -> StoreResult<bool>;
     /// Marks an active session used at `now`: only when it has not ended, has not expired
     /// and was last used after `idle_since`. False when it is no longer active.
-    fn touch_session(&self, id_hash: &str, now: UnixTime, idle_since: UnixTime)
-        -> StoreResult<bool>;
+    fn touch_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        idle_since: UnixTime,
+    ) -> StoreResult<bool>;
     /// Active sessions of a person (for "end all sessions").
     fn person_sessions(&self, person_id: &str, now: UnixTime) -> StoreResult<Vec<SessionRecord>>;
     fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<SessionRecord>>;

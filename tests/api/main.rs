@@ -29,4 +29,5 @@ mod register_i18n;
 mod rp_flow;
 mod token_code;
 mod token_refresh;
+mod trust;
 mod userinfo;

@@ -362,7 +362,7 @@ pub async fn applying_app(
 }
 
 /// An app with the demo registry and a file outbox; `card` applied and confirmed.
-async fn registered_app(
+pub async fn registered_app(
     issuers: &Issuers,
     card: &serde_json::Value,
     configure: impl FnOnce(&mut cardinal::configuration::Settings),

@@ -141,28 +141,38 @@ async fn expired_code_is_refused() {
 }
 
 #[tokio::test]
-async fn code_is_bound_to_client_and_redirect_uri() {
+async fn every_failed_redemption_burns_the_code() {
     let app = spawn_app().await;
     let client = app.add_client(|d| {
         d.redirect_uris = Some(vec![REDIRECT_URI.into(), "http://127.0.0.1:9/other".into()])
     });
     let thief = app.add_client(|_| {});
-    let (verifier, challenge) = pkce();
-    let code = code_for(&app, &client, &challenge).await;
-    let (_, e) = error_of(app.redeem(&thief, &code, &verifier).await).await;
-    assert_eq!(e, "invalid_grant", "another client cannot redeem the code");
     let mut other_redirect = client.clone();
     other_redirect.redirect_uri = "http://127.0.0.1:9/other".into();
-    let (_, e) = error_of(app.redeem(&other_redirect, &code, &verifier).await).await;
-    assert_eq!(
-        e, "invalid_grant",
-        "redirect_uri must be the one of the request"
-    );
-    assert_eq!(
-        app.redeem(&client, &code, &verifier).await.status(),
-        200,
-        "the failed attempts did not burn the code"
-    );
+    let (verifier, challenge) = pkce();
+    let (wrong_verifier, _) = pkce();
+    // (who redeems, with which verifier, the error they get)
+    let attempts: [(&TestClient, &str, &str); 4] = [
+        (&thief, verifier.as_str(), "invalid_grant"),
+        (&other_redirect, verifier.as_str(), "invalid_grant"),
+        (&client, wrong_verifier.as_str(), "invalid_grant"),
+        // Not a verifier at all (RFC 7636 §4.1: 43–128 unreserved characters).
+        (&client, "short!", "invalid_request"),
+    ];
+    for (who, v, expected) in attempts {
+        let code = code_for(&app, &client, &challenge).await;
+        let (status, e) = error_of(app.redeem(who, &code, v).await).await;
+        assert_eq!((status, e.as_str()), (400, expected), "{}", who.client_id);
+        let (status, e) = error_of(app.redeem(&client, &code, &verifier).await).await;
+        assert_eq!(
+            (status, e.as_str()),
+            (400, "invalid_grant"),
+            "after a failed redemption ({expected}) the right one gets nothing either"
+        );
+    }
+    // The same request, untouched, works.
+    let code = code_for(&app, &client, &challenge).await;
+    assert_eq!(app.redeem(&client, &code, &verifier).await.status(), 200);
 }
 
 #[tokio::test]

@@ -80,7 +80,11 @@ impl Engine {
         let person = self
             .store()
             .find_person(&record.person_id)?
-            .ok_or_else(|| burn(OAuthError::invalid_grant("the user of this code no longer exists")))?;
+            .ok_or_else(|| {
+                burn(OAuthError::invalid_grant(
+                    "the user of this code no longer exists",
+                ))
+            })?;
         if !self.in_good_standing(&person.id)? {
             return Err(burn(OAuthError::invalid_grant(
                 "the user's registration is no longer active",
