@@ -114,8 +114,13 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Browser {
+        Browser::start_on(tempfile::tempdir().unwrap()).await
+    }
+
+    /// A Chromium on the profile folder `profile` (cookies, storage): a new one, or the one
+    /// an earlier browser left with [`Browser::quit`].
+    async fn start_on(profile: tempfile::TempDir) -> Browser {
         let driver = start_chromedriver().await;
-        let profile = tempfile::tempdir().unwrap();
         let caps = json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
@@ -394,6 +399,17 @@ impl Browser {
 
     async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+
+    /// Closes the browser as a person does (Chromium shuts down and writes its cookies to
+    /// the profile) and hands back the profile folder, to start it again.
+    async fn quit(self) -> tempfile::TempDir {
+        self.client
+            .clone()
+            .close()
+            .await
+            .expect("Chromium shuts down");
+        self._profile
     }
 }
 
@@ -1609,6 +1625,9 @@ async fn card_sign_in(
 // The eCPA story (issue 5), on the demo wiring.
 #[cfg(feature = "demo")]
 mod demo;
+
+// Taking access away: sessions end with the browser; a reset signs out everywhere.
+mod trust;
 
 // The admin console in the browser, with the helpers above.
 #[path = "admin_browser.rs"]

@@ -12,12 +12,13 @@ const ACR_CARD: &str = "urn:cardinal:acr:card";
 const ACR_CITIZEN: &str = "urn:cardinal:acr:citizen-certificate";
 
 /// The demo on port 0 everywhere, on the test database, as `cardinal demo` wires it.
-async fn spawn_demo_unregistered() -> (Demo, TestApp) {
+pub(super) async fn spawn_demo_unregistered() -> (Demo, TestApp) {
     let db = TestDb::new();
     let data_dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(&db, data_dir.path());
     settings.password.argon2_memory_kib = 1024;
     settings.password.argon2_iterations = 1;
+    settings.mail.send_interval_secs = 1;
     let bind = || TcpListener::bind("127.0.0.1:0").unwrap();
     let clock = OffsetClock::new();
     let demo = cardinal::demo::start(DemoSetup {
@@ -30,8 +31,9 @@ async fn spawn_demo_unregistered() -> (Demo, TestApp) {
     })
     .await
     .unwrap();
-    let client = || {
+    let client = |cookies: bool| {
         reqwest::Client::builder()
+            .cookie_store(cookies)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()
@@ -42,15 +44,15 @@ async fn spawn_demo_unregistered() -> (Demo, TestApp) {
         clock,
         db,
         _data_dir: data_dir,
-        browser: client(),
-        api: client(),
+        browser: client(true),
+        api: client(false),
     };
     (demo, app)
 }
 
 /// [`spawn_demo_unregistered`] with the NHI card's holder registered (the registration
 /// pages have their own browser tests).
-async fn spawn_demo() -> (Demo, TestApp) {
+pub(super) async fn spawn_demo() -> (Demo, TestApp) {
     let (demo, app) = spawn_demo_unregistered().await;
     let nhi = demo.cards.iter().find(|c| c.key == "nhi").unwrap();
     register(&app, &serde_json::to_value(&nhi.file).unwrap(), false);
@@ -86,45 +88,20 @@ async fn choose_card_method(browser: &Browser, app: &TestApp) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
-    let (demo, app) = spawn_demo().await;
-    let ecpa = format!("{}/", demo.ecpa_url);
-    let webhr = format!("{}/", demo.webhr_url);
-    let browser = Browser::start().await;
-
-    // eCPA's login box: 健保卡 → Cardinal → card + 註冊密碼 → back on eCPA (first-party: no
-    // consent) in 我的專區 > 應用系統.
-    browser.goto(&ecpa).await;
-    browser.wait_css("#login-card").await;
-    browser.screenshot("ecpa-home.png").await;
+/// On eCPA's home page: 健保卡 → Cardinal's card page → 讀取, 註冊密碼, 登入 → back on eCPA
+/// (first-party: no consent) in 我的專區 > 應用系統.
+pub(super) async fn sign_in_to_ecpa(browser: &Browser, demo: &Demo, app: &TestApp) {
     browser.click("login-card").await;
-    choose_card_method(&browser, &app).await;
-    card_page_sign_in(&browser, Some(PASSWORD), None).await;
-    browser.wait_url(&ecpa).await;
+    choose_card_method(browser, app).await;
+    card_page_sign_in(browser, Some(PASSWORD), None).await;
+    browser.wait_url(&format!("{}/", demo.ecpa_url)).await;
     browser.wait_css("#apps").await;
-    assert!(
-        browser.text("acr").await.contains(ACR_CARD),
-        "{}",
-        browser.page().await
-    );
-    assert!(browser.text("whoami").await.contains("王小明"));
-    let greyed = browser
-        .eval(
-            "return Array.from(document.querySelectorAll('#apps a.greyed')).map(a => a.getAttribute('href'));",
-            vec![],
-        )
-        .await;
-    let greyed: Vec<String> = serde_json::from_value(greyed).unwrap();
-    assert!(!greyed.is_empty(), "card sign-in greys some links");
-    assert!(browser
-        .text("stepup-note")
-        .await
-        .contains("上述反灰的連結請使用自然人憑證登入才可使用"));
-    browser.screenshot("ecpa-apps-card.png").await;
+}
 
-    // 應用系統 → WebHR: Cardinal's session signs the person in with no card and no
-    // password; WebHR is not first-party, so its consent is asked once.
+/// From eCPA's 應用系統, opens WebHR: Cardinal's session signs the person in with no card
+/// and no password (WebHR's consent is given when asked).
+pub(super) async fn open_webhr_through_sso(browser: &Browser, demo: &Demo) {
+    let webhr = format!("{}/", demo.webhr_url);
     let before = browser.client.current_url().await.unwrap();
     browser
         .click_css(&format!("#apps a[href^=\"{}\"]", demo.webhr_url))
@@ -161,6 +138,44 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
         assert!(Instant::now() < deadline, "{}", browser.page().await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
+    let (demo, app) = spawn_demo().await;
+    let ecpa = format!("{}/", demo.ecpa_url);
+    let webhr = format!("{}/", demo.webhr_url);
+    let browser = Browser::start().await;
+
+    // eCPA's login box: 健保卡 → Cardinal → card + 註冊密碼 → back on eCPA (first-party: no
+    // consent) in 我的專區 > 應用系統.
+    browser.goto(&ecpa).await;
+    browser.wait_css("#login-card").await;
+    browser.screenshot("ecpa-home.png").await;
+    sign_in_to_ecpa(&browser, &demo, &app).await;
+    assert!(
+        browser.text("acr").await.contains(ACR_CARD),
+        "{}",
+        browser.page().await
+    );
+    assert!(browser.text("whoami").await.contains("王小明"));
+    let greyed = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#apps a.greyed')).map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await;
+    let greyed: Vec<String> = serde_json::from_value(greyed).unwrap();
+    assert!(!greyed.is_empty(), "card sign-in greys some links");
+    assert!(browser
+        .text("stepup-note")
+        .await
+        .contains("上述反灰的連結請使用自然人憑證登入才可使用"));
+    browser.screenshot("ecpa-apps-card.png").await;
+
+    // 應用系統 → WebHR: Cardinal's session signs the person in with no card and no
+    // password; WebHR is not first-party, so its consent is asked once.
+    open_webhr_through_sso(&browser, &demo).await;
     assert!(browser.text("whoami").await.contains("王小明"));
     browser.screenshot("webhr-signed-in.png").await;
 
