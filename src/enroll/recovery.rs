@@ -28,6 +28,20 @@ pub enum ResetDelivery {
     },
 }
 
+/// What the reset page posts besides the card: the link's token and the new password twice.
+#[derive(Clone, Copy)]
+pub struct ResetForm<'a> {
+    pub link_token: &'a str,
+    pub password: &'a str,
+    pub confirm: &'a str,
+}
+
+impl std::fmt::Debug for ResetForm<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetForm").finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoveryError {
     #[error("{0}")]
@@ -270,14 +284,17 @@ impl Enrollment {
     pub fn reset(
         &self,
         binding: &str,
-        link_token: &str,
         challenge: &str,
         token: &CardToken,
-        new_password: (&str, &str),
+        form: &ResetForm<'_>,
         lang: &str,
         ip: Option<&str>,
     ) -> Result<Vec<LogoutDelivery>, RecoveryError> {
-        let (password, confirm) = new_password;
+        let ResetForm {
+            link_token,
+            password,
+            confirm,
+        } = *form;
         let (person, reg, card_number) = self.holder(binding, challenge, token)?;
         let hash = token_hash(link_token);
         let record = self

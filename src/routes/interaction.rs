@@ -179,7 +179,7 @@ pub async fn finish_login(
             state.backchannel.spawn(done.ended);
             let mut resp = see_other(&target);
             let _ = resp.add_cookie(&session_cookie(
-                &state,
+                state,
                 &state.cookies.session,
                 done.session_token,
             ));

@@ -12,7 +12,7 @@ use super::responses::{blocking_failed, error_page, see_other};
 use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
 use crate::enroll::apply::{ApplyError, Step2};
-use crate::enroll::recovery::{RecoveryError, ResetDelivery};
+use crate::enroll::recovery::{RecoveryError, ResetDelivery, ResetForm};
 use crate::registry::ProofInput;
 
 fn status_of(e: &ApplyError) -> StatusCode {
@@ -499,12 +499,16 @@ pub async fn post_reset(
     let (link, pw, pw2) = (fields.t.clone(), fields.password, fields.password_confirm);
     let lang = site.lang.clone();
     match web::block(move || {
+        let form = ResetForm {
+            link_token: &link,
+            password: &pw,
+            confirm: &pw2,
+        };
         enroll.reset(
             &binding,
-            &link,
             &card.challenge,
             &card.token,
-            (&pw, &pw2),
+            &form,
             &lang,
             ip.as_deref(),
         )
