@@ -75,7 +75,7 @@ fn status_of(value: &str) -> StoreResult<RegistrationStatus> {
 
 /// Ends the person's sessions and revokes all their grants inside the caller's
 /// transaction; returns the ended `sid`s.
-fn end_sessions_rows(
+pub(super) fn end_sessions_rows(
     c: &mut AnyConnection,
     person_id: &str,
     now: UnixTime,
