@@ -248,7 +248,9 @@ impl CardService {
                             for sid in &holder.ended_sids {
                                 match self.engine.logout_deliveries(&holder.person_id, sid, now) {
                                     Ok(d) => deliveries.extend(d),
-                                    Err(e) => tracing::warn!(error = ?e, "cannot make back-channel logout tokens"),
+                                    Err(e) => {
+                                        tracing::warn!(error = ?e, "cannot make back-channel logout tokens")
+                                    }
                                 }
                             }
                         }

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::AppState;
+use crate::card::IssuerStatus;
 use crate::configuration::RevocationCheck;
 use crate::oidc::SigningAlg;
 
@@ -17,25 +18,28 @@ fn card_detail(state: &AppState) -> serde_json::Value {
     let trust = state.card.trust();
     let issuers = state.card.issuer_status();
     let check = trust.revocation_check();
-    let mut detail = json!({
-        "revocation_check": check.as_str(),
-        "issuers": issuers.len(),
-        "issuer_not_valid": issuers.iter().filter(|i| !i.valid).map(|i| i.name.as_str()).collect::<Vec<_>>(),
-    });
+    let names = |keep: fn(&IssuerStatus) -> bool| {
+        issuers
+            .iter()
+            .filter(|i| keep(i))
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+    };
+    let not_valid = names(|i| !i.valid);
     match check {
-        RevocationCheck::Crl => {
-            detail["revocation_unknown"] = json!(issuers
-                .iter()
-                .filter(|i| !i.revocation_known)
-                .map(|i| i.name.as_str())
-                .collect::<Vec<_>>());
-        }
-        RevocationCheck::Off => {
-            detail["warning"] =
-                json!("card revocation checking is off: a revoked card can sign in");
-        }
+        RevocationCheck::Crl => json!({
+            "revocation_check": check.as_str(),
+            "issuers": issuers.len(),
+            "issuer_not_valid": not_valid,
+            "revocation_unknown": names(|i| !i.revocation_known),
+        }),
+        RevocationCheck::Off => json!({
+            "revocation_check": check.as_str(),
+            "issuers": issuers.len(),
+            "issuer_not_valid": not_valid,
+            "warning": "card revocation checking is off: a revoked card can sign in",
+        }),
     }
-    detail
 }
 
 /// Ready when the database answers and a signing key is active for each algorithm. The

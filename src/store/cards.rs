@@ -42,7 +42,8 @@ pub trait CardCertificateStore {
         serials: &[String],
     ) -> StoreResult<Vec<String>>;
     /// Marks the certificate revoked and, in the same transaction, ends every session of
-    /// its holder (SSO and console), revokes every grant and writes `audit` (its
+    /// its holder (SSO and console), revokes every grant, deletes the codes not redeemed
+    /// yet and writes `audit` (its
     /// `person_id` set to the holder). `None` when it was marked already (by another
     /// instance, or earlier) or is not recorded: nothing is written then.
     fn revoke_card_certificate(

@@ -66,7 +66,10 @@ fn odd_card(ca_dir: &Path, odd: impl FnOnce(&mut rcgen::CertificateParams)) -> s
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CountryName, "TW");
     dn.push(rcgen::DnType::CommonName, "王小明");
-    dn.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]), "000012345678");
+    dn.push(
+        rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]),
+        "000012345678",
+    );
     params.distinguished_name = dn;
     params.is_ca = rcgen::IsCa::ExplicitNoCa;
     params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
@@ -105,10 +108,7 @@ async fn startup_refuses_a_card_ca_without_a_crl() {
     };
     let message = format!("{e:#}");
     assert!(
-        message.contains(&format!(
-            "card CA \"{}\"",
-            ca_name(&issuers.ca("nhi"))
-        )),
+        message.contains(&format!("card CA \"{}\"", ca_name(&issuers.ca("nhi")))),
         "{message}"
     );
     assert!(
@@ -294,10 +294,7 @@ async fn cards_of_a_ca_whose_own_certificate_is_not_valid_now_are_refused() {
         "the card itself is valid for a year"
     );
     let (_, ready) = get_json(&app, "/readyz").await;
-    assert_eq!(
-        ready["card"]["issuer_not_valid"],
-        json!([ca_name(&ca_dir)])
-    );
+    assert_eq!(ready["card"]["issuer_not_valid"], json!([ca_name(&ca_dir)]));
 }
 
 async fn refresh(app: &TestApp, client: &TestClient, rt: &str) -> (u16, serde_json::Value) {
@@ -378,8 +375,8 @@ async fn revoking_a_card_ends_its_holders_sessions_and_grants_once() {
             .unwrap(),
         vec![serial.clone()]
     );
-    // SSO works before the revocation.
-    let (_, c2) = pkce();
+    // SSO works before the revocation; this code is not redeemed before it.
+    let (v2, c2) = pkce();
     let r = app
         .authorize(&auth_params(
             &client,
@@ -388,7 +385,7 @@ async fn revoking_a_card_ends_its_holders_sessions_and_grants_once() {
         ))
         .await;
     let url = url::Url::parse(&location(&r)).unwrap();
-    assert!(query_param(&url, "code").is_some(), "{url}");
+    let outstanding = query_param(&url, "code").expect("a code by SSO");
 
     // The card issuer revokes the card; the IdP sees the new CRL within a second or so.
     ca::revoke(&issuers.ca("nhi"), Some("000012345678"), None, now()).unwrap();
@@ -406,6 +403,13 @@ async fn revoking_a_card_ends_its_holders_sessions_and_grants_once() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "{body}"
+    );
+    let r = app.redeem(&client, &outstanding, &v2).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "the code issued before the revocation is gone too"
     );
     let (_, c3) = pkce();
     let r = app

@@ -6,6 +6,7 @@ use super::admin::{end_sessions_rows, insert_audit};
 use super::Database;
 use crate::clock::UnixTime;
 use crate::store::cards::*;
+use crate::store::schema::authorization_codes;
 use crate::store::schema::card_certificates as cc;
 use crate::store::{AuditEvent, StoreError, StoreResult};
 
@@ -116,6 +117,13 @@ impl CardCertificateStore for Database {
                 return Ok(None);
             }
             let ended_sids = end_sessions_rows(c, &person_id, now)?;
+            // Codes not redeemed yet would start new grants: they go too.
+            diesel::delete(
+                authorization_codes::table
+                    .filter(authorization_codes::person_id.eq(&person_id))
+                    .filter(authorization_codes::consumed_at.is_null()),
+            )
+            .execute(c)?;
             let mut event = audit.clone();
             event.person_id = Some(person_id.clone());
             insert_audit(c, &event)?;
