@@ -93,6 +93,11 @@ pub enum CardCaCommand {
         #[arg(long)]
         kind: String,
     },
+    /// Sign a fresh crl.pem for the CA in DIR (the CRL is current for 30 days).
+    Crl {
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

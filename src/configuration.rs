@@ -241,6 +241,14 @@ pub struct CardSettings {
     pub moica_ca_files: Vec<PathBuf>,
     /// CRL files (PEM or DER) of those CAs; re-read when they change on disk.
     pub crl_files: Vec<PathBuf>,
+    /// How card certificates are checked for revocation: `crl` (every configured CA needs
+    /// a current CRL in `crl_files`; cards of a CA whose CRL is past its nextUpdate are
+    /// refused) or `off` (no revocation check at all; warned about at every start and
+    /// shown by `/readyz`).
+    pub revocation_check: RevocationCheck,
+    /// How often (seconds) the CRL files are looked at for changes, so that a newly revoked
+    /// certificate ends the sessions it opened (they are also looked at on every card check).
+    pub crl_check_interval: u64,
     /// Lifetime of a card challenge (seconds; R-CARD-3: 5 minutes).
     pub challenge_ttl: i64,
     /// Where pages tell the browser to find the card authenticator.
@@ -256,9 +264,31 @@ impl Default for CardSettings {
             nhi_ca_files: Vec::new(),
             moica_ca_files: Vec::new(),
             crl_files: Vec::new(),
+            revocation_check: RevocationCheck::Crl,
+            crl_check_interval: 60,
             challenge_ttl: 300,
             authenticator_url: "http://127.0.0.1:7777".into(),
             authenticator_download: None,
+        }
+    }
+}
+
+/// `card.revocation_check`: whether card certificates are checked against CRLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationCheck {
+    /// Every configured card CA needs a CRL that is not past its nextUpdate (fail closed).
+    #[default]
+    Crl,
+    /// No revocation check: a revoked card can sign in. For development only.
+    Off,
+}
+
+impl RevocationCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationCheck::Crl => "crl",
+            RevocationCheck::Off => "off",
         }
     }
 }
@@ -506,6 +536,9 @@ impl Settings {
         }
         if !(1..=600).contains(&self.card.challenge_ttl) {
             bail!("card.challenge_ttl must be between 1 and 600 seconds");
+        }
+        if !(1..=3600).contains(&self.card.crl_check_interval) {
+            bail!("card.crl_check_interval must be between 1 and 3600 seconds");
         }
         let auth = Url::parse(&self.card.authenticator_url).with_context(|| {
             format!(

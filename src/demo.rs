@@ -1,6 +1,7 @@
 //! `cardinal demo` (SPEC R-OPS-8): the whole system in one process, on a fresh machine.
 //!
 //! Cardinal on SQLite with the demo residents, development CAs for NHI and MOICA cards
+//! (their CRLs configured, revocation checked; a fresh CRL is signed at every start)
 //! with three demo cards, the card authenticator's local API on 127.0.0.1:7777 reading
 //! a virtual card in process (no pcscd), the eCPA portal and WebHR as registered
 //! clients on 127.0.0.1:8081 and :8082, mail written to an outbox folder and shown on
@@ -380,7 +381,11 @@ fn now() -> time::OffsetDateTime {
 fn ensure_cards(data_dir: &Path) -> anyhow::Result<Vec<DemoCard>> {
     for kind in [CardKind::Nhi, CardKind::Moica] {
         let dir = data_dir.join(format!("ca-{}", kind.as_str()));
-        if !dir.join("ca.pem").exists() {
+        if dir.join("ca.pem").exists() {
+            // The CRL is current for 30 days: sign a fresh one at every start, so that a
+            // demo folder kept for longer still runs with revocation checking on.
+            crate::card::ca::reissue_crl(&dir, now())?;
+        } else {
             crate::card::ca::init(&dir, kind, now())?;
         }
     }

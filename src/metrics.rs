@@ -1,8 +1,9 @@
 //! Prometheus metrics: requests and latencies per route, logins by method and outcome,
-//! database pool use.
+//! database pool use, card refusals and the state of the card CAs' CRLs.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Clone)]
@@ -13,6 +14,9 @@ pub struct Metrics {
     logins: IntCounterVec,
     pool: IntGaugeVec,
     registrations: IntGaugeVec,
+    card_refusals: IntCounterVec,
+    card_revocation_unknown: IntGauge,
+    card_crl_next_update: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,6 +62,27 @@ impl Metrics {
         )?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(registrations.clone()))?;
+        let card_refusals = IntCounterVec::new(
+            Opts::new(
+                "card_refusals_total",
+                "Card tokens refused by the IdP, by reason (the error code)",
+            ),
+            &["reason"],
+        )?;
+        let card_revocation_unknown = IntGauge::new(
+            "card_issuers_revocation_unknown",
+            "Trusted card CAs whose cards are refused because no current CRL is loaded (missing, unreadable or past nextUpdate)",
+        )?;
+        let card_crl_next_update = IntGaugeVec::new(
+            Opts::new(
+                "card_crl_next_update_timestamp_seconds",
+                "nextUpdate of the loaded CRL of each trusted card CA (Unix seconds)",
+            ),
+            &["ca"],
+        )?;
+        registry.register(Box::new(card_refusals.clone()))?;
+        registry.register(Box::new(card_revocation_unknown.clone()))?;
+        registry.register(Box::new(card_crl_next_update.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -65,6 +90,9 @@ impl Metrics {
             logins,
             pool,
             registrations,
+            card_refusals,
+            card_revocation_unknown,
+            card_crl_next_update,
         })
     }
 
@@ -95,6 +123,26 @@ impl Metrics {
                 .map(|(_, n)| *n)
                 .unwrap_or(0);
             self.registrations.with_label_values(&[state]).set(n);
+        }
+    }
+
+    /// A card token refused, by its error code.
+    pub fn card_refused(&self, reason: &str) {
+        self.card_refusals.with_label_values(&[reason]).inc();
+    }
+
+    /// The state of the trusted card CAs: how many cannot be checked for revocation now,
+    /// and each loaded CRL's nextUpdate.
+    pub fn set_card_issuers(&self, issuers: &[crate::card::verify::IssuerStatus]) {
+        let unknown = issuers.iter().filter(|i| !i.revocation_known).count();
+        self.card_revocation_unknown
+            .set(i64::try_from(unknown).unwrap_or(i64::MAX));
+        for i in issuers {
+            if let Some(next) = i.crl_next_update {
+                self.card_crl_next_update
+                    .with_label_values(&[&i.name])
+                    .set(next);
+            }
         }
     }
 

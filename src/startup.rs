@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use crate::backchannel::BackchannelSender;
 use crate::card::{CardService, CardTrust};
 use crate::clock::{Clock, SystemClock};
-use crate::configuration::Settings;
+use crate::configuration::{RevocationCheck, Settings};
 use crate::crypto::{KeyPurpose, KeyRing};
 use crate::metrics::Metrics;
 use crate::oidc::{Engine, KeyManager, SigningAlg};
@@ -174,10 +174,8 @@ impl Application {
         )?);
         let trust = {
             let c = settings.card.clone();
-            tokio::task::spawn_blocking(move || {
-                CardTrust::load(&c.nhi_ca_files, &c.moica_ca_files, &c.crl_files)
-            })
-            .await??
+            let now = options.clock.now();
+            tokio::task::spawn_blocking(move || CardTrust::load(&c, now)).await??
         };
         if !trust.has_issuers() {
             tracing::warn!("no card issuer is configured (card.nhi_ca_files, card.moica_ca_files): every card will be refused");
@@ -221,6 +219,15 @@ impl Application {
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
         };
         spawn_purger(services.engine.clone());
+        if state.card.trust().revocation_check() == RevocationCheck::Crl
+            && state.card.trust().has_issuers()
+        {
+            spawn_revocation_watch(
+                state.card.clone(),
+                state.backchannel.clone(),
+                Duration::from_secs(settings.card.crl_check_interval.max(1)),
+            );
+        }
         let hsts = settings.is_https();
         let hook = options.routes.clone();
         let server = HttpServer::new(move || {
@@ -431,6 +438,27 @@ fn spawn_purger(engine: Engine) {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => tracing::warn!(error = ?err, "purge failed"),
                 Err(err) => tracing::warn!(error = %err, "purge task failed"),
+            }
+        }
+    });
+}
+
+/// Acts on card revocations (SPEC R-CARD-2): every `every`, and as soon as a card check
+/// saw the CRL files change, re-reads them and ends the sessions and grants of whoever
+/// signed in with a certificate they now revoke, with back-channel logout.
+fn spawn_revocation_watch(card: CardService, backchannel: BackchannelSender, every: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                () = card.revocations_changed() => {}
+            }
+            let c = card.clone();
+            match web::block(move || c.sync_revocations()).await {
+                Ok(deliveries) => backchannel.spawn(deliveries),
+                Err(err) => tracing::warn!(error = %err, "card revocation task failed"),
             }
         }
     });

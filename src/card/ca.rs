@@ -1,5 +1,6 @@
-//! A development card issuer: `cardinal card ca init|issue|revoke`. Makes a CA, card
-//! files for the virtual card (key, certificate, basic data) and a CRL.
+//! A development card issuer: `cardinal card ca init|crl|issue|revoke`. Makes a CA, card
+//! files for the virtual card (key, certificate, basic data) and a CRL (valid 30 days:
+//! `cardinal card ca crl` signs a fresh one).
 
 use std::path::{Path, PathBuf};
 
@@ -208,7 +209,7 @@ fn write_crl(dir: &Path, state: &CaState, now: OffsetDateTime) -> anyhow::Result
         .collect::<anyhow::Result<Vec<_>>>()?;
     let params = CertificateRevocationListParams {
         this_update: now,
-        next_update: now + Duration::days(30),
+        next_update: now + Duration::days(CRL_VALIDITY_DAYS),
         crl_number: SerialNumber::from(state.crl_number.max(1)),
         issuing_distribution_point: None,
         revoked_certs: revoked,
@@ -217,6 +218,19 @@ fn write_crl(dir: &Path, state: &CaState, now: OffsetDateTime) -> anyhow::Result
     let crl = params.signed_by(&issuer, &key)?;
     std::fs::write(&crl_path, crl.pem()?)
         .with_context(|| format!("Failed to write {}", crl_path.display()))
+}
+
+/// How long a CRL of the development CA is current (its nextUpdate).
+pub const CRL_VALIDITY_DAYS: i64 = 30;
+
+/// Signs a fresh `crl.pem` (thisUpdate `now`, nextUpdate `now` + 30 days) with the same
+/// revocations: what the issuer does before the last CRL passes its nextUpdate.
+pub fn reissue_crl(dir: &Path, now: OffsetDateTime) -> anyhow::Result<()> {
+    let (_, _, state_path, _) = ca_paths(dir);
+    let mut state = load_state(&state_path)?;
+    state.crl_number += 1;
+    save_state(&state_path, &state)?;
+    write_crl(dir, &state, now)
 }
 
 /// A freshly issued card: its certificate and private key (PEM) for the card file.

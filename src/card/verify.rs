@@ -1,7 +1,10 @@
 //! Validation of a `cardinal-card/1` token (CARD-PROFILE.md §4): the certificate chains to
-//! a CA configured for the card kind, is valid now, may sign, carries the kind's policy
-//! and is not revoked; the signature covers SHA-256(SHA-256(origin) ‖ SHA-256(challenge))
-//! with this IdP's own origin.
+//! a CA configured for the card kind whose own certificate is valid now, is valid now, is
+//! not a CA, may sign, carries the kind's policy and is not revoked according to a current
+//! CRL of its CA (fail closed: no CRL, a CRL past its nextUpdate or an unreadable CRL
+//! refuses the card, unless `card.revocation_check = "off"`); the signature covers
+//! SHA-256(SHA-256(origin) ‖ SHA-256(challenge)) with this IdP's own origin.
+//! docs/card-trust.md describes the settings.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,6 +17,8 @@ use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use x509_parser::prelude::*;
 
 use super::token::{signing_hash, CardKind, CardToken, ALGORITHM_ES256, TOKEN_FORMAT};
+use crate::clock::format_rfc3339;
+use crate::configuration::{CardSettings, RevocationCheck};
 
 /// Why a card token was refused. `code()` is stable for pages and logs; nothing here
 /// carries the signature or the certificate.
@@ -35,6 +40,12 @@ pub enum CardError {
     WrongKind,
     #[error("the card certificate has been revoked")]
     Revoked,
+    #[error("the card certificate is a CA certificate, not a card's")]
+    NotEndEntity,
+    #[error("the certificate of the card's issuer is not valid now")]
+    IssuerNotValid,
+    #[error("the card's revocation status cannot be checked now (no current CRL of its issuer)")]
+    RevocationUnknown,
     #[error("the card signature is not valid")]
     BadSignature,
     #[error("the challenge is unknown, expired or already used")]
@@ -56,6 +67,9 @@ impl CardError {
             CardError::WrongKeyUsage => "wrong_key_usage",
             CardError::WrongKind => "wrong_kind",
             CardError::Revoked => "certificate_revoked",
+            CardError::NotEndEntity => "not_end_entity",
+            CardError::IssuerNotValid => "issuer_not_valid",
+            CardError::RevocationUnknown => "revocation_status_unknown",
             CardError::BadSignature => "bad_signature",
             CardError::BadChallenge => "bad_challenge",
             CardError::WrongCard => "wrong_card",
@@ -70,8 +84,12 @@ pub struct VerifiedCard {
     pub card_number: String,
     pub name: String,
     pub kind: CardKind,
-    /// Certificate serial number, hex.
+    /// Certificate serial number, hex bytes with colons.
     pub serial: String,
+    /// The issuer, as [`issuer_id`] names it: with `serial`, names the certificate.
+    pub issuer: String,
+    /// The issuer's name for people (RFC 4514).
+    pub issuer_name: String,
     /// Certificate expiry (Unix seconds).
     pub not_after: i64,
     /// The holder's national ID and birth date from the certificate (subjectAltName
@@ -113,23 +131,112 @@ fn holder_attribute(cert: &X509Certificate<'_>, oid: &str) -> Option<String> {
         })
 }
 
+/// The identifier of a certificate issuer in the store: SHA-256 (hex) of its name (DER).
+pub fn issuer_id(name_der: &[u8]) -> String {
+    crate::crypto::sha256(name_der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A certificate serial as stored and shown: hex bytes with colons (as `card issue` prints).
+pub fn serial_hex(raw: &[u8]) -> String {
+    raw.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 struct Anchor {
     kind: CardKind,
     der: Vec<u8>,
+    /// Subject name, DER (what a card certificate or a CRL names as its issuer).
+    subject: Vec<u8>,
+    /// Subject name for people and logs.
+    name: String,
+    file: PathBuf,
+    not_before: i64,
+    not_after: i64,
 }
+
+impl Anchor {
+    fn valid_at(&self, now: i64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+
+    /// Whether this CA's key made `verify` succeed on something it signed.
+    fn signed(&self, check: impl Fn(&SubjectPublicKeyInfo<'_>) -> bool) -> bool {
+        parse_x509_certificate(&self.der).is_ok_and(|(_, ca)| check(ca.public_key()))
+    }
+}
+
+/// What the CRLs of one issuer say.
+#[derive(Debug, Clone, Default)]
+struct IssuerCrl {
+    /// Revoked serials (raw bytes).
+    revoked: BTreeSet<Vec<u8>>,
+    /// The latest nextUpdate among this issuer's CRLs (Unix seconds).
+    next_update: i64,
+}
+
+/// What tells that a CRL file changed: its modification time and length.
+type Stamp = (PathBuf, Option<(Option<SystemTime>, u64)>);
 
 #[derive(Default)]
 struct Crls {
-    /// (path, modified) of what was loaded.
-    stamps: Vec<(PathBuf, Option<SystemTime>)>,
-    /// Revoked serials (raw bytes) by issuer DER.
-    revoked: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    /// (path, (modified, length)) of what was loaded.
+    stamps: Vec<Stamp>,
+    /// By issuer name (DER).
+    by_issuer: BTreeMap<Vec<u8>, IssuerCrl>,
+    /// Why the last reload failed: until the files change, no card's revocation status is
+    /// known and every card is refused.
+    failure: Option<String>,
+    /// Counts the (re)loads, so that watchers see that the lists changed.
+    generation: u64,
+}
+
+/// Why the revocation status of a CA's cards is not known now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Unknown {
+    /// The CRL files could not be used (read, parsed or verified).
+    Unreadable,
+    /// No CRL of this CA among the files.
+    NoCrl,
+    /// Its CRL is past its nextUpdate (Unix seconds).
+    Stale(i64),
+}
+
+/// What `/readyz` and the metrics show about one trusted CA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IssuerStatus {
+    /// The CA's subject name.
+    pub name: String,
+    /// The card kind it is trusted for.
+    pub kind: &'static str,
+    /// Its own certificate is valid now (else its cards are refused).
+    pub valid: bool,
+    /// nextUpdate of its CRL (Unix seconds), when one is loaded.
+    pub crl_next_update: Option<i64>,
+    /// Whether its cards can be checked for revocation now (false: they are refused).
+    /// Always true when revocation checking is off.
+    pub revocation_known: bool,
+}
+
+/// The revoked serials of one issuer, named as the store names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedSerials {
+    /// [`issuer_id`] of the issuer.
+    pub issuer: String,
+    pub issuer_name: String,
+    /// [`serial_hex`] of each revoked certificate.
+    pub serials: Vec<String>,
 }
 
 /// The configured card issuers and their revocation lists.
 pub struct CardTrust {
     anchors: Vec<Anchor>,
     crl_files: Vec<PathBuf>,
+    check: RevocationCheck,
     crls: RwLock<Crls>,
 }
 
@@ -137,6 +244,7 @@ impl std::fmt::Debug for CardTrust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CardTrust")
             .field("anchors", &self.anchors.len())
+            .field("revocation_check", &self.check)
             .finish_non_exhaustive()
     }
 }
@@ -156,38 +264,104 @@ fn pem_or_der_blocks(bytes: &[u8], label: &str) -> anyhow::Result<Vec<Vec<u8>>> 
     }
 }
 
-impl CardTrust {
-    /// Loads the CA certificates for each kind and the CRLs.
-    pub fn load(
-        nhi: &[PathBuf],
-        moica: &[PathBuf],
-        crl_files: &[PathBuf],
-    ) -> anyhow::Result<CardTrust> {
-        let mut anchors = Vec::new();
-        for (kind, files) in [(CardKind::Nhi, nhi), (CardKind::Moica, moica)] {
-            for path in files {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("Failed to read card CA {}", path.display()))?;
-                for der in pem_or_der_blocks(&bytes, "CERTIFICATE")? {
-                    let (_, cert) = parse_x509_certificate(&der).map_err(|e| {
-                        anyhow!("{} is not an X.509 certificate: {e}", path.display())
-                    })?;
-                    if !cert.is_ca() {
-                        anyhow::bail!("{} is not a CA certificate", path.display());
-                    }
-                    anchors.push(Anchor {
-                        kind,
-                        der: der.clone(),
-                    });
+fn load_anchors(nhi: &[PathBuf], moica: &[PathBuf]) -> anyhow::Result<Vec<Anchor>> {
+    let mut anchors = Vec::new();
+    for (kind, files) in [(CardKind::Nhi, nhi), (CardKind::Moica, moica)] {
+        for path in files {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("Failed to read card CA {}", path.display()))?;
+            for der in pem_or_der_blocks(&bytes, "CERTIFICATE")? {
+                let (_, cert) = parse_x509_certificate(&der)
+                    .map_err(|e| anyhow!("{} is not an X.509 certificate: {e}", path.display()))?;
+                if !cert.is_ca() {
+                    anyhow::bail!("{} is not a CA certificate", path.display());
                 }
+                let validity = cert.validity();
+                anchors.push(Anchor {
+                    kind,
+                    subject: cert.subject().as_raw().to_vec(),
+                    name: cert.subject().to_string(),
+                    file: path.clone(),
+                    not_before: validity.not_before.timestamp(),
+                    not_after: validity.not_after.timestamp(),
+                    der: der.clone(),
+                });
             }
         }
+    }
+    Ok(anchors)
+}
+
+impl CardTrust {
+    /// Loads the CA certificates for each kind and, when revocation is checked, the CRLs:
+    /// every CA must then have a CRL that verifies against it and has a nextUpdate, or the
+    /// load fails (naming the CA and what to set). `now` is only used for warnings.
+    pub fn load(settings: &CardSettings, now: i64) -> anyhow::Result<CardTrust> {
+        let anchors = load_anchors(&settings.nhi_ca_files, &settings.moica_ca_files)?;
+        for a in anchors.iter().filter(|a| !a.valid_at(now)) {
+            tracing::warn!(
+                ca = %a.name,
+                file = %a.file.display(),
+                not_before = %format_rfc3339(a.not_before),
+                not_after = %format_rfc3339(a.not_after),
+                "a card CA certificate is not valid now: its cards are refused"
+            );
+        }
+        let check = settings.revocation_check;
+        let crl_files = match check {
+            RevocationCheck::Crl => settings.crl_files.clone(),
+            RevocationCheck::Off => {
+                tracing::warn!(
+                    "card.revocation_check = \"off\": card certificates are not checked for \
+                     revocation, so a revoked card can sign in. For production set \
+                     card.revocation_check = \"crl\" and list every card CA's CRL in card.crl_files"
+                );
+                if !settings.crl_files.is_empty() {
+                    tracing::warn!(
+                        files = settings.crl_files.len(),
+                        "card.crl_files are ignored while card.revocation_check = \"off\""
+                    );
+                }
+                Vec::new()
+            }
+        };
         let trust = CardTrust {
             anchors,
-            crl_files: crl_files.to_vec(),
+            crl_files,
+            check,
             crls: RwLock::new(Crls::default()),
         };
-        trust.refresh_crls(true)?;
+        if check == RevocationCheck::Crl {
+            let by_issuer = trust.read_crls()?;
+            for a in &trust.anchors {
+                match by_issuer.get(&a.subject) {
+                    None => anyhow::bail!(
+                        "card CA \"{}\" ({}) has no CRL in card.crl_files: add the file of its \
+                         current CRL to card.crl_files, or set card.revocation_check = \"off\" to \
+                         accept its cards without any revocation check (not for production)",
+                        a.name,
+                        a.file.display()
+                    ),
+                    Some(crl) if crl.next_update < now => tracing::warn!(
+                        ca = %a.name,
+                        crl_next_update = %format_rfc3339(crl.next_update),
+                        "the CRL of a card CA is past its nextUpdate: its cards are refused until \
+                         a fresh CRL is put in card.crl_files"
+                    ),
+                    Some(_) => {}
+                }
+            }
+            let mut current = trust
+                .crls
+                .write()
+                .map_err(|_| anyhow!("CRL lock poisoned"))?;
+            *current = Crls {
+                stamps: trust.stamps(),
+                by_issuer,
+                failure: None,
+                generation: 1,
+            };
+        }
         Ok(trust)
     }
 
@@ -196,6 +370,7 @@ impl CardTrust {
         CardTrust {
             anchors: Vec::new(),
             crl_files: Vec::new(),
+            check: RevocationCheck::Crl,
             crls: RwLock::new(Crls::default()),
         }
     }
@@ -204,69 +379,225 @@ impl CardTrust {
         !self.anchors.is_empty()
     }
 
-    fn stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
+    pub fn revocation_check(&self) -> RevocationCheck {
+        self.check
+    }
+
+    fn stamps(&self) -> Vec<Stamp> {
         self.crl_files
             .iter()
             .map(|p| {
-                (
-                    p.clone(),
-                    std::fs::metadata(p).and_then(|m| m.modified()).ok(),
-                )
+                let meta = std::fs::metadata(p).ok();
+                (p.clone(), meta.map(|m| (m.modified().ok(), m.len())))
             })
             .collect()
     }
 
-    /// Re-reads the CRL files when they changed. A CRL that does not verify against a
-    /// configured CA is an error (fail closed).
-    fn refresh_crls(&self, force: bool) -> anyhow::Result<()> {
-        let stamps = self.stamps();
-        if !force {
-            let current = self.crls.read().map_err(|_| anyhow!("CRL lock poisoned"))?;
-            if current.stamps == stamps {
-                return Ok(());
-            }
-        }
-        let mut revoked: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    /// Reads every CRL file. A CRL that is not from a configured CA, does not verify
+    /// against it or has no nextUpdate (RFC 5280 §5.1.2.5 requires one) is an error.
+    fn read_crls(&self) -> anyhow::Result<BTreeMap<Vec<u8>, IssuerCrl>> {
+        let mut by_issuer: BTreeMap<Vec<u8>, IssuerCrl> = BTreeMap::new();
         for path in &self.crl_files {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("Failed to read CRL {}", path.display()))?;
             for der in pem_or_der_blocks(&bytes, "X509 CRL")? {
                 let (_, crl) = parse_x509_crl(&der)
                     .map_err(|e| anyhow!("{} is not a CRL: {e}", path.display()))?;
-                let issuer = self
+                let issuer = crl.issuer().as_raw();
+                let from_us: Vec<&Anchor> = self
                     .anchors
                     .iter()
-                    .filter_map(|a| parse_x509_certificate(&a.der).ok().map(|(_, c)| c))
-                    .find(|ca| ca.subject().as_raw() == crl.issuer().as_raw())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "CRL {} is from an issuer that is not configured",
-                            path.display()
-                        )
-                    })?;
-                crl.verify_signature(issuer.public_key())
-                    .map_err(|_| anyhow!("CRL {} is not signed by its issuer", path.display()))?;
-                let set = revoked.entry(crl.issuer().as_raw().to_vec()).or_default();
+                    .filter(|a| a.subject == issuer)
+                    .collect();
+                if from_us.is_empty() {
+                    anyhow::bail!(
+                        "CRL {} is from an issuer that is not configured ({})",
+                        path.display(),
+                        crl.issuer()
+                    );
+                }
+                if !from_us
+                    .iter()
+                    .any(|a| a.signed(|key| crl.verify_signature(key).is_ok()))
+                {
+                    anyhow::bail!("CRL {} is not signed by its issuer", path.display());
+                }
+                let next_update = crl.next_update().ok_or_else(|| {
+                    anyhow!(
+                        "CRL {} has no nextUpdate, so it is never known to be current; \
+                         have its issuer publish CRLs with a nextUpdate",
+                        path.display()
+                    )
+                })?;
+                let entry = by_issuer.entry(issuer.to_vec()).or_default();
+                entry.next_update = entry.next_update.max(next_update.timestamp());
                 for r in crl.iter_revoked_certificates() {
-                    set.insert(r.raw_serial().to_vec());
+                    entry.revoked.insert(r.raw_serial().to_vec());
                 }
             }
         }
-        let mut current = self
-            .crls
-            .write()
-            .map_err(|_| anyhow!("CRL lock poisoned"))?;
-        *current = Crls { stamps, revoked };
-        Ok(())
+        Ok(by_issuer)
     }
 
-    fn is_revoked(&self, issuer: &[u8], serial: &[u8]) -> Result<bool, CardError> {
-        if let Err(e) = self.refresh_crls(false) {
-            tracing::error!(error = ?e, "cannot read the card CRLs; refusing cards until fixed");
-            return Err(CardError::Internal);
+    /// Re-reads the CRL files when they changed on disk; true when they were re-read. A
+    /// failure is logged and refuses every card until the files change again (fail closed).
+    pub fn reload_if_changed(&self) -> bool {
+        if self.check == RevocationCheck::Off {
+            return false;
         }
+        let stamps = self.stamps();
+        match self.crls.read() {
+            Ok(current) if current.stamps == stamps => return false,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+        let loaded = self.read_crls();
+        let Ok(mut current) = self.crls.write() else {
+            return false;
+        };
+        if current.stamps == stamps {
+            return false; // another thread re-read them meanwhile
+        }
+        let generation = current.generation + 1;
+        *current = match loaded {
+            Ok(by_issuer) => {
+                for a in &self.anchors {
+                    if !by_issuer.contains_key(&a.subject) {
+                        tracing::warn!(ca = %a.name, "the card CRLs have no CRL of this card CA any more: its cards are refused");
+                    }
+                }
+                tracing::info!(files = self.crl_files.len(), "card CRLs re-read");
+                Crls {
+                    stamps,
+                    by_issuer,
+                    failure: None,
+                    generation,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot use the card CRLs: every card is refused (revocation status unknown) until the files are fixed");
+                Crls {
+                    stamps,
+                    by_issuer: BTreeMap::new(),
+                    failure: Some(format!("{e:#}")),
+                    generation,
+                }
+            }
+        };
+        true
+    }
+
+    /// Counts the CRL (re)loads: changes when the lists may say something new.
+    pub fn generation(&self) -> u64 {
+        self.crls.read().map(|c| c.generation).unwrap_or(0)
+    }
+
+    fn revocation_state<'a>(
+        crls: &'a Crls,
+        anchor: &Anchor,
+        now: i64,
+    ) -> Result<&'a IssuerCrl, Unknown> {
+        if crls.failure.is_some() {
+            return Err(Unknown::Unreadable);
+        }
+        let crl = crls.by_issuer.get(&anchor.subject).ok_or(Unknown::NoCrl)?;
+        if crl.next_update < now {
+            return Err(Unknown::Stale(crl.next_update));
+        }
+        Ok(crl)
+    }
+
+    /// Whether `serial` of a card from `anchor` is revoked, by a current CRL.
+    fn check_revocation(&self, anchor: &Anchor, serial: &[u8], now: i64) -> Result<(), CardError> {
+        if self.check == RevocationCheck::Off {
+            return Ok(());
+        }
+        self.reload_if_changed();
         let crls = self.crls.read().map_err(|_| CardError::Internal)?;
-        Ok(crls.revoked.get(issuer).is_some_and(|s| s.contains(serial)))
+        match Self::revocation_state(&crls, anchor, now) {
+            Ok(crl) if crl.revoked.contains(serial) => Err(CardError::Revoked),
+            Ok(_) => Ok(()),
+            Err(Unknown::Unreadable) => {
+                tracing::warn!(ca = %anchor.name, "card refused: the card CRLs cannot be used (see the error logged when they were read)");
+                Err(CardError::RevocationUnknown)
+            }
+            Err(Unknown::NoCrl) => {
+                tracing::warn!(ca = %anchor.name, "card refused: there is no CRL of its CA in card.crl_files, so its revocation cannot be checked");
+                Err(CardError::RevocationUnknown)
+            }
+            Err(Unknown::Stale(next_update)) => {
+                tracing::warn!(
+                    ca = %anchor.name,
+                    crl_next_update = %format_rfc3339(next_update),
+                    "card refused: the CRL of its CA is past its nextUpdate, so its revocation cannot be checked; put a fresh CRL in card.crl_files"
+                );
+                Err(CardError::RevocationUnknown)
+            }
+        }
+    }
+
+    /// Each trusted CA: whether its certificate is valid and its cards' revocation can be
+    /// checked at `now` (for `/readyz` and the metrics).
+    pub fn issuer_status(&self, now: i64) -> Vec<IssuerStatus> {
+        let crls = self.crls.read().ok();
+        self.anchors
+            .iter()
+            .map(|a| {
+                let (next, known) = match (self.check, crls.as_deref()) {
+                    (RevocationCheck::Off, _) => (None, true),
+                    (RevocationCheck::Crl, None) => (None, false),
+                    (RevocationCheck::Crl, Some(c)) => (
+                        c.by_issuer.get(&a.subject).map(|crl| crl.next_update),
+                        Self::revocation_state(c, a, now).is_ok(),
+                    ),
+                };
+                IssuerStatus {
+                    name: a.name.clone(),
+                    kind: a.kind.as_str(),
+                    valid: a.valid_at(now),
+                    crl_next_update: next,
+                    revocation_known: known,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the loaded CRLs list the certificate `serial` ([`serial_hex`]) of `issuer`
+    /// ([`issuer_id`]).
+    pub fn is_revoked(&self, issuer: &str, serial: &str) -> bool {
+        let Ok(raw) = serial
+            .split(':')
+            .map(|h| u8::from_str_radix(h, 16))
+            .collect::<Result<Vec<u8>, _>>()
+        else {
+            return false;
+        };
+        let Ok(crls) = self.crls.read() else {
+            return false;
+        };
+        crls.by_issuer
+            .iter()
+            .any(|(name, crl)| issuer_id(name) == issuer && crl.revoked.contains(&raw))
+    }
+
+    /// Every serial on the loaded CRLs, by issuer.
+    pub fn revoked_serials(&self) -> Vec<RevokedSerials> {
+        let Ok(crls) = self.crls.read() else {
+            return Vec::new();
+        };
+        crls.by_issuer
+            .iter()
+            .map(|(issuer, crl)| RevokedSerials {
+                issuer: issuer_id(issuer),
+                issuer_name: self
+                    .anchors
+                    .iter()
+                    .find(|a| &a.subject == issuer)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+                serials: crl.revoked.iter().map(|s| serial_hex(s)).collect(),
+            })
+            .collect()
     }
 
     /// Verifies `token` as a signature over `challenge` for `origin` at time `now`.
@@ -289,13 +620,13 @@ impl CardTrust {
             return Err(CardError::BadCertificate);
         }
         // Chain: signed by a CA configured for this kind.
-        let issued_by_trusted = self.anchors.iter().filter(|a| a.kind == kind).any(|a| {
-            parse_x509_certificate(&a.der).is_ok_and(|(_, ca)| {
-                ca.subject().as_raw() == cert.issuer().as_raw()
-                    && cert.verify_signature(Some(ca.public_key())).is_ok()
-            })
+        let issuer = cert.issuer().as_raw();
+        let anchor = self.anchors.iter().find(|a| {
+            a.kind == kind
+                && a.subject == issuer
+                && a.signed(|key| cert.verify_signature(Some(key)).is_ok())
         });
-        if !issued_by_trusted {
+        let Some(anchor) = anchor else {
             return Err(
                 if self.anchors.iter().any(|a| a.kind != kind)
                     && self.signed_by_other_kind(&cert, kind)
@@ -305,10 +636,26 @@ impl CardTrust {
                     CardError::UntrustedIssuer
                 },
             );
+        };
+        if !anchor.valid_at(now) {
+            tracing::warn!(
+                ca = %anchor.name,
+                not_before = %format_rfc3339(anchor.not_before),
+                not_after = %format_rfc3339(anchor.not_after),
+                "card refused: the certificate of its CA is not valid now"
+            );
+            return Err(CardError::IssuerNotValid);
         }
         let validity = cert.validity();
         if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
             return Err(CardError::Expired);
+        }
+        // A card's certificate is an end entity: a CA certificate (even one issued by a
+        // trusted CA) never signs in.
+        match cert.basic_constraints() {
+            Ok(Some(bc)) if bc.value.ca => return Err(CardError::NotEndEntity),
+            Ok(_) => {}
+            Err(_) => return Err(CardError::BadCertificate),
         }
         match cert.key_usage() {
             Ok(Some(ku)) if ku.value.digital_signature() => {}
@@ -327,9 +674,7 @@ impl CardTrust {
         if !has_policy {
             return Err(CardError::WrongKind);
         }
-        if self.is_revoked(cert.issuer().as_raw(), cert.raw_serial())? {
-            return Err(CardError::Revoked);
-        }
+        self.check_revocation(anchor, cert.raw_serial(), now)?;
         let sig_bytes =
             crate::crypto::b64url_decode(token.signature.trim()).ok_or(CardError::BadSignature)?;
         let signature =
@@ -354,7 +699,9 @@ impl CardTrust {
             card_number,
             name,
             kind,
-            serial: cert.raw_serial_as_string(),
+            serial: serial_hex(cert.raw_serial()),
+            issuer: issuer_id(issuer),
+            issuer_name: anchor.name.clone(),
             not_after: validity.not_after.timestamp(),
             national_id: holder_attribute(&cert, super::ca::OID_NATIONAL_ID),
             birth_date: holder_attribute(&cert, super::ca::OID_BIRTH_DATE),
@@ -363,10 +710,8 @@ impl CardTrust {
 
     fn signed_by_other_kind(&self, cert: &X509Certificate<'_>, kind: CardKind) -> bool {
         self.anchors.iter().filter(|a| a.kind != kind).any(|a| {
-            parse_x509_certificate(&a.der).is_ok_and(|(_, ca)| {
-                ca.subject().as_raw() == cert.issuer().as_raw()
-                    && cert.verify_signature(Some(ca.public_key())).is_ok()
-            })
+            a.subject == cert.issuer().as_raw()
+                && a.signed(|key| cert.verify_signature(Some(key)).is_ok())
         })
     }
 }
@@ -374,4 +719,189 @@ impl CardTrust {
 /// Paths of the CA certificate of a development CA folder (for tests and the demo).
 pub fn ca_certificate_path(dir: &Path) -> PathBuf {
     dir.join("ca.pem")
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use p256::pkcs8::DecodePrivateKey;
+
+    use super::super::ca::{self, CardHolder, IssuedCredentials};
+    use super::*;
+
+    const T0: i64 = 1_800_000_000;
+    const DAY: i64 = 24 * 3600;
+    const ORIGIN: &str = "https://idp.example.gov.tw";
+
+    fn at(t: i64) -> ::time::OffsetDateTime {
+        ::time::OffsetDateTime::from_unix_timestamp(t).unwrap()
+    }
+
+    fn holder() -> CardHolder {
+        CardHolder {
+            card_number: "000012345678".into(),
+            name: "王小明".into(),
+            national_id: "A123456789".into(),
+            birth_date: "1980-01-02".into(),
+            sex: "M".into(),
+            pin: None,
+        }
+    }
+
+    /// An NHI CA in `dir/nhi` with one card; settings trusting it with its CRL.
+    fn setup(dir: &Path) -> (CardSettings, IssuedCredentials) {
+        let ca_dir = dir.join("nhi");
+        ca::init(&ca_dir, CardKind::Nhi, at(T0)).unwrap();
+        let card = ca::issue(&ca_dir, CardKind::Nhi, &holder(), 365, at(T0)).unwrap();
+        let settings = CardSettings {
+            nhi_ca_files: vec![ca_dir.join("ca.pem")],
+            crl_files: vec![ca_dir.join("crl.pem")],
+            ..CardSettings::default()
+        };
+        (settings, card)
+    }
+
+    fn token(card: &IssuedCredentials, challenge: &str) -> CardToken {
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&card.private_key_pem).unwrap();
+        let sig: p256::ecdsa::Signature =
+            key.sign_prehash(&signing_hash(ORIGIN, challenge)).unwrap();
+        let der = parse_x509_pem(card.certificate_pem.as_bytes())
+            .unwrap()
+            .1
+            .contents;
+        CardToken {
+            format: TOKEN_FORMAT.into(),
+            card_kind: "nhi".into(),
+            certificate: base64::engine::general_purpose::STANDARD.encode(der),
+            algorithm: ALGORITHM_ES256.into(),
+            signature: crate::crypto::b64url(&sig.to_bytes()),
+            app_version: "test".into(),
+        }
+    }
+
+    #[test]
+    fn every_ca_needs_a_crl_unless_revocation_checking_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut settings, card) = setup(dir.path());
+        settings.crl_files.clear();
+        let e = format!("{:#}", CardTrust::load(&settings, T0).unwrap_err());
+        assert!(
+            e.contains("Cardinal NHI card CA (development)")
+                && e.contains("card.crl_files")
+                && e.contains("card.revocation_check = \"off\""),
+            "{e}"
+        );
+
+        settings.revocation_check = RevocationCheck::Off;
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        assert!(trust.verify(&token(&card, "c1"), ORIGIN, "c1", T0).is_ok());
+        assert!(trust.issuer_status(T0)[0].revocation_known);
+        // Off means off: even a listed CRL is not read.
+        ca::revoke(&dir.path().join("nhi"), Some("000012345678"), None, at(T0)).unwrap();
+        settings.crl_files = vec![dir.path().join("nhi/crl.pem")];
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        assert!(trust.verify(&token(&card, "c2"), ORIGIN, "c2", T0).is_ok());
+    }
+
+    #[test]
+    fn a_crl_past_its_next_update_leaves_revocation_unknown_until_a_fresh_one_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (settings, card) = setup(dir.path());
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        let next_update = T0 + ca::CRL_VALIDITY_DAYS * DAY;
+        assert!(trust
+            .verify(&token(&card, "a"), ORIGIN, "a", next_update)
+            .is_ok());
+        let later = next_update + 1;
+        assert_eq!(
+            trust.verify(&token(&card, "b"), ORIGIN, "b", later),
+            Err(CardError::RevocationUnknown)
+        );
+        let status = trust.issuer_status(later);
+        assert_eq!(status.len(), 1);
+        assert_eq!(status[0].crl_next_update, Some(next_update));
+        assert!(!status[0].revocation_known);
+        assert!(status[0].valid);
+
+        let generation = trust.generation();
+        ca::reissue_crl(&dir.path().join("nhi"), at(later)).unwrap();
+        assert!(trust.verify(&token(&card, "c"), ORIGIN, "c", later).is_ok());
+        assert_eq!(trust.generation(), generation + 1, "re-read once");
+        assert!(trust.issuer_status(later)[0].revocation_known);
+    }
+
+    #[test]
+    fn an_unreadable_crl_refuses_every_card_until_fixed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (settings, card) = setup(dir.path());
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        let crl = dir.path().join("nhi/crl.pem");
+        let good = std::fs::read(&crl).unwrap();
+        std::fs::write(
+            &crl,
+            b"-----BEGIN X509 CRL-----\nbroken\n-----END X509 CRL-----\n",
+        )
+        .unwrap();
+        assert_eq!(
+            trust.verify(&token(&card, "a"), ORIGIN, "a", T0),
+            Err(CardError::RevocationUnknown)
+        );
+        std::fs::write(&crl, good).unwrap();
+        assert!(trust.verify(&token(&card, "b"), ORIGIN, "b", T0).is_ok());
+    }
+
+    #[test]
+    fn revoked_serials_name_certificates_as_verified_cards_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let (settings, card) = setup(dir.path());
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        let verified = trust.verify(&token(&card, "a"), ORIGIN, "a", T0).unwrap();
+        assert_eq!(verified.serial, card.serial, "as `card issue` prints it");
+        assert_eq!(verified.issuer.len(), 64);
+        assert!(verified.issuer_name.contains("Cardinal NHI card CA"));
+        assert!(!trust.is_revoked(&verified.issuer, &verified.serial));
+        assert!(trust.revoked_serials()[0].serials.is_empty());
+
+        ca::revoke(&dir.path().join("nhi"), None, Some(&card.serial), at(T0)).unwrap();
+        assert!(trust.reload_if_changed());
+        assert!(
+            !trust.reload_if_changed(),
+            "unchanged files are not re-read"
+        );
+        assert!(trust.is_revoked(&verified.issuer, &verified.serial));
+        let lists = trust.revoked_serials();
+        assert_eq!(
+            lists,
+            vec![RevokedSerials {
+                issuer: verified.issuer.clone(),
+                issuer_name: verified.issuer_name.clone(),
+                serials: vec![verified.serial.clone()],
+            }]
+        );
+        assert_eq!(
+            trust.verify(&token(&card, "b"), ORIGIN, "b", T0),
+            Err(CardError::Revoked)
+        );
+    }
+
+    #[test]
+    fn cards_of_a_ca_that_is_not_valid_now_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (settings, card) = setup(dir.path());
+        let trust = CardTrust::load(&settings, T0).unwrap();
+        // The development CA is valid from a day before it was made.
+        let before = T0 - 2 * DAY;
+        assert_eq!(
+            trust.verify(&token(&card, "a"), ORIGIN, "a", before),
+            Err(CardError::IssuerNotValid)
+        );
+        assert!(!trust.issuer_status(before)[0].valid);
+    }
+
+    #[test]
+    fn serials_are_hex_bytes_with_colons() {
+        assert_eq!(serial_hex(&[0x01, 0xab, 0x00]), "01:ab:00");
+        assert_eq!(serial_hex(&[]), "");
+        assert_eq!(issuer_id(b"x").len(), 64);
+    }
 }

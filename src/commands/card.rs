@@ -1,4 +1,4 @@
-//! `cardinal card ca init|issue|revoke`: a development card issuer (SPEC R-CARD-2).
+//! `cardinal card ca init|crl|issue|revoke`: a development card issuer (SPEC R-CARD-2).
 
 use anyhow::{bail, Context};
 
@@ -103,6 +103,14 @@ pub fn run(command: CardCommand) -> anyhow::Result<()> {
             println!(
                 "revocations:   card.crl_files = [\"{}\"]",
                 out.join("crl.pem").display()
+            );
+        }
+        CardCommand::Ca(CardCaCommand::Crl { ca: dir }) => {
+            ca::reissue_crl(&dir, now())?;
+            println!(
+                "{} signed; current for {} days",
+                dir.join("crl.pem").display(),
+                ca::CRL_VALIDITY_DAYS
             );
         }
         CardCommand::Issue(args) => {

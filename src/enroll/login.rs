@@ -199,7 +199,11 @@ impl Enrollment {
             settings.login_per_card_per_5_minutes,
         )?;
         if card.kind == CardKind::Moica {
-            return self.citizen_certificate_login(&card);
+            let auth = self.citizen_certificate_login(&card)?;
+            self.card
+                .record_sign_in(&card, &auth.person_id)
+                .map_err(LoginError::Card)?;
+            return Ok(auth);
         }
         let (person, registration) = self
             .engine
@@ -236,6 +240,9 @@ impl Enrollment {
                 None => Err(LoginError::Locked),
             };
         }
+        self.card
+            .record_sign_in(&card, &person.id)
+            .map_err(LoginError::Card)?;
         self.engine
             .store()
             .record_successful_login(&person.id, now)?;

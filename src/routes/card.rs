@@ -50,6 +50,8 @@ pub fn same_origin(state: &AppState, req: &HttpRequest) -> bool {
 fn card_error(e: &CardError) -> HttpResponse {
     let status = match e {
         CardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        // The card may be fine: this IdP cannot check it now (no current CRL).
+        CardError::RevocationUnknown => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     HttpResponse::build(status)

@@ -27,6 +27,9 @@ fn render(
         None => StatusCode::OK,
         Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         Some(LoginError::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(LoginError::Card(crate::card::CardError::RevocationUnknown)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         Some(_) => StatusCode::BAD_REQUEST,
     };
     let authenticator = state.engine.settings().card.authenticator_url.clone();

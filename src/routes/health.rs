@@ -4,13 +4,46 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::AppState;
+use crate::card::IssuerStatus;
+use crate::configuration::RevocationCheck;
 use crate::oidc::SigningAlg;
 
 pub async fn get_healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and a signing key is active for each algorithm.
+/// What `/readyz` says about card sign-in: the revocation setting and the CAs whose cards
+/// are refused now. Detail only: it does not change readiness (other sign-ins still work).
+fn card_detail(state: &AppState) -> serde_json::Value {
+    let trust = state.card.trust();
+    let issuers = state.card.issuer_status();
+    let check = trust.revocation_check();
+    let names = |keep: fn(&IssuerStatus) -> bool| {
+        issuers
+            .iter()
+            .filter(|i| keep(i))
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+    };
+    let not_valid = names(|i| !i.valid);
+    match check {
+        RevocationCheck::Crl => json!({
+            "revocation_check": check.as_str(),
+            "issuers": issuers.len(),
+            "issuer_not_valid": not_valid,
+            "revocation_unknown": names(|i| !i.revocation_known),
+        }),
+        RevocationCheck::Off => json!({
+            "revocation_check": check.as_str(),
+            "issuers": issuers.len(),
+            "issuer_not_valid": not_valid,
+            "warning": "card revocation checking is off: a revoked card can sign in",
+        }),
+    }
+}
+
+/// Ready when the database answers and a signing key is active for each algorithm. The
+/// `card` member tells the state of card sign-in (revocation checking, refused CAs).
 pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     let engine = state.engine.clone();
     let result = web::block(move || {
@@ -26,19 +59,24 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
         (db, keys)
     })
     .await;
+    let card = card_detail(&state);
     match result {
-        Ok((true, true)) => {
-            HttpResponse::Ok().json(json!({ "status": "ready", "database": true, "keys": true }))
-        }
+        Ok((true, true)) => HttpResponse::Ok()
+            .json(json!({ "status": "ready", "database": true, "keys": true, "card": card })),
         Ok((db, keys)) => HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "database": db, "keys": keys })),
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable" })),
+            .json(json!({ "status": "unavailable", "database": db, "keys": keys, "card": card })),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "card": card })),
     }
 }
 
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let (in_use, idle) = state.engine.store().pool_state();
     state.engine.metrics().set_pool(in_use, idle);
+    state
+        .engine
+        .metrics()
+        .set_card_issuers(&state.card.issuer_status());
     let engine = state.engine.clone();
     if let Ok(Ok(counts)) = web::block(move || engine.store().registration_counts()).await {
         state.engine.metrics().set_registrations(&counts);

@@ -5,6 +5,7 @@
 //! winner, so that any number of instances on one database agree (SECURITY.md §0.5).
 
 pub mod admin;
+pub mod cards;
 pub mod enrollment;
 pub mod models;
 pub mod schema;
@@ -17,6 +18,7 @@ pub use admin::{
     AdminRecord, AdminSessionRecord, AdminStore, AuditEntry, AuditFilter, ClientChange,
     RegistrationDetail, RegistrationQuery, RegistrationSummary, StatusChange,
 };
+pub use cards::{CardCertificateStore, CardCertificateUse, RevokedHolder};
 pub use enrollment::{
     FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, PasswordChange, RateLimitStore,
     Registration, RegistrationStatus, RegistrationStore, RegistryStore, Resident,
@@ -388,6 +390,7 @@ pub trait Storage:
     + RegistrationStore
     + RateLimitStore
     + AdminStore
+    + CardCertificateStore
     + Maintenance
     + Send
     + Sync
@@ -410,6 +413,7 @@ impl<T> Storage for T where
         + RegistrationStore
         + RateLimitStore
         + AdminStore
+        + CardCertificateStore
         + Maintenance
         + Send
         + Sync

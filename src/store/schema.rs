@@ -292,6 +292,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    card_certificates (issuer_hash, serial) {
+        issuer_hash -> Text,
+        serial -> Text,
+        issuer_name -> Text,
+        person_id -> Text,
+        card_number -> Text,
+        kind -> Text,
+        not_after -> BigInt,
+        first_used_at -> BigInt,
+        last_used_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(registrations -> persons (person_id));
 diesel::joinable!(admins -> persons (person_id));
 
@@ -300,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     admin_sessions,
     residents,
     person_cards,
+    card_certificates,
     registrations,
     mail_tokens,
     rate_limits,

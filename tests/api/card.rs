@@ -55,10 +55,15 @@ impl Issuers {
         self.dir.path().join(name)
     }
 
+    /// Trusts the NHI and MOICA CAs, with their CRLs (revocation is checked by default).
     pub fn configure(&self, s: &mut cardinal::configuration::Settings) {
-        s.card.nhi_ca_files = vec![self.ca("nhi").join("ca.pem")];
-        s.card.moica_ca_files = vec![self.ca("moica").join("ca.pem")];
-        s.card.crl_files = vec![
+        self.configure_card(&mut s.card);
+    }
+
+    pub fn configure_card(&self, card: &mut cardinal::configuration::CardSettings) {
+        card.nhi_ca_files = vec![self.ca("nhi").join("ca.pem")];
+        card.moica_ca_files = vec![self.ca("moica").join("ca.pem")];
+        card.crl_files = vec![
             self.ca("nhi").join("crl.pem"),
             self.ca("moica").join("crl.pem"),
         ];
@@ -116,7 +121,7 @@ pub fn sign_token(card: &serde_json::Value, origin: &str, challenge: &str) -> Ca
     }
 }
 
-async fn challenge(app: &TestApp) -> String {
+pub async fn challenge(app: &TestApp) -> String {
     let r = app
         .browser
         .post(app.url("/card/challenge"))
@@ -137,7 +142,7 @@ async fn challenge(app: &TestApp) -> String {
     c
 }
 
-async fn check(app: &TestApp, challenge: &str, token: &CardToken) -> (u16, serde_json::Value) {
+pub async fn check(app: &TestApp, challenge: &str, token: &CardToken) -> (u16, serde_json::Value) {
     let r = app
         .browser
         .post(app.url("/card/check"))
@@ -320,7 +325,10 @@ async fn a_card_other_than_the_one_the_flow_started_with_is_refused() {
     let app = app_with(&issuers).await;
     let first = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let second = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
-    let trust = CardTrust::load(&[issuers.ca("nhi").join("ca.pem")], &[], &[]).unwrap();
+    let mut settings = cardinal::configuration::CardSettings::default();
+    settings.nhi_ca_files = vec![issuers.ca("nhi").join("ca.pem")];
+    settings.crl_files = vec![issuers.ca("nhi").join("crl.pem")];
+    let trust = CardTrust::load(&settings, app.engine.now()).unwrap();
     let service = CardService::new(app.engine.clone(), trust).unwrap();
     let origin = service.origin().to_string();
     let run = move || {

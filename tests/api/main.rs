@@ -14,6 +14,7 @@ mod authorize;
 mod browser;
 mod card;
 mod card_login;
+mod card_revocation;
 mod cli;
 mod client_auth;
 mod crash;

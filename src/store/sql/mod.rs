@@ -2,6 +2,7 @@
 //! SQLite (WAL, busy timeout) or PostgreSQL, chosen by the database URL.
 
 mod admin;
+mod cards;
 mod enrollment;
 mod records;
 mod tokens;
