@@ -27,6 +27,7 @@ mod pcsc;
 mod register;
 mod register_i18n;
 mod rp_flow;
+mod surfaces;
 mod token_code;
 mod token_refresh;
 mod userinfo;

@@ -44,6 +44,10 @@ async fn spawn_demo_unregistered() -> (Demo, TestApp) {
         _data_dir: data_dir,
         browser: client(),
         api: client(),
+        metrics: demo
+            .metrics_url
+            .as_deref()
+            .map(|m| m.trim_end_matches("/metrics").to_string()),
     };
     (demo, app)
 }
