@@ -142,8 +142,17 @@ pub struct Demo {
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// The origin a listener is reached at on this computer (a listener on every address,
+/// `0.0.0.0` or `[::]`, is reached at the loopback address).
 fn origin(listener: &TcpListener) -> anyhow::Result<String> {
-    Ok(format!("http://{}", listener.local_addr()?))
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Ok(format!("http://{addr}"))
 }
 
 /// Starts everything. Must run inside a Tokio runtime with actix (`actix_web::rt`).

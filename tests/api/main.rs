@@ -17,6 +17,8 @@ mod card_login;
 mod cli;
 mod client_auth;
 mod crash;
+#[cfg(feature = "demo")]
+mod demo;
 mod discovery;
 mod enrollment_store;
 mod helpers;
