@@ -45,6 +45,9 @@ pub struct Settings {
     pub mail: MailSettings,
     pub registration: RegistrationSettings,
     pub admin: AdminSettings,
+    pub metrics: MetricsSettings,
+    pub limits: LimitSettings,
+    pub maintenance: MaintenanceSettings,
 }
 
 impl Default for Settings {
@@ -68,6 +71,9 @@ impl Default for Settings {
             mail: MailSettings::default(),
             registration: RegistrationSettings::default(),
             admin: AdminSettings::default(),
+            metrics: MetricsSettings::default(),
+            limits: LimitSettings::default(),
+            maintenance: MaintenanceSettings::default(),
         }
     }
 }
@@ -213,14 +219,108 @@ impl Default for OidcSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// Peers whose `X-Forwarded-For` is believed (IP addresses). Whether cookies are
     /// `Secure` follows the scheme of `issuer`.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Largest total size of a request's head (request line and every header line, in
+    /// bytes); a larger one is answered 431.
+    pub max_header_bytes: usize,
     /// Serve HTTPS directly with these PEM files.
     pub tls: Option<TlsSettings>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            max_header_bytes: 16 * 1024,
+            tls: None,
+        }
+    }
+}
+
+/// The Prometheus endpoint `/metrics`, on a listener of its own (never the public port).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// `ADDRESS:PORT` of the metrics listener; `""` or `"off"` serves no metrics.
+    pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl MetricsSettings {
+    /// The address to serve metrics on; `None` when they are switched off.
+    pub fn address(&self) -> anyhow::Result<Option<std::net::SocketAddr>> {
+        let listen = self.listen.trim();
+        if listen.is_empty() || listen.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        listen
+            .parse()
+            .map(Some)
+            .with_context(|| format!("metrics.listen {listen:?} is not ADDRESS:PORT (or \"off\")"))
+    }
+}
+
+/// Per-address limits on requests that anyone may send and that write to the database
+/// (SPEC R-X-3). Counted per client address (an IPv6 address by its /64) in fixed
+/// one-minute windows in the database, so every instance on one database shares them; a
+/// request over the limit is answered 429 with `Retry-After`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// `POST /card/challenge` and `POST /card/check`.
+    pub card_per_ip_per_minute: i32,
+    /// `GET`/`POST /authorize` (each may start a sign-in interaction).
+    pub authorize_per_ip_per_minute: i32,
+    /// Every other form or page that writes: `POST /interaction/…`, `GET`/`POST /logout`,
+    /// `POST /logout/confirm`, every `POST /register/…`.
+    pub forms_per_ip_per_minute: i32,
+    /// Failed client authentications at `/token`, `/introspect` and `/revoke`; past it
+    /// those endpoints answer 429 to the address until the minute is over.
+    pub client_auth_failures_per_ip_per_minute: i32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            card_per_ip_per_minute: 300,
+            authorize_per_ip_per_minute: 300,
+            forms_per_ip_per_minute: 600,
+            client_auth_failures_per_ip_per_minute: 60,
+        }
+    }
+}
+
+/// Garbage collection of expired state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSettings {
+    /// How often expired rows are deleted (seconds); with several instances on one
+    /// database, one of them does it in each interval.
+    pub purge_interval_secs: u64,
+    /// How long expired or ended rows are kept before they are deleted (seconds): a
+    /// replayed code is still recognised (and revokes what it issued) during this time.
+    pub purge_grace_secs: i64,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        Self {
+            purge_interval_secs: 300,
+            purge_grace_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -465,9 +565,33 @@ impl Settings {
         if self.issuer.ends_with('/') {
             bail!("issuer must not end with '/' (it is compared byte for byte)");
         }
-        self.listen
+        let listen = self
+            .listen
             .parse::<std::net::SocketAddr>()
             .with_context(|| format!("listen {:?} is not ADDRESS:PORT", self.listen))?;
+        if let Some(metrics) = self.metrics.address()? {
+            if metrics == listen && listen.port() != 0 {
+                bail!("metrics.listen must differ from listen: metrics are never served on the public port");
+            }
+        }
+        if !(4096..=65536).contains(&self.http.max_header_bytes) {
+            bail!("http.max_header_bytes must be between 4096 and 65536");
+        }
+        let l = &self.limits;
+        if [
+            l.card_per_ip_per_minute,
+            l.authorize_per_ip_per_minute,
+            l.forms_per_ip_per_minute,
+            l.client_auth_failures_per_ip_per_minute,
+        ]
+        .iter()
+        .any(|n| *n <= 0)
+        {
+            bail!("limits: every limit must be positive");
+        }
+        if self.maintenance.purge_interval_secs == 0 || self.maintenance.purge_grace_secs < 0 {
+            bail!("maintenance: purge_interval_secs must be positive and purge_grace_secs not negative");
+        }
         for alg in &self.keys.algorithms {
             if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
                 bail!("keys.algorithms: unsupported algorithm {alg:?} (use RS256, ES256, EdDSA)");

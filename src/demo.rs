@@ -7,6 +7,10 @@
 //! clients on 127.0.0.1:8081 and :8082, mail written to an outbox folder and shown on
 //! the dev page `/dev` (which also swaps the card in the virtual reader).
 //!
+//! It is a demonstration, never a service: the dev page shows PINs and mail links and
+//! grants the admin role, so `cardinal demo` listens on loopback addresses only and the
+//! dev page answers only requests whose TCP peer is this computer.
+//!
 //! Everything lives in one data folder (`demo-data` by default) and survives a restart:
 //! registrations, consents, the CAs and the cards. Clients are re-registered at every
 //! start (their URIs follow the ports) with a fresh secret handed to the portals.
@@ -16,9 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use cardinal_authenticator::card_file::CardFile;
 use cardinal_authenticator::server::{self as local_api, ServerConfig};
 use cardinal_authenticator::transport::InProcessTransport;
@@ -127,6 +134,8 @@ pub struct Demo {
     pub ecpa_url: String,
     pub webhr_url: String,
     pub authenticator_url: String,
+    /// Cardinal's Prometheus metrics (`[metrics] listen`), unless off.
+    pub metrics_url: Option<String>,
     pub outbox: PathBuf,
     pub cards: Vec<DemoCard>,
     pub engine: Engine,
@@ -134,8 +143,17 @@ pub struct Demo {
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// The origin a listener is reached at on this computer (a listener on every address,
+/// `0.0.0.0` or `[::]`, is reached at the loopback address).
 fn origin(listener: &TcpListener) -> anyhow::Result<String> {
-    Ok(format!("http://{}", listener.local_addr()?))
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Ok(format!("http://{addr}"))
 }
 
 /// Starts everything. Must run inside a Tokio runtime with actix (`actix_web::rt`).
@@ -201,16 +219,23 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
         clock,
         listener: Some(Arc::new(cardinal)),
         routes: Some(Arc::new(move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(dev.clone())
-                .route("/dev", web::get().to(get_dev))
-                .route("/dev/reader", web::post().to(post_reader))
-                .route("/dev/admin", web::post().to(post_admin))
-                .route("/dev/mail/{name}", web::get().to(get_mail));
+            cfg.service(
+                web::scope("/dev")
+                    .app_data(dev.clone())
+                    .wrap(from_fn(this_computer_only))
+                    .route("", web::get().to(get_dev))
+                    .route("/reader", web::post().to(post_reader))
+                    .route("/admin", web::post().to(post_admin))
+                    .route("/mail/{name}", web::get().to(get_mail)),
+            );
         })),
         ..Options::default()
     };
     let app = Application::build_with(settings, options).await?;
     let engine = app.engine();
+    let metrics_url = app
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}/metrics"));
     {
         let engine = engine.clone();
         tokio::task::spawn_blocking(move || {
@@ -282,6 +307,7 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
         ecpa_url,
         webhr_url,
         authenticator_url,
+        metrics_url,
         outbox,
         cards,
         engine,
@@ -315,9 +341,13 @@ impl Demo {
             self.cardinal_url
         ));
         out.push_str(&format!(
-            "  Card authenticator  {} (virtual reader, no pcscd needed)\n\n",
+            "  Card authenticator  {} (virtual reader, no pcscd needed)\n",
             self.authenticator_url
         ));
+        if let Some(metrics) = &self.metrics_url {
+            out.push_str(&format!("  Metrics             {metrics}\n"));
+        }
+        out.push('\n');
         out.push_str("Demo cards (swap them on the dev page):\n");
         for c in &self.cards {
             out.push_str(&format!(
@@ -598,6 +628,51 @@ struct ReaderForm {
     card: String,
 }
 
+/// Whether a TCP peer is this computer (`127.0.0.0/8`, `::1`, or IPv4-mapped loopback).
+/// Only the peer counts: `X-Forwarded-For` or `Host` say nothing about who connected.
+pub fn is_this_computer(peer: Option<SocketAddr>) -> bool {
+    peer.is_some_and(|p| p.ip().to_canonical().is_loopback())
+}
+
+/// Middleware of every `/dev` route: requests from other hosts get 403, whatever address
+/// the demo listens on.
+async fn this_computer_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if is_this_computer(req.peer_addr()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    tracing::warn!(peer = ?req.peer_addr(), path = req.path(), "refused the dev page to another host");
+    Ok(req.into_response(
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("refused: the demo's dev page answers only this computer (127.0.0.1)"),
+    ))
+}
+
+/// Refuses to run the demo on an address other hosts can reach.
+pub fn check_loopback(args: &DemoArgs) -> anyhow::Result<()> {
+    for (flag, addr) in [
+        ("--listen", args.listen),
+        ("--ecpa-listen", args.ecpa_listen),
+        ("--webhr-listen", args.webhr_listen),
+        ("--authenticator-listen", args.authenticator_listen),
+    ] {
+        if !addr.ip().to_canonical().is_loopback() {
+            bail!(
+                "refusing {flag} {addr}: cardinal demo listens on this computer only (use \
+                 127.0.0.1:PORT). Its dev page shows PINs and mail links and grants the admin \
+                 role; run `cardinal serve` for a service other hosts may reach."
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Only the demo's own pages may post the dev forms. Browsers say where a request comes
 /// from in Sec-Fetch-Site (`Origin` is `null` here: the pages are sent with no-referrer);
 /// a request without it is refused, and the `Host` must be the address the demo listens on
@@ -734,6 +809,7 @@ fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
 
 /// Runs the demo until Ctrl-C.
 pub fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
+    check_loopback(&args)?;
     if args.reset && args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir)
             .with_context(|| format!("Failed to delete {}", args.data_dir.display()))?;
@@ -767,4 +843,47 @@ pub fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(listen: &str) -> DemoArgs {
+        DemoArgs {
+            data_dir: "demo-data".into(),
+            reset: false,
+            database_url: None,
+            listen: listen.parse().unwrap(),
+            ecpa_listen: "127.0.0.1:8081".parse().unwrap(),
+            webhr_listen: "127.0.0.1:8082".parse().unwrap(),
+            authenticator_listen: "127.0.0.1:7777".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_demo_listens_on_loopback_only() {
+        assert!(check_loopback(&args("127.0.0.1:8080")).is_ok());
+        assert!(check_loopback(&args("[::1]:8080")).is_ok());
+        for addr in ["0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080"] {
+            let err = check_loopback(&args(addr)).unwrap_err().to_string();
+            assert!(err.contains("refusing --listen"), "{addr}: {err}");
+        }
+        let mut a = args("127.0.0.1:8080");
+        a.ecpa_listen = "0.0.0.0:8081".parse().unwrap();
+        assert!(check_loopback(&a).is_err());
+    }
+
+    #[test]
+    fn the_dev_page_is_for_this_computer_only() {
+        let peer = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert!(is_this_computer(peer("127.0.0.1:5000")));
+        assert!(is_this_computer(peer("127.8.9.10:5000")));
+        assert!(is_this_computer(peer("[::1]:5000")));
+        assert!(is_this_computer(peer("[::ffff:127.0.0.1]:5000")));
+        assert!(!is_this_computer(peer("192.0.2.7:5000")));
+        assert!(!is_this_computer(peer("[2001:db8::1]:5000")));
+        assert!(!is_this_computer(peer("[::ffff:192.0.2.7]:5000")));
+        assert!(!is_this_computer(None));
+    }
 }

@@ -1,10 +1,39 @@
 //! Prometheus metrics: requests and latencies per route, logins by method and outcome,
-//! database pool use, card refusals and the state of the card CAs' CRLs.
+//! database pool use, registrations by state, card refusals and the state of the card CAs'
+//! CRLs.
+//!
+//! They are served at `/metrics` on a listener of their own (`[metrics] listen`, default
+//! `127.0.0.1:9464`, `"off"` for none), never on the public port: sign-in outcomes and
+//! registration counts are for the operator's monitoring, not for anyone on the Internet.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+
+/// The metrics server: `GET /metrics` on `listener`, one worker, nothing else (404).
+pub fn serve(
+    listener: std::net::TcpListener,
+    engine: crate::oidc::Engine,
+    card: crate::card::CardService,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_web::{web, App, HttpServer};
+    let engine = web::Data::new(engine);
+    let card = web::Data::new(card);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(engine.clone())
+            .app_data(card.clone())
+            .route(
+                "/metrics",
+                web::get().to(crate::routes::health::get_metrics),
+            )
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run())
+}
 
 #[derive(Clone)]
 pub struct Metrics {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 use base64::Engine as _;
@@ -149,6 +149,8 @@ pub struct Application {
     port: u16,
     server: Server,
     engine: Engine,
+    /// The metrics listener's address and server (`[metrics] listen`), unless off.
+    metrics: Option<(std::net::SocketAddr, Server)>,
 }
 
 impl Application {
@@ -168,6 +170,12 @@ impl Application {
                 .with_context(|| format!("Failed to listen on {}", settings.listen))?,
         };
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.metrics.address()? {
+            Some(addr) => Some(TcpListener::bind(addr).with_context(|| {
+                format!("Failed to listen for metrics on {addr} (metrics.listen; \"off\" serves no metrics)")
+            })?),
+            None => None,
+        };
         let templates = Arc::new(Templates::new(
             settings.templates_dir.as_deref(),
             &settings.oidc.ui_locales,
@@ -218,7 +226,7 @@ impl Application {
             cookies: CookieNames::new(settings.is_https()),
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
         };
-        spawn_purger(services.engine.clone());
+        crate::maintenance::spawn_purger(services.engine.clone());
         if state.card.trust().revocation_check() == RevocationCheck::Crl
             && state.card.trust().has_issuers()
         {
@@ -228,6 +236,7 @@ impl Application {
                 Duration::from_secs(settings.card.crl_check_interval.max(1)),
             );
         }
+        let metrics_card = state.card.clone();
         let hsts = settings.is_https();
         let hook = options.routes.clone();
         let server = HttpServer::new(move || {
@@ -248,6 +257,8 @@ impl Application {
             let hook = hook.clone();
             App::new()
                 .app_data(web::Data::new(state.clone()))
+                .wrap(from_fn(crate::limits::limit_requests))
+                .wrap(from_fn(crate::limits::limit_header_size))
                 .wrap(headers)
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
@@ -270,10 +281,22 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
+        let metrics = match metrics_listener {
+            Some(l) => {
+                let addr = l.local_addr()?;
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+                Some((
+                    addr,
+                    crate::metrics::serve(l, services.engine.clone(), metrics_card)?,
+                ))
+            }
+            None => None,
+        };
         Ok(Application {
             port,
             server,
             engine: services.engine,
+            metrics,
         })
     }
 
@@ -286,9 +309,29 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (30 s).
+    /// Where `/metrics` is served (`[metrics] listen`); `None` when metrics are off.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (30 s); the
+    /// metrics listener stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.handle();
+        let server = self.server;
+        let main = async move {
+            let result = server.await;
+            handle.stop(true).await;
+            result
+        };
+        let (result, metrics) = futures_util::future::join(main, metrics).await;
+        if let Err(e) = metrics {
+            tracing::warn!(error = %e, "the metrics server failed");
+        }
+        result
     }
 }
 
@@ -296,7 +339,6 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
     use routes::*;
     cfg.route("/healthz", web::get().to(health::get_healthz))
         .route("/readyz", web::get().to(health::get_readyz))
-        .route("/metrics", web::get().to(health::get_metrics))
         .route(
             "/static/cardinal.css",
             web::get().to(health::get_stylesheet),
@@ -424,23 +466,6 @@ fn tls_config(
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .context("Invalid TLS certificate or key")
-}
-
-/// Deletes expired single-use state every five minutes (R15: tables stay bounded).
-fn spawn_purger(engine: Engine) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            interval.tick().await;
-            let e = engine.clone();
-            match web::block(move || e.store().purge_expired(e.now())).await {
-                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "purged expired state"),
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => tracing::warn!(error = ?err, "purge failed"),
-                Err(err) => tracing::warn!(error = %err, "purge task failed"),
-            }
-        }
-    });
 }
 
 /// Acts on card revocations (SPEC R-CARD-2): every `every`, and as soon as a card check

@@ -1,10 +1,12 @@
 //! The local API (CARD-PROFILE.md §3 and §7) on 127.0.0.1.
 //!
 //! Every request passes [`guard`] first: the `Host` header must name this loopback
-//! listener (DNS rebinding), the `Origin` must be on the allowlist (a request
-//! without `Origin` may only ask `GET /v1/status`), preflights are answered there,
-//! and answers to allowed origins get `Access-Control-Allow-Origin` and
-//! `Vary: Origin`. Card operations run on the blocking pool, one at a time.
+//! listener (DNS rebinding), the `Origin` must be on the allowlist — every endpoint
+//! touches the card (even `GET /v1/status` reads each card's kind), so a request
+//! without `Origin`, or with one not on the list, gets 403 before any card I/O —
+//! preflights are answered there, and answers to allowed origins get
+//! `Access-Control-Allow-Origin` and `Vary: Origin`. Card operations run on the
+//! blocking pool, one at a time.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -192,14 +194,10 @@ async fn guard(
         .headers()
         .get(header::ORIGIN)
         .map(|o| o.to_str().unwrap_or("(not ASCII)").to_owned());
+    // No exception for a request without `Origin` (curl, a script, another program on
+    // this computer): nothing that reaches the card is answered to it.
     let origin = match origin {
         Some(o) if state.allowed_origins.contains(&o) => o,
-        None if req.method() == Method::GET && req.path() == "/v1/status" => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_boxed_body);
-        }
         other => {
             let origin = other.unwrap_or_else(|| "(none)".to_owned());
             tracing::warn!(%origin, path = req.path(), "refused a request from an origin not on the allowlist");

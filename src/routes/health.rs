@@ -1,4 +1,4 @@
-//! `/healthz`, `/readyz`, `/metrics` (R-OPS-4).
+//! `/healthz`, `/readyz`, `/metrics` (R-OPS-4; `/metrics` on its own listener).
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -70,20 +70,23 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    let (in_use, idle) = state.engine.store().pool_state();
-    state.engine.metrics().set_pool(in_use, idle);
-    state
-        .engine
-        .metrics()
-        .set_card_issuers(&state.card.issuer_status());
-    let engine = state.engine.clone();
-    if let Ok(Ok(counts)) = web::block(move || engine.store().registration_counts()).await {
-        state.engine.metrics().set_registrations(&counts);
+/// `GET /metrics` (Prometheus text), served only on the metrics listener
+/// ([`crate::metrics::serve`]), never on the public port.
+pub async fn get_metrics(
+    engine: web::Data<crate::oidc::Engine>,
+    card: web::Data<crate::card::CardService>,
+) -> HttpResponse {
+    let (in_use, idle) = engine.store().pool_state();
+    engine.metrics().set_pool(in_use, idle);
+    engine.metrics().set_card_issuers(&card.issuer_status());
+    let e = engine.clone();
+    if let Ok(Ok(counts)) = web::block(move || e.store().registration_counts()).await {
+        engine.metrics().set_registrations(&counts);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.engine.metrics().render())
+        .insert_header(("cache-control", "no-store"))
+        .body(engine.metrics().render())
 }
 
 pub async fn get_stylesheet() -> HttpResponse {

@@ -261,4 +261,6 @@ pub trait RateLimitStore {
     /// Counts a hit on `bucket` in the fixed window of `window` seconds that contains
     /// `now`; returns the hits in this window including this one. Atomic across instances.
     fn hit(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32>;
+    /// The hits on `bucket` in the window that contains `now`, without counting one.
+    fn hits(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32>;
 }

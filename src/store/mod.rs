@@ -367,8 +367,12 @@ pub trait AuditStore {
 pub trait Maintenance {
     /// A cheap round trip to the database.
     fn ping(&self) -> StoreResult<()>;
-    /// Deletes expired single-use state; returns the number of rows removed.
-    fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+    /// Deletes state that expired or ended more than `grace` seconds ago (codes,
+    /// interactions, card challenges, access and refresh tokens, grants, sessions, console
+    /// sessions, mail tokens, sent mail), `jti`s past their expiry and old rate-limit
+    /// windows; returns the number of rows removed. Registrations, persons, clients, keys,
+    /// consents and the audit log are never touched.
+    fn purge_expired(&self, now: UnixTime, grace: i64) -> StoreResult<u64>;
     /// Connections (in use, idle) for metrics.
     fn pool_state(&self) -> (u32, u32);
 }

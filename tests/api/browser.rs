@@ -522,6 +522,7 @@ async fn spawn_card_idp_with(
     };
     let app = Application::build_with(settings, options).await.unwrap();
     let engine = app.engine();
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}"));
     tokio::spawn(app.run_until_stopped());
     let client = |cookies: bool| {
         reqwest::Client::builder()
@@ -538,6 +539,7 @@ async fn spawn_card_idp_with(
         _data_dir: data_dir,
         browser: client(true),
         api: client(false),
+        metrics,
     };
     let authenticator = Authenticator {
         url: authenticator_url,

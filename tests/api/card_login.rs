@@ -190,15 +190,7 @@ async fn card_and_password_sign_in_to_a_client_with_acr_card() {
     assert_eq!(id["sub"], person_id.as_str());
     assert_eq!(id["acr"], "urn:cardinal:acr:card");
     assert_eq!(id["amr"], json!(["sc", "pwd", "mfa"]));
-    let metrics = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("cardinal_logins_total{method=\"card\",outcome=\"success\"} 1"),
         "{metrics}"

@@ -36,6 +36,11 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
         .local_addr()
         .unwrap()
         .port();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardinal"))
         .arg("serve")
@@ -43,6 +48,10 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
         .env("CARDINAL_DATABASE_URL", &db_path)
         .env("CARDINAL_LISTEN", format!("127.0.0.1:{port}"))
         .env("CARDINAL_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env(
+            "CARDINAL_METRICS__LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        )
         .env("CARDINAL_DATA_DIR", dir.path().join("data"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -67,6 +76,26 @@ async fn serve_creates_and_migrates_a_new_database_and_becomes_ready() {
     println!(
         "cardinal serve on a new SQLite file: /readyz answered 200 after {} ms",
         elapsed.as_millis()
+    );
+    // Metrics on their own listener only.
+    let public = http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "no metrics on the public port");
+    let metrics = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(
+            "cardinal_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"
+        ),
+        "{text}"
     );
     // SIGTERM: graceful shutdown.
     let _ = Command::new("kill")
@@ -372,6 +401,7 @@ async fn serve_speaks_https_directly_with_the_configured_certificate() {
             "CARDINAL_HTTP__TLS__PRIVATE_KEY",
             dir.path().join("key.pem"),
         )
+        .env("CARDINAL_METRICS__LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -54,6 +54,9 @@ fn serve(db: &TestDb, dir: &std::path::Path, port: u16, issuers: &Issuers) -> Se
             "CARDINAL_REGISTRATION__APPLY_PER_IP_PER_5_MINUTES",
             "100000",
         )
+        .env("CARDINAL_LIMITS__CARD_PER_IP_PER_MINUTE", "100000")
+        .env("CARDINAL_LIMITS__FORMS_PER_IP_PER_MINUTE", "100000")
+        .env("CARDINAL_METRICS__LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -190,15 +190,7 @@ async fn health_readiness_and_metrics() {
         .send()
         .await
         .unwrap();
-    let metrics = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("cardinal_http_requests_total{method=\"GET\",route=\"/.well-known/openid-configuration\",status=\"200\"}"), "{metrics}");
     assert!(metrics.contains("cardinal_db_pool_connections"));
 }
@@ -211,15 +203,7 @@ async fn logins_are_counted_by_method_and_audited() {
     let (_, challenge) = pkce();
     app.sign_in(&auth_params(&client, &challenge, &[]), &person.id)
         .await;
-    let metrics = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("cardinal_logins_total{method=\"test\",outcome=\"success\"} 1"),
         "{metrics}"

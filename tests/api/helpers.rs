@@ -132,6 +132,8 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     /// An API client without cookies.
     pub api: reqwest::Client,
+    /// `http://ADDRESS:PORT` of the metrics listener (port 0 in tests), if any.
+    pub metrics: Option<String>,
 }
 
 pub fn test_settings(db: &TestDb, data_dir: &std::path::Path) -> Settings {
@@ -142,6 +144,8 @@ pub fn test_settings(db: &TestDb, data_dir: &std::path::Path) -> Settings {
     s.data_dir = data_dir.to_path_buf();
     s.keys.secret_key = Some(cardinal::configuration::SecretValue::new(SECRET_KEY));
     s.database.pool_size = 16;
+    // The metrics listener on a free port: tests run side by side.
+    s.metrics.listen = "127.0.0.1:0".into();
     s
 }
 
@@ -181,12 +185,14 @@ pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Test
         .await
         .expect("build app");
     let engine = app.engine();
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         engine,
         clock,
         db,
+        metrics,
         _data_dir: data_dir,
         browser: reqwest::Client::builder()
             .cookie_store(true)
@@ -240,6 +246,19 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// The Prometheus text of the metrics listener.
+    pub async fn metrics_text(&self) -> String {
+        let base = self.metrics.as_deref().expect("the metrics listener is on");
+        let r = self
+            .api
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("metrics text")
     }
 
     pub fn add_person(&self, name: &str) -> Person {

@@ -18,6 +18,8 @@ mod card_revocation;
 mod cli;
 mod client_auth;
 mod crash;
+#[cfg(feature = "demo")]
+mod demo;
 mod discovery;
 mod enrollment_store;
 mod helpers;
@@ -28,6 +30,7 @@ mod pcsc;
 mod register;
 mod register_i18n;
 mod rp_flow;
+mod surfaces;
 mod token_code;
 mod token_refresh;
 mod trust;

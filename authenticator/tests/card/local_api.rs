@@ -3,10 +3,15 @@ use base64::Engine as _;
 use cardinal_authenticator::card_file::CardKind;
 use cardinal_authenticator::server::{self, ServerConfig};
 use cardinal_authenticator::token::{signing_hash, CardToken};
-use cardinal_authenticator::transport::{CardTransport, InProcessTransport};
+use cardinal_authenticator::transport::{
+    CardTransport, InProcessTransport, ReaderStatus, SessionOp,
+};
 use reqwest::header::{HeaderMap, HOST, ORIGIN as ORIGIN_HEADER};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::support::{self, CARD_NUMBER, NAME, ORIGIN, PIN};
 
@@ -62,15 +67,17 @@ fn assert_cors(headers: &HeaderMap, origin: &str) {
 }
 
 #[actix_web::test]
-async fn status_lists_the_reader_card_and_kind_without_an_origin() {
+async fn status_lists_the_reader_card_and_kind() {
     let api = TestApi::with_card(CardKind::Moica);
     let res = api
         .client
         .get(format!("{}/v1/status", api.base))
+        .header(ORIGIN_HEADER, ORIGIN)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    assert_cors(res.headers(), ORIGIN);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
         body,
@@ -209,6 +216,88 @@ async fn foreign_origin_is_refused_without_touching_the_card() {
     assert_eq!(res.status(), 200);
 }
 
+/// A transport that counts every call, to show that a refused request never reached the
+/// card (nor even listed the readers).
+struct CountingTransport {
+    inner: InProcessTransport,
+    calls: Arc<AtomicUsize>,
+}
+
+impl CardTransport for CountingTransport {
+    fn readers(&mut self) -> Result<Vec<ReaderStatus>, cardinal_authenticator::error::Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.readers()
+    }
+
+    fn wait_for_card(
+        &mut self,
+        reader: Option<&str>,
+        timeout: Duration,
+    ) -> Result<String, cardinal_authenticator::error::Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.wait_for_card(reader, timeout)
+    }
+
+    fn session(
+        &mut self,
+        reader: Option<&str>,
+        op: &mut SessionOp<'_>,
+    ) -> Result<(), cardinal_authenticator::error::Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.session(reader, op)
+    }
+}
+
+#[actix_web::test]
+async fn nothing_reaches_the_card_without_an_allowed_origin() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let api = TestApi::spawn(CountingTransport {
+        inner: InProcessTransport::new(support::virtual_card(CardKind::Moica)),
+        calls: calls.clone(),
+    });
+    for origin in [None, Some("https://evil.example"), Some("null")] {
+        let mut req = api.client.get(format!("{}/v1/status", api.base));
+        if let Some(o) = origin {
+            req = req.header(ORIGIN_HEADER, o);
+        }
+        let res = req.send().await.unwrap();
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+        let (status, body) = error_of(res).await;
+        assert_eq!(
+            (status.as_u16(), body["error"].as_str()),
+            (403, Some("origin_not_allowed")),
+            "GET /v1/status from {origin:?}"
+        );
+        for path in ["/v1/card/read", "/v1/card/authenticate"] {
+            let (status, body) = error_of(
+                api.post(path, origin, json!({"challenge": "abc", "pin": "0000"}))
+                    .await,
+            )
+            .await;
+            assert_eq!(
+                (status.as_u16(), body["error"].as_str()),
+                (403, Some("origin_not_allowed")),
+                "POST {path} from {origin:?}"
+            );
+        }
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a refused request touched the transport"
+    );
+    // The allowed origin is served, and that does reach the card.
+    let res = api
+        .client
+        .get(format!("{}/v1/status", api.base))
+        .header(ORIGIN_HEADER, ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(calls.load(Ordering::SeqCst) > 0);
+}
+
 #[actix_web::test]
 async fn card_endpoints_need_an_origin() {
     let api = TestApi::with_card(CardKind::Nhi);
@@ -244,6 +333,7 @@ async fn foreign_host_header_is_refused() {
         .client
         .get(format!("{}/v1/status", api.base))
         .header(HOST, format!("localhost:{}", api.port))
+        .header(ORIGIN_HEADER, ORIGIN)
         .send()
         .await
         .unwrap();

@@ -815,4 +815,17 @@ impl RateLimitStore for Database {
             other => other,
         }
     }
+
+    fn hits(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32> {
+        let start = now - now.rem_euclid(window.max(1));
+        let hits = self.with(|c| {
+            rate_limits::table
+                .find(bucket)
+                .filter(rate_limits::window_start.eq(start))
+                .select(rate_limits::hits)
+                .first::<i32>(c)
+                .optional()
+        })?;
+        Ok(hits.unwrap_or(0))
+    }
 }

@@ -544,6 +544,9 @@ impl AuditStore for Database {
     }
 }
 
+/// How long a rate-limit row is kept after its window started (seconds).
+const RATE_LIMIT_KEEP: i64 = 3600;
+
 impl Maintenance for Database {
     fn ping(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;
@@ -552,39 +555,90 @@ impl Maintenance for Database {
             .map_err(StoreError::Db)
     }
 
-    fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        // Keep single-use rows a while after expiry so that a late replay is still
-        // recognised as one (and revokes what the code issued).
-        let grace = 3600;
-        let cutoff = now - grace;
-        let n = self.write_tx(|c| {
-            let mut n = 0;
-            n += diesel::delete(
+    fn purge_expired(&self, now: UnixTime, grace: i64) -> StoreResult<u64> {
+        // Rows are kept `grace` seconds after they expired or ended, so that a late replay
+        // of a code is still recognised as one (and revokes what the code issued). Each
+        // table is its own short transaction: a purge never holds the write lock long, and
+        // a purge running on two instances at once only finds fewer rows.
+        let cutoff = now - grace.max(0);
+        let mut n: usize = 0;
+        n += self.write_tx(|c| {
+            diesel::delete(
                 authorization_codes::table.filter(authorization_codes::expires_at.lt(cutoff)),
             )
-            .execute(c)?;
-            n += diesel::delete(interactions::table.filter(interactions::expires_at.lt(cutoff)))
-                .execute(c)?;
-            n += diesel::delete(used_jtis::table.filter(used_jtis::expires_at.lt(now)))
-                .execute(c)?;
-            n += diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(cutoff)))
-                .execute(c)?;
-            n +=
-                diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff)))
+            .execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            diesel::delete(interactions::table.filter(interactions::expires_at.lt(cutoff)))
+                .execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            diesel::delete(card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)))
+                .execute(c)
+        })?;
+        // A jti only has to be remembered while an assertion carrying it could be accepted.
+        n += self.write_tx(|c| {
+            diesel::delete(used_jtis::table.filter(used_jtis::expires_at.lt(now))).execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(cutoff)))
+                .execute(c)
+        })?;
+        // A refresh token never outlives its grant (same absolute expiry): both go only
+        // once the family has expired.
+        n += self.write_tx(|c| {
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff)))
+                .execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            diesel::delete(grants::table.filter(grants::expires_at.lt(cutoff))).execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            let gone = sessions::table
+                .filter(
+                    sessions::expires_at
+                        .lt(cutoff)
+                        .or(sessions::ended_at.lt(cutoff)),
+                )
+                .select(sessions::sid);
+            let mut n =
+                diesel::delete(session_clients::table.filter(session_clients::sid.eq_any(gone)))
                     .execute(c)?;
-            n += diesel::delete(grants::table.filter(grants::expires_at.lt(cutoff))).execute(c)?;
-            n += diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
-                .execute(c)?;
             n += diesel::delete(
-                card_challenges::table.filter(card_challenges::expires_at.lt(cutoff)),
+                sessions::table.filter(
+                    sessions::expires_at
+                        .lt(cutoff)
+                        .or(sessions::ended_at.lt(cutoff)),
+                ),
             )
             .execute(c)?;
-            n +=
-                diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.lt(cutoff)))
-                    .execute(c)?;
-            Ok(n as u64)
+            Ok(n)
         })?;
-        Ok(n)
+        n += self.write_tx(|c| {
+            diesel::delete(
+                admin_sessions::table.filter(
+                    admin_sessions::expires_at
+                        .lt(cutoff)
+                        .or(admin_sessions::ended_at.lt(cutoff)),
+                ),
+            )
+            .execute(c)
+        })?;
+        n += self.write_tx(|c| {
+            diesel::delete(mail_tokens::table.filter(mail_tokens::expires_at.lt(cutoff))).execute(c)
+        })?;
+        // Sent mail has had its payload erased already; what is left is bookkeeping.
+        n += self.write_tx(|c| {
+            diesel::delete(mail_outbox::table.filter(mail_outbox::sent_at.lt(cutoff))).execute(c)
+        })?;
+        // No rate-limit window is longer than 5 minutes: an hour-old one counts nothing.
+        n += self.write_tx(|c| {
+            diesel::delete(
+                rate_limits::table.filter(rate_limits::window_start.lt(now - RATE_LIMIT_KEEP)),
+            )
+            .execute(c)
+        })?;
+        Ok(n as u64)
     }
 
     fn pool_state(&self) -> (u32, u32) {

@@ -46,6 +46,10 @@ pub(super) async fn spawn_demo_unregistered() -> (Demo, TestApp) {
         _data_dir: data_dir,
         browser: client(true),
         api: client(false),
+        metrics: demo
+            .metrics_url
+            .as_deref()
+            .map(|m| m.trim_end_matches("/metrics").to_string()),
     };
     (demo, app)
 }
