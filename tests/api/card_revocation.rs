@@ -298,14 +298,7 @@ async fn cards_of_a_ca_whose_own_certificate_is_not_valid_now_are_refused() {
 }
 
 async fn refresh(app: &TestApp, client: &TestClient, rt: &str) -> (u16, serde_json::Value) {
-    let r = app
-        .api
-        .post(app.url("/token"))
-        .basic_auth(&client.client_id, client.secret.as_deref())
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
-        .send()
-        .await
-        .unwrap();
+    let r = app.refresh(client, rt).await;
     (r.status().as_u16(), r.json().await.unwrap())
 }
 

@@ -395,6 +395,20 @@ impl TestApp {
             .expect("token")
     }
 
+    /// Uses a refresh token with client_secret_basic.
+    pub async fn refresh(&self, client: &TestClient, refresh_token: &str) -> reqwest::Response {
+        self.api
+            .post(self.url("/token"))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .await
+            .expect("token")
+    }
+
     pub async fn introspect(&self, client: &TestClient, token: &str) -> serde_json::Value {
         self.api
             .post(self.url("/introspect"))

@@ -81,14 +81,7 @@ async fn grant_everything(app: &TestApp, card: &serde_json::Value, receiver: &Re
 }
 
 async fn refresh(app: &TestApp, client: &TestClient, rt: &str) -> (u16, String) {
-    let r = app
-        .api
-        .post(app.url("/token"))
-        .basic_auth(&client.client_id, client.secret.as_deref())
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
-        .send()
-        .await
-        .unwrap();
+    let r = app.refresh(client, rt).await;
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap();
     (status, body["error"].as_str().unwrap_or("").to_string())

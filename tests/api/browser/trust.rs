@@ -174,17 +174,7 @@ async fn a_reset_in_another_browser_signs_out_ecpa_and_webhr_and_kills_the_refre
     first.close().await;
 
     // The earlier refresh token is dead.
-    let r = app
-        .api
-        .post(app.url("/token"))
-        .basic_auth(&desk.client_id, desk.secret.as_deref())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = app.refresh(&desk, &refresh_token).await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
@@ -195,6 +185,7 @@ async fn a_reset_in_another_browser_signs_out_ecpa_and_webhr_and_kills_the_refre
 }
 
 /// The first mail in the outbox folder that contains `text` (waiting for it).
+#[cfg(feature = "demo")]
 async fn outbox_mail(outbox: &std::path::Path, text: &str) -> String {
     let deadline = Instant::now() + TIMEOUT;
     loop {
