@@ -15,7 +15,6 @@ use crate::store::{
 };
 
 /// What 註冊密碼變更 did.
-#[derive(Debug)]
 pub enum PasswordChangeOutcome {
     /// Changed: the renewed member session's cookie value, and the back-channel logout
     /// tokens of the sessions that ended.
@@ -26,6 +25,21 @@ pub enum PasswordChangeOutcome {
     /// The current password was wrong once too often: the registration is locked and every
     /// session ended.
     LockedOut { ended: Vec<LogoutDelivery> },
+}
+
+impl std::fmt::Debug for PasswordChangeOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordChangeOutcome::Changed { ended, .. } => f
+                .debug_struct("Changed")
+                .field("ended", &ended.len())
+                .finish_non_exhaustive(),
+            PasswordChangeOutcome::LockedOut { ended } => f
+                .debug_struct("LockedOut")
+                .field("ended", &ended.len())
+                .finish(),
+        }
+    }
 }
 
 /// What 基本資料異動 shows and accepts.

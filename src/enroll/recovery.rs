@@ -439,3 +439,22 @@ impl Enrollment {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reset_form_never_prints_the_link_or_the_password() {
+        let form = ResetForm {
+            link_token: "link-token-AbCdEf123456",
+            password: "Nw8~pQz5secret",
+            confirm: "Nw8~pQz5secret",
+        };
+        let shown = format!("{form:?}");
+        assert!(
+            !shown.contains("AbCdEf") && !shown.contains("pQz5"),
+            "{shown}"
+        );
+    }
+}

@@ -44,10 +44,17 @@ pub enum ResumeOutcome {
 
 /// A finished sign-in: the session cookie to set, and sessions of someone else in this
 /// browser that were ended (their clients get back-channel logout tokens).
-#[derive(Debug)]
 pub struct LoginCompletion {
     pub session_token: String,
     pub ended: Vec<LogoutDelivery>,
+}
+
+impl std::fmt::Debug for LoginCompletion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginCompletion")
+            .field("ended", &self.ended.len())
+            .finish_non_exhaustive()
+    }
 }
 
 struct Loaded {
@@ -417,4 +424,20 @@ fn required_acr(client: &Client, request: &AuthorizeRequest) -> Option<Acr> {
     let mut candidates: Vec<Acr> = request.requested_acrs().into_iter().take(1).collect();
     candidates.extend(client.min_acr);
     candidates.into_iter().max_by_key(|a| a.rank())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completed_sign_in_never_prints_its_cookie_value() {
+        let done = LoginCompletion {
+            session_token: "sEcReT-cookie-value-1234567890".into(),
+            ended: Vec::new(),
+        };
+        let shown = format!("{done:?}");
+        assert!(!shown.contains("sEcReT"), "{shown}");
+        assert!(shown.contains("LoginCompletion"));
+    }
 }

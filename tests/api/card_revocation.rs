@@ -31,14 +31,7 @@ async fn get_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
 }
 
 async fn metrics(app: &TestApp) -> String {
-    app.api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.metrics_text().await
 }
 
 /// The name the IdP gives the development CA in `dir` (its subject, RFC 4514).

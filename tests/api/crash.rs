@@ -48,6 +48,10 @@ fn serve(db: &TestDb, dir: &std::path::Path, port: u16, issuers: &Issuers) -> Se
             "CARDINAL_CARD__NHI_CA_FILES",
             format!("[\"{}\"]", issuers.ca("nhi").join("ca.pem").display()),
         )
+        .env(
+            "CARDINAL_CARD__CRL_FILES",
+            format!("[\"{}\"]", issuers.ca("nhi").join("crl.pem").display()),
+        )
         .env("CARDINAL_PASSWORD__ARGON2_MEMORY_KIB", "1024")
         .env("CARDINAL_PASSWORD__ARGON2_ITERATIONS", "1")
         .env(
