@@ -83,7 +83,8 @@ async fn console(state: &AppState, req: &HttpRequest) -> Option<Console> {
         let sso = store.find_session_by_sid(&s.sid).ok()??;
         // Using the console is using the SSO session: it keeps it from going idle.
         engine.keep_alive(sso, now).ok()??;
-        if !store.is_admin(&s.person_id).ok()? {
+        // An admin whose registration is locked or deactivated is out, as everywhere.
+        if !store.is_admin(&s.person_id).ok()? || !engine.in_good_standing(&s.person_id).ok()? {
             return None;
         }
         // A session opened below the minimum of now (the setting was raised) is over.

@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 /// Follows the console sign-in as `person_id` (test sign-in method, acr card); returns the
 /// final response (the console, or the refusal).
-async fn console_sign_in(app: &TestApp, person_id: &str) -> reqwest::Response {
+pub async fn console_sign_in(app: &TestApp, person_id: &str) -> reqwest::Response {
     let r = app.get("/admin").await;
     assert_eq!(location(&r), "/admin/login");
     let r = app.get("/admin/login").await;

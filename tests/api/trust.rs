@@ -663,3 +663,23 @@ async fn a_card_of_another_person_than_id_token_hint_is_refused_on_the_card_page
         1
     );
 }
+
+#[tokio::test]
+async fn an_admin_whose_registration_is_locked_is_out_of_the_console() {
+    let app = spawn_app().await;
+    let admin = crate::admin_cli::resident(&app, 62, "000066660002", "管理員", false);
+    cardinal::admin::roles::grant(&app.engine, &Actor::cli(), "000066660002").unwrap();
+    let r = crate::admin_console::console_sign_in(&app, &admin).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.get("/admin/clients").await.status(), 200);
+    // Locked (say by wrong passwords at a card page): no session was ended, yet the
+    // console refuses at once.
+    let failed = app
+        .engine
+        .store()
+        .record_failed_login(&admin, 1, app.engine.now())
+        .unwrap()
+        .unwrap();
+    assert!(failed.locked_now);
+    assert_eq!(location(&app.get("/admin/clients").await), "/admin/login");
+}
