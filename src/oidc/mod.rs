@@ -172,12 +172,10 @@ impl Engine {
     /// change at the counter takes effect at once. A person without any registration (made
     /// by other means than 健保卡網路服務註冊) is not restricted here.
     pub fn in_good_standing(&self, person_id: &str) -> OAuthResult<bool> {
-        if self.store().find_person(person_id)?.is_none() {
-            return Ok(false);
-        }
-        Ok(match self.store().find_registration(person_id)? {
-            Some(r) => r.status == crate::store::RegistrationStatus::Active,
-            None => true,
+        Ok(match self.store().person_standing(person_id)? {
+            None => false,
+            Some(None) => true,
+            Some(Some(status)) => status == crate::store::RegistrationStatus::Active,
         })
     }
 

@@ -181,6 +181,9 @@ pub trait RegistrationStore {
         national_id_hash: &str,
     ) -> StoreResult<Option<(Person, Option<Registration>)>>;
     fn find_registration(&self, person_id: &str) -> StoreResult<Option<Registration>>;
+    /// In one query: `None` when the person does not exist, else the status of their
+    /// registration (`None` inside when they hold none).
+    fn person_standing(&self, person_id: &str) -> StoreResult<Option<Option<RegistrationStatus>>>;
     /// Registrations per state, for metrics.
     fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     /// A person's birth date (ISO), as read from the card at application.

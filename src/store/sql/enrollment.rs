@@ -370,6 +370,26 @@ impl RegistrationStore for Database {
         row.map(Registration::try_from).transpose()
     }
 
+    fn person_standing(&self, person_id: &str) -> StoreResult<Option<Option<RegistrationStatus>>> {
+        let row: Option<Option<String>> = self.with(|c| {
+            persons::table
+                .left_join(registrations::table)
+                .filter(persons::id.eq(person_id))
+                .select(registrations::status.nullable())
+                .first(c)
+                .optional()
+        })?;
+        row.map(|status| {
+            status
+                .map(|s| {
+                    RegistrationStatus::parse(&s)
+                        .ok_or_else(|| StoreError::Db(anyhow::anyhow!("registration status {s:?}")))
+                })
+                .transpose()
+        })
+        .transpose()
+    }
+
     fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         self.with(|c| {
             registrations::table
