@@ -50,7 +50,8 @@ pub enum Command {
     #[command(subcommand)]
     Registry(RegistryCommand),
     /// Run the whole system on this machine: Cardinal with demo residents and virtual
-    /// cards, the card authenticator, the eCPA portal and WebHR (SPEC R-OPS-8).
+    /// cards, the card authenticator, the eCPA portal and WebHR
+    /// (docs/requirements.md R-OPS-8).
     #[cfg(feature = "demo")]
     Demo(crate::demo::DemoArgs),
 }

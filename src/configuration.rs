@@ -273,9 +273,9 @@ impl MetricsSettings {
 }
 
 /// Per-address limits on requests that anyone may send and that write to the database
-/// (SPEC R-X-3). Counted per client address (an IPv6 address by its /64) in fixed
-/// one-minute windows in the database, so every instance on one database shares them; a
-/// request over the limit is answered 429 with `Retry-After`.
+/// (docs/requirements.md R-X-3). Counted per client address (an IPv6 address by its /64) in
+/// fixed one-minute windows in the database, so every instance on one database shares them;
+/// a request over the limit is answered 429 with `Retry-After`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
@@ -330,8 +330,8 @@ pub struct TlsSettings {
     pub private_key: PathBuf,
 }
 
-/// Card sign-in (SPEC R-CARD): which card issuers are trusted and where the local
-/// authenticator listens.
+/// Card sign-in (docs/requirements.md R-CARD): which card issuers are trusted and where the
+/// local authenticator listens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CardSettings {
@@ -393,7 +393,7 @@ impl RevocationCheck {
     }
 }
 
-/// Registrations, sign-in and abuse limits (SPEC R-REG, R-X-3).
+/// Registrations, sign-in and abuse limits (docs/requirements.md R-REG, R-X-3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationSettings {
@@ -426,8 +426,8 @@ impl Default for RegistrationSettings {
     }
 }
 
-/// The admin console at `/admin` (SPEC R-ADM-1). It signs in through Cardinal itself as the
-/// first-party client `cardinal-admin`, registered at startup.
+/// The admin console at `/admin` (docs/requirements.md R-ADM-1). It signs in through
+/// Cardinal itself as the first-party client `cardinal-admin`, registered at startup.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
@@ -453,7 +453,7 @@ impl AdminSettings {
     }
 }
 
-/// Mail (SPEC R-OPS-7, R-REG-5, R-REG-7).
+/// Mail (docs/requirements.md R-OPS-7, R-REG-5, R-REG-7).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
@@ -478,7 +478,7 @@ impl Default for MailSettings {
     }
 }
 
-/// Registration passwords (SPEC R-REG-8; SECURITY.md §2.7).
+/// Registration passwords (docs/requirements.md R-REG-8; docs/security.md §2.7).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {

@@ -1,4 +1,5 @@
-//! `cardinal demo` (SPEC R-OPS-8): the whole system in one process, on a fresh machine.
+//! `cardinal demo` (docs/requirements.md R-OPS-8): the whole system in one process, on a
+//! fresh machine.
 //!
 //! Cardinal on SQLite with the demo residents, development CAs for NHI and MOICA cards
 //! (their CRLs configured, revocation checked; a fresh CRL is signed at every start)

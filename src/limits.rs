@@ -1,8 +1,9 @@
-//! What anyone on the network may make the server do (issue 10, SPEC R-X-3): requests
-//! whose head is larger than `http.max_header_bytes` are answered 431, and requests that
-//! write to the database without an authenticated caller are counted per client address
-//! in the database (so every instance on one database shares the count) and answered 429
-//! with `Retry-After` past the `[limits]` of their bucket.
+//! What anyone on the network may make the server do (issue 10,
+//! docs/requirements.md R-X-3): requests whose head is larger than `http.max_header_bytes`
+//! are answered 431, and requests that write to the database without an authenticated
+//! caller are counted per client address in the database (so every instance on one database
+//! shares the count) and answered 429 with `Retry-After` past the `[limits]` of their
+//! bucket.
 //!
 //! The buckets (one-minute fixed windows, per address; an IPv6 address counts by its /64,
 //! which one host usually holds whole):

@@ -1,9 +1,10 @@
-//! Outgoing mail through a transactional outbox (SPEC R-OPS-7): callers write the message
-//! into `mail_outbox` in the same transaction as the change that causes it; a worker sends
-//! due messages over SMTP (lettre) or, in development, into a folder of `.eml` files.
-//! A message is leased to one instance at a time, erased once sent, retried with backoff
-//! while the server is down. Delivery is at least once: a crash between the server's
-//! acceptance and the `sent` mark can repeat one message (with the same Message-ID).
+//! Outgoing mail through a transactional outbox (docs/requirements.md R-OPS-7): callers
+//! write the message into `mail_outbox` in the same transaction as the change that causes
+//! it; a worker sends due messages over SMTP (lettre) or, in development, into a folder of
+//! `.eml` files. A message is leased to one instance at a time, erased once sent, retried
+//! with backoff while the server is down. Delivery is at least once: a crash between the
+//! server's acceptance and the `sent` mark can repeat one message (with the same
+//! Message-ID).
 
 use std::sync::Arc;
 use std::time::Duration;

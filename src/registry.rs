@@ -1,5 +1,5 @@
-//! The resident registry (戶籍資料, SPEC R-ID-2): `cardinal registry import FILE.csv` and the
-//! identity-proofing check of the apply page.
+//! The resident registry (戶籍資料, docs/requirements.md R-ID-2): `cardinal registry import
+//! FILE.csv` and the identity-proofing check of the apply page.
 //!
 //! CSV columns (header row required, UTF-8):
 //! `national_id,household_no,county,township,village,neighborhood`, e.g.

@@ -468,9 +468,9 @@ fn tls_config(
         .context("Invalid TLS certificate or key")
 }
 
-/// Acts on card revocations (SPEC R-CARD-2): every `every`, and as soon as a card check
-/// saw the CRL files change, re-reads them and ends the sessions and grants of whoever
-/// signed in with a certificate they now revoke, with back-channel logout.
+/// Acts on card revocations (docs/requirements.md R-CARD-2): every `every`, and as soon as
+/// a card check saw the CRL files change, re-reads them and ends the sessions and grants of
+/// whoever signed in with a certificate they now revoke, with back-channel logout.
 fn spawn_revocation_watch(card: CardService, backchannel: BackchannelSender, every: Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);

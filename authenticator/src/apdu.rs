@@ -1,4 +1,4 @@
-//! Pure APDU building and parsing for the card profile (CARD-PROFILE.md §1).
+//! Pure APDU building and parsing for the card profile (docs/card-protocol.md §1).
 //!
 //! No PC/SC types here: everything is bytes in, bytes out, so it is tested with
 //! byte fixtures and shared by the authenticator and the virtual card.

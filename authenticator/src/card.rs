@@ -18,7 +18,7 @@ use crate::token::{app_version, signing_hash, CardToken, ALGORITHM_ES256, TOKEN_
 use crate::transport::{with_card, CardChannel, CardTransport};
 
 /// `card_kind` of a card that has the NHI public applet but no signing applet: it
-/// can be read, never used to sign in (CARD-PROFILE.md §6).
+/// can be read, never used to sign in (docs/card-protocol.md §6).
 pub const KIND_NHI_READONLY: &str = "nhi-readonly";
 /// READ BINARY chunk size.
 pub const READ_CHUNK: u8 = 0xF0;

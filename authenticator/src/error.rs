@@ -1,4 +1,4 @@
-//! The authenticator's one error enum. Its codes are those of CARD-PROFILE.md §3;
+//! The authenticator's one error enum. Its codes are those of docs/card-protocol.md §3;
 //! messages say what to do about the problem.
 
 use std::fmt;
@@ -40,7 +40,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The error code of CARD-PROFILE.md §3.
+    /// The error code of docs/card-protocol.md §3.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NoReader { .. } => "no_reader",

@@ -1,6 +1,6 @@
 //! Cardinal's card authenticator: the local API the IdP's pages call to read a
 //! card and have it sign a challenge, the card transports (PC/SC, in-process), and
-//! the virtual card (`cardinal-virtual-card`). The contract is CARD-PROFILE.md.
+//! the virtual card (`cardinal-virtual-card`). The contract is docs/card-protocol.md.
 
 pub mod apdu;
 pub mod card;

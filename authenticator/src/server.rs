@@ -1,4 +1,4 @@
-//! The local API (CARD-PROFILE.md §3 and §7) on 127.0.0.1.
+//! The local API (docs/card-protocol.md §3 and §7) on 127.0.0.1.
 //!
 //! Every request passes [`guard`] first: the `Host` header must name this loopback
 //! listener (DNS rebinding), the `Origin` must be on the allowlist — every endpoint

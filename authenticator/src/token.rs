@@ -1,4 +1,5 @@
-//! The `cardinal-card/1` token (CARD-PROFILE.md §4) and the bytes the card signs (§2).
+//! The `cardinal-card/1` token (docs/card-protocol.md §4) and the bytes the card signs
+//! (§2).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};

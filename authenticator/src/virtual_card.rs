@@ -1,4 +1,4 @@
-//! The virtual card: CARD-PROFILE.md §1 for both card kinds, over a [`CardFile`].
+//! The virtual card: docs/card-protocol.md §1 for both card kinds, over a [`CardFile`].
 //!
 //! Behaviour beyond the profile's table, chosen here:
 //! - An NHI-kind card answers VERIFY with `6D 00` (it has no PIN).

@@ -1,4 +1,4 @@
-//! The vsmartcard `vpcd` client (CARD-PROFILE.md §5): plugs a [`VirtualCard`] into
+//! The vsmartcard `vpcd` client (docs/card-protocol.md §5): plugs a [`VirtualCard`] into
 //! pcscd's virtual reader over TCP.
 //!
 //! Frames in both directions: 2-byte big-endian length, then the bytes. A 1-byte

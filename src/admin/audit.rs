@@ -1,4 +1,4 @@
-//! The audit log (SPEC R-ADM-4, R-ID-5): filters, paging and CSV export.
+//! The audit log (docs/requirements.md R-ADM-4, R-ID-5): filters, paging and CSV export.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
-//! Relying-party clients (SPEC R-ADM-2) for the API and the console: the same rules as the
-//! CLI (`crate::clients`), with paging and the admin as the audited actor.
+//! Relying-party clients (docs/requirements.md R-ADM-2) for the API and the console: the
+//! same rules as the CLI (`crate::clients`), with paging and the admin as the audited
+//! actor.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,8 @@
-//! Administration (SPEC R-ADM) as services without HTTP: the admin role, clients,
-//! registrations, the audit log and keys. The REST API (`routes::admin_api`), the console
-//! (`routes::admin_console`) and the CLI (`commands::admin`) call these functions, so each
-//! operation has one implementation. Every change is written in one transaction with its
-//! audit event, which names the admin who made it (an [`Actor`]).
+//! Administration (docs/requirements.md R-ADM) as services without HTTP: the admin role,
+//! clients, registrations, the audit log and keys. The REST API (`routes::admin_api`), the
+//! console (`routes::admin_console`) and the CLI (`commands::admin`) call these functions,
+//! so each operation has one implementation. Every change is written in one transaction
+//! with its audit event, which names the admin who made it (an [`Actor`]).
 
 pub mod audit;
 pub mod clients;

@@ -1,6 +1,7 @@
-//! Registrations at the counter (SPEC R-ADM-3): search by card number, national ID or
-//! name (the national ID shown masked only), detail with the audit trail, deactivate with
-//! a reason, reactivate, unlock, delete a pending application, end all sessions.
+//! Registrations at the counter (docs/requirements.md R-ADM-3): search by card number,
+//! national ID or name (the national ID shown masked only), detail with the audit trail,
+//! deactivate with a reason, reactivate, unlock, delete a pending application, end all
+//! sessions.
 
 use serde::{Deserialize, Serialize};
 

@@ -70,7 +70,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// subjectAltName otherName carrying the holder's national ID (UTF8String). The IdP needs
 /// it to check an application against the resident registry; the authenticator never
-/// reads it (CARD-PROFILE §7: `/v1/card/read` answers number, name and kind only).
+/// reads it (docs/card-protocol.md §7: `/v1/card/read` answers number, name and kind only).
 pub const OID_NATIONAL_ID: &str = "2.25.60985732484753227428584470586595408837.3";
 /// subjectAltName otherName carrying the holder's birth date, ISO `YYYY-MM-DD`.
 pub const OID_BIRTH_DATE: &str = "2.25.60985732484753227428584470586595408837.4";

@@ -1,5 +1,6 @@
-//! Card sign-in on the IdP side (SPEC R-CARD): challenges bound to a browser transaction
-//! and kept in the database, and validation of the authenticator's signed token.
+//! Card sign-in on the IdP side (docs/requirements.md R-CARD): challenges bound to a
+//! browser transaction and kept in the database, and validation of the authenticator's
+//! signed token.
 
 pub mod ca;
 pub mod token;

@@ -1,8 +1,8 @@
-//! Validation of a `cardinal-card/1` token (CARD-PROFILE.md §4): the certificate chains to
-//! a CA configured for the card kind whose own certificate is valid now, is valid now, is
-//! not a CA, may sign, carries the kind's policy and is not revoked according to a current
-//! CRL of its CA (fail closed: no CRL, a CRL past its nextUpdate or an unreadable CRL
-//! refuses the card, unless `card.revocation_check = "off"`); the signature covers
+//! Validation of a `cardinal-card/1` token (docs/card-protocol.md §4): the certificate
+//! chains to a CA configured for the card kind whose own certificate is valid now, is valid
+//! now, is not a CA, may sign, carries the kind's policy and is not revoked according to a
+//! current CRL of its CA (fail closed: no CRL, a CRL past its nextUpdate or an unreadable
+//! CRL refuses the card, unless `card.revocation_check = "off"`); the signature covers
 //! SHA-256(SHA-256(origin) ‖ SHA-256(challenge)) with this IdP's own origin.
 //! docs/card-trust.md describes the settings.
 

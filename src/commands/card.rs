@@ -1,4 +1,5 @@
-//! `cardinal card ca init|crl|issue|revoke`: a development card issuer (SPEC R-CARD-2).
+//! `cardinal card ca init|crl|issue|revoke`: a development card issuer
+//! (docs/requirements.md R-CARD-2).
 
 use anyhow::{bail, Context};
 

@@ -1,4 +1,5 @@
-//! Authentication context classes (SPEC R-OIDC-5) and their order of strength.
+//! Authentication context classes (docs/requirements.md R-OIDC-5) and their order of
+//! strength.
 
 use std::fmt;
 

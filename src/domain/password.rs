@@ -1,5 +1,6 @@
-//! 註冊密碼: the password policy (SPEC R-REG-8, SECURITY.md §2.7) and the guide's strength
-//! meter (弱/中/中強/強). The same rules run in the page (live meter) and on the server.
+//! 註冊密碼: the password policy (docs/requirements.md R-REG-8, docs/security.md §2.7) and the
+//! guide's strength meter (弱/中/中強/強). The same rules run in the page (live meter) and on
+//! the server.
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! 首次登入請先申請: step 1 (card + 戶號 + 戶籍鄉鎮里鄰, checked against the registry), step 2
 //! (註冊密碼 and contact data → a pending registration and the 認證通知信), and the
-//! confirmation link (the same card again → active). SPEC R-REG-3…5.
+//! confirmation link (the same card again → active). docs/requirements.md R-REG-3…5.
 
 use serde::{Deserialize, Serialize};
 

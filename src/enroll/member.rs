@@ -1,5 +1,5 @@
-//! Member services after a card sign-in (SPEC R-REG-10, first half): 基本資料異動 and
-//! 註冊密碼變更. A new primary e-mail takes effect only when its link is used with the card.
+//! Member services after a card sign-in (docs/requirements.md R-REG-10, first half): 基本資料異動
+//! and 註冊密碼變更. A new primary e-mail takes effect only when its link is used with the card.
 
 use super::apply::{digits, mask_email, ApplyError};
 use super::recovery::RecoveryError;

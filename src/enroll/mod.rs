@@ -1,6 +1,6 @@
-//! The NHI card network-service registration site (SPEC R-REG) as services without HTTP:
-//! card + 註冊密碼 sign-in now; applications, confirmation, reset and member services use
-//! the same pieces.
+//! The NHI card network-service registration site (docs/requirements.md R-REG) as services
+//! without HTTP: card + 註冊密碼 sign-in now; applications, confirmation, reset and member
+//! services use the same pieces.
 
 pub mod apply;
 pub mod login;

@@ -1,6 +1,6 @@
-//! 忘記註冊密碼 (both ways), the reset link, 重寄認證信 and 刪除註冊申請 (SPEC R-REG-5…7).
+//! 忘記註冊密碼 (both ways), the reset link, 重寄認證信 and 刪除註冊申請 (docs/requirements.md R-REG-5…7).
 //! Every step starts with the card: the link alone never signs anyone in and never
-//! changes a password without the same card (SECURITY.md §0.3).
+//! changes a password without the same card (docs/security.md §0.3).
 
 use super::apply::{mask_email, ApplyError};
 use super::{Enrollment, PasswordChangeVia};

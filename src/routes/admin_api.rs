@@ -1,6 +1,6 @@
-//! The admin REST API, `/admin/api/v1` (SPEC R-ADM-1): the console's operations as JSON,
-//! with its OpenAPI document generated from these handlers (utoipa) and served at
-//! `/admin/api/v1/openapi.json`.
+//! The admin REST API, `/admin/api/v1` (docs/requirements.md R-ADM-1): the console's
+//! operations as JSON, with its OpenAPI document generated from these handlers (utoipa) and
+//! served at `/admin/api/v1/openapi.json`.
 //!
 //! **Who may call it.** A bearer access token from the `client_credentials` grant that
 //! carries the `cardinal:admin` scope, issued to a confidential client registered with that

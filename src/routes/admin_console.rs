@@ -1,9 +1,10 @@
-//! The admin console at `/admin` (SPEC R-ADM-1): an OpenID Connect client of Cardinal
-//! itself. `/admin/login` sends the browser through `/authorize` as the first-party client
-//! `cardinal-admin` (code flow, PKCE, the minimum acr `admin.min_acr`), so the card sign-in
-//! and its rules apply; `/admin/callback` redeems the code with the engine, checks the acr
-//! and the admin role, and opens a console session (a random cookie, stored hashed, that
-//! ends with the SSO session, on logout, on expiry or when the role is revoked).
+//! The admin console at `/admin` (docs/requirements.md R-ADM-1): an OpenID Connect client
+//! of Cardinal itself. `/admin/login` sends the browser through `/authorize` as the
+//! first-party client `cardinal-admin` (code flow, PKCE, the minimum acr `admin.min_acr`),
+//! so the card sign-in and its rules apply; `/admin/callback` redeems the code with the
+//! engine, checks the acr and the admin role, and opens a console session (a random cookie,
+//! stored hashed, that ends with the SSO session, on logout, on expiry or when the role is
+//! revoked).
 //!
 //! Pages in zh-TW and English; every form carries a CSRF token bound to the console
 //! session; every action goes through `crate::admin` with the admin as the audited actor.

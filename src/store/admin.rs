@@ -1,5 +1,6 @@
-//! Records and the role trait of administration (SPEC R-ADM): the admin role, console
-//! sessions, registration searches and changes made at the counter, audit queries.
+//! Records and the role trait of administration (docs/requirements.md R-ADM): the admin
+//! role, console sessions, registration searches and changes made at the counter, audit
+//! queries.
 
 use super::{AuditEvent, Person, Registration, RegistrationStatus, StoreResult};
 use crate::clock::UnixTime;

@@ -1,5 +1,6 @@
 //! The card certificates people signed in with (issuer + serial), so that a later
-//! revocation of one of them ends what it opened (SPEC R-CARD-2; docs/card-trust.md).
+//! revocation of one of them ends what it opened (docs/requirements.md R-CARD-2;
+//! docs/card-trust.md).
 
 use crate::clock::UnixTime;
 

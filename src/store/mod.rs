@@ -2,7 +2,7 @@
 //!
 //! Every piece of single-use state (codes, refresh tokens, interactions, client-assertion
 //! `jti`s) is consumed by one conditional write whose affected-row count decides the
-//! winner, so that any number of instances on one database agree (SECURITY.md §0.5).
+//! winner, so that any number of instances on one database agree (docs/security.md §0.5).
 
 pub mod admin;
 pub mod cards;

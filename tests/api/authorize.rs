@@ -1,4 +1,4 @@
-//! The authorization endpoint (SECURITY.md §1.1, P1–P16).
+//! The authorization endpoint (docs/security.md §1.1, P1–P16).
 
 use crate::helpers::*;
 

@@ -1,4 +1,5 @@
-//! Card token validation at the IdP (CARD-PROFILE.md §4, SPEC R-CARD-2…4): every refusal.
+//! Card token validation at the IdP (docs/card-protocol.md §4,
+//! docs/requirements.md R-CARD-2…4): every refusal.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Client authentication (SECURITY.md §1.3, P25–P30).
+//! Client authentication (docs/security.md §1.3, P25–P30).
 
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::Jwk;

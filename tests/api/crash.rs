@@ -1,5 +1,5 @@
-//! R1 (SECURITY.md §6): `kill -9` of the server at random moments while people apply, many
-//! rounds, then the database holds no half-written registration, mail or link token.
+//! R1 (docs/security.md §6): `kill -9` of the server at random moments while people apply,
+//! many rounds, then the database holds no half-written registration, mail or link token.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

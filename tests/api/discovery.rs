@@ -1,4 +1,4 @@
-//! Discovery, JWKS, health, metrics, key rotation (P14, R12).
+//! Discovery, JWKS, health, metrics, key rotation (docs/security.md P14, R12).
 
 use crate::helpers::*;
 

@@ -1,5 +1,6 @@
 //! The enrollment data layer on both backends: registry import, an application written all
-//! or nothing, the global lockout counter (R9), single-use mail tokens (R5), rate limits.
+//! or nothing, the global lockout counter (docs/security.md R9), single-use mail tokens
+//! (R5), rate limits.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! RP-initiated logout and back-channel logout (SECURITY.md §1.6, P48–P49).
+//! RP-initiated logout and back-channel logout (docs/security.md §1.6, P48–P49).
 
 use crate::helpers::*;
 

@@ -1,4 +1,5 @@
-//! Two instances on one database act as one (R-OPS-3; SECURITY.md R3–R6).
+//! Two instances on one database act as one (docs/requirements.md R-OPS-3;
+//! docs/security.md R3–R6).
 
 use tokio::task::JoinSet;
 

@@ -1,4 +1,4 @@
-//! The token endpoint with authorization codes (SECURITY.md §1.2, P17–P23) and
+//! The token endpoint with authorization codes (docs/security.md §1.2, P17–P23) and
 //! client credentials.
 
 use crate::helpers::*;

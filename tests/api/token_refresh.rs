@@ -1,4 +1,5 @@
-//! Refresh tokens: rotation, reuse detection, narrowing, revocation (P38–P41).
+//! Refresh tokens: rotation, reuse detection, narrowing, revocation
+//! (docs/security.md P38–P41).
 
 use crate::helpers::*;
 

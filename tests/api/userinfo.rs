@@ -1,4 +1,4 @@
-//! UserInfo (OIDC Core §5.3; P45).
+//! UserInfo (OIDC Core §5.3; docs/security.md P45).
 
 use crate::helpers::*;
 

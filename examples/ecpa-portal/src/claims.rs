@@ -67,7 +67,7 @@ pub type PortalClient = Client<
     EndpointMaybeSet,
 >;
 
-/// The `acr` values of Cardinal (SPEC R-OIDC-5).
+/// The `acr` values of Cardinal (docs/requirements.md R-OIDC-5).
 pub mod acr {
     pub const CARD: &str = "urn:cardinal:acr:card";
     pub const PASSKEY: &str = "urn:cardinal:acr:passkey";

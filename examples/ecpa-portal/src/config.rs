@@ -5,7 +5,7 @@ use std::fmt;
 use url::Url;
 
 /// The two faces of the example: the eCPA portal itself and WebHR, the second relying
-/// party that shows single sign-on and single logout (SPEC R-RP-4).
+/// party that shows single sign-on and single logout (docs/requirements.md R-RP-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PortalKind {
     /// 人事服務網 (eCPA): login box, 我的專區 > 應用系統, step-up to the citizen certificate.

@@ -2,7 +2,7 @@
 //! an example of using the `openidconnect` crate against it: discovery, code flow with
 //! PKCE and nonce, ID-token validation, userinfo, step-up with `acr_values`, RP-initiated
 //! and back-channel logout. Run twice (eCPA and WebHR) it shows single sign-on and
-//! single logout (SPEC R-RP).
+//! single logout (docs/requirements.md R-RP).
 
 pub mod catalog;
 pub mod claims;

@@ -1,5 +1,5 @@
--- Card challenges (SPEC R-CARD-3): random, single use, bound to a browser transaction,
--- valid 5 minutes. Stored by hash; consumed by one conditional write.
+-- Card challenges (docs/requirements.md R-CARD-3): random, single use, bound to a browser
+-- transaction, valid 5 minutes. Stored by hash; consumed by one conditional write.
 CREATE TABLE card_challenges (
     challenge_hash TEXT PRIMARY KEY NOT NULL,
     binding TEXT NOT NULL,

@@ -1,7 +1,7 @@
--- Transactional mail outbox (SPEC R-OPS-7): a message is written in the same transaction
--- as the change that causes it and sent by a worker; an SMTP outage delays mail, never
--- loses it. The payload (recipient, subject, bodies with their links) is encrypted and is
--- erased once the message is sent.
+-- Transactional mail outbox (docs/requirements.md R-OPS-7): a message is written in the
+-- same transaction as the change that causes it and sent by a worker; an SMTP outage delays
+-- mail, never loses it. The payload (recipient, subject, bodies with their links) is
+-- encrypted and is erased once the message is sent.
 CREATE TABLE mail_outbox (
     id TEXT PRIMARY KEY NOT NULL,
     payload TEXT NOT NULL,

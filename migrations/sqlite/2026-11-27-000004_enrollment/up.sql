@@ -1,6 +1,6 @@
--- Enrollment (SPEC R-ID, R-REG): the resident registry used for identity proofing, the
--- card(s) of each person, registrations with their state and lockout counter, single-use
--- mail tokens, and rate-limit buckets shared by all instances.
+-- Enrollment (docs/requirements.md R-ID, R-REG): the resident registry used for identity
+-- proofing, the card(s) of each person, registrations with their state and lockout counter,
+-- single-use mail tokens, and rate-limit buckets shared by all instances.
 
 -- 戶籍資料. The national ID is not stored: rows are found by its keyed hash.
 CREATE TABLE residents (

@@ -1,5 +1,5 @@
--- Administration (SPEC R-ADM): who holds the admin role, the admin console's sessions,
--- and indexes for the audit-log filters.
+-- Administration (docs/requirements.md R-ADM): who holds the admin role, the admin
+-- console's sessions, and indexes for the audit-log filters.
 
 -- The admin role, granted by `cardinal admin grant` and revoked by `cardinal admin revoke`.
 CREATE TABLE admins (
