@@ -75,7 +75,7 @@ impl From<ClientInput> for ClientDraft {
 }
 
 /// A client and, right after it was made or its secret rotated, the secret (shown once).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct ClientWithSecret {
     #[serde(flatten)]
     pub client: ClientView,
@@ -85,10 +85,30 @@ pub struct ClientWithSecret {
 }
 
 /// A new secret (shown once); the old one stops working.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct RotatedSecret {
     pub client_id: String,
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for ClientWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientWithSecret")
+            .field("client", &self.client)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RotatedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotatedSecret")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn list(

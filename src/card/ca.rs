@@ -37,8 +37,8 @@ pub struct RevokedCard {
     pub revoked_at: i64,
 }
 
-/// The data printed on a card.
-#[derive(Debug, Clone)]
+/// The data printed on a card. `Debug` shows the card number only (no national ID, no PIN).
+#[derive(Clone)]
 pub struct CardHolder {
     pub card_number: String,
     pub name: String,
@@ -46,6 +46,14 @@ pub struct CardHolder {
     pub birth_date: String,
     pub sex: String,
     pub pin: Option<String>,
+}
+
+impl std::fmt::Debug for CardHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardHolder")
+            .field("card_number", &self.card_number)
+            .finish_non_exhaustive()
+    }
 }
 
 fn ca_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
@@ -333,4 +341,27 @@ pub fn revoke(
     save_state(&state_path, &state)?;
     write_crl(dir, &state, now)?;
     Ok(targets)
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn a_card_holder_never_prints_the_national_id_or_the_pin() {
+        let holder = CardHolder {
+            card_number: "000012345678".into(),
+            name: "王小明".into(),
+            national_id: "A123456789".into(),
+            birth_date: "1980-01-02".into(),
+            sex: "M".into(),
+            pin: Some("9137".into()),
+        };
+        let shown = format!("{holder:?}");
+        assert!(shown.contains("000012345678"));
+        assert!(
+            !shown.contains("A123456789") && !shown.contains("9137"),
+            "{shown}"
+        );
+    }
 }

@@ -51,10 +51,16 @@ pub async fn get_home(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     home(Site::new(&state, &req), None)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct PasswordField {
     #[serde(default)]
     pub password: String,
+}
+
+impl std::fmt::Debug for PasswordField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordField").finish_non_exhaustive()
+    }
 }
 
 pub async fn post_login(

@@ -472,7 +472,7 @@ pub async fn get_reset(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct ResetFields {
     #[serde(default)]
     pub t: String,
@@ -480,6 +480,12 @@ pub struct ResetFields {
     pub password: String,
     #[serde(default)]
     pub password_confirm: String,
+}
+
+impl std::fmt::Debug for ResetFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetFields").finish_non_exhaustive()
+    }
 }
 
 pub async fn post_reset(

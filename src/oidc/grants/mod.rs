@@ -15,8 +15,9 @@ use crate::crypto::{new_secret_token, random_token, token_hash};
 use crate::domain::{Client, Scope};
 use crate::store::{AccessTokenRecord, GrantRecord, IssueBundle, RefreshTokenRecord};
 
-/// A token request, parsed by `grant_type`.
-#[derive(Debug, Clone)]
+/// A token request, parsed by `grant_type`. `Debug` shows the grant and scope only: the code,
+/// verifier and refresh token are credentials.
+#[derive(Clone)]
 pub enum TokenRequest {
     AuthorizationCode {
         code: String,
@@ -30,6 +31,25 @@ pub enum TokenRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenRequest::AuthorizationCode { redirect_uri, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("redirect_uri", redirect_uri)
+                .finish_non_exhaustive(),
+            TokenRequest::RefreshToken { scope, .. } => f
+                .debug_struct("RefreshToken")
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            TokenRequest::ClientCredentials { scope } => f
+                .debug_struct("ClientCredentials")
+                .field("scope", scope)
+                .finish(),
+        }
+    }
 }
 
 impl TokenRequest {
@@ -64,7 +84,7 @@ impl TokenRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -74,6 +94,21 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The single-use credential traded in for tokens.
@@ -190,4 +225,45 @@ impl Engine {
 
 pub(crate) fn new_grant_id() -> String {
     random_token(16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_requests_and_responses_never_print_their_credentials() {
+        let secret = "cred-SeCrEt-0123456789";
+        let shown = [
+            format!(
+                "{:?}",
+                TokenRequest::AuthorizationCode {
+                    code: secret.into(),
+                    redirect_uri: Some("https://rp.example/cb".into()),
+                    code_verifier: Some(secret.into()),
+                }
+            ),
+            format!(
+                "{:?}",
+                TokenRequest::RefreshToken {
+                    refresh_token: secret.into(),
+                    scope: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                TokenResponse {
+                    access_token: secret.into(),
+                    token_type: "Bearer",
+                    expires_in: 600,
+                    refresh_token: Some(secret.into()),
+                    id_token: Some(secret.into()),
+                    scope: "openid".into(),
+                }
+            ),
+        ];
+        for s in shown {
+            assert!(!s.contains("SeCrEt"), "{s}");
+        }
+    }
 }
