@@ -939,7 +939,7 @@ async fn the_guide_walk_in_a_real_browser() {
         cardinal::registry::import(
             engine.store(),
             engine.ring(),
-            include_str!("../../examples/demo/residents.csv").as_bytes(),
+            include_str!("../../../examples/demo/residents.csv").as_bytes(),
             engine.now(),
         )
     })
@@ -1632,5 +1632,4 @@ mod demo;
 mod trust;
 
 // The admin console in the browser, with the helpers above.
-#[path = "admin_browser.rs"]
 mod admin_browser;
