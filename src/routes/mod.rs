@@ -114,20 +114,30 @@ impl AppState {
         let cookie = req
             .cookie(&self.cookies.lang)
             .map(|c| c.value().to_string());
-        let accept = req
-            .headers()
-            .get(actix_web::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let accept = accept_languages(
+            req.headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        );
         let mut candidates: Vec<String> = in_query("lang");
         candidates.extend(ui_locales.iter().cloned());
         candidates.extend(in_query("ui_locales"));
         candidates.extend(cookie);
-        candidates.extend(accept.split(',').map(|s| s.trim().to_string()));
+        candidates.extend(accept);
         self.templates
             .pick_lang(candidates.iter().map(String::as_str))
     }
+}
+
+/// The languages of an `Accept-Language` header, most wanted first (by `q`; `q=0` means
+/// not wanted and is dropped).
+pub fn accept_languages(header: &str) -> Vec<String> {
+    accept_language::parse_with_quality(header)
+        .into_iter()
+        .filter(|(_, q)| *q > 0.0)
+        .map(|(lang, _)| lang)
+        .collect()
 }
 
 /// The client's address: the peer, or — only when the peer is a configured proxy — the
@@ -164,6 +174,18 @@ fn forwarded_ip(peer: IpAddr, header: Option<&str>, trusted: &[IpAddr]) -> IpAdd
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_language_is_read_by_quality_not_by_position() {
+        let t = Templates::new(None, &["zh-TW".into(), "en".into()]).unwrap();
+        let pick = |h: &str| t.pick_lang(accept_languages(h).iter().map(String::as_str));
+        assert_eq!(pick("en;q=0.1, zh-TW;q=0.9"), "zh-TW");
+        assert_eq!(pick("zh-TW;q=0.2, en;q=0.8"), "en");
+        assert_eq!(pick("fr, en;q=0.5, zh;q=0.4"), "en");
+        assert_eq!(pick("en;q=0, zh-Hant;q=0.3"), "zh-TW");
+        assert_eq!(pick("en;q=0"), "zh-TW", "q=0 is not wanted");
+        assert_eq!(pick(""), "zh-TW", "the default");
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
