@@ -411,6 +411,31 @@ pub async fn card_form_post(
     app.browser.post(target).form(&form).send().await.unwrap()
 }
 
+/// Posts the reset page at `link` with `card` and `password` twice; returns the page.
+pub async fn post_reset(
+    app: &TestApp,
+    link: &str,
+    card: &serde_json::Value,
+    password: &str,
+) -> String {
+    let t = link.rsplit('=').next().unwrap().to_string();
+    card_form_post(
+        app,
+        link,
+        "reset",
+        card,
+        &[
+            ("t", &t),
+            ("password", password),
+            ("password_confirm", password),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn forgotten_password_is_reset_with_the_card_and_unlocks() {
     let issuers = Issuers::new();
@@ -459,58 +484,16 @@ async fn forgotten_password_is_reset_with_the_card_and_unlocks() {
     // Another card on the reset page: refused.
     let other = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
     let t = link.rsplit('=').next().unwrap().to_string();
-    let html = card_form_post(
-        &app,
-        &link,
-        "reset",
-        &other,
-        &[
-            ("t", &t),
-            ("password", "Nw8~pQz5"),
-            ("password_confirm", "Nw8~pQz5"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = post_reset(&app, &link, &other, "Nw8~pQz5").await;
     assert!(
         html.contains("data-error=\"not_registered\"")
             || html.contains("data-error=\"wrong_card\""),
         "{html}"
     );
     // Weak password: refused, link still good.
-    let html = card_form_post(
-        &app,
-        &link,
-        "reset",
-        &card,
-        &[
-            ("t", &t),
-            ("password", "123456"),
-            ("password_confirm", "123456"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = post_reset(&app, &link, &card, "123456").await;
     assert!(html.contains("data-error=\"password_common\""), "{html}");
-    let html = card_form_post(
-        &app,
-        &link,
-        "reset",
-        &card,
-        &[
-            ("t", &t),
-            ("password", "Nw8~pQz5"),
-            ("password_confirm", "Nw8~pQz5"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = post_reset(&app, &link, &card, "Nw8~pQz5").await;
     assert!(
         html.contains("註冊密碼變更成功，下次使用【健保卡】登入系統請用新的註冊密碼！"),
         "{html}"

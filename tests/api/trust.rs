@@ -10,7 +10,7 @@ use cardinal::store::RegistrationStatus;
 use crate::card::Issuers;
 use crate::card_login::{card_app, register, start, submit, PASSWORD};
 use crate::helpers::*;
-use crate::register::{card_form_post, link_in, registered_app, wait_mail};
+use crate::register::{card_form_post, link_in, post_reset, registered_app, wait_mail};
 
 /// Everything a person was granted, to check afterwards that it is gone.
 struct Granted {
@@ -184,21 +184,7 @@ async fn a_reset_ends_every_session_grant_code_and_link_and_notifies_the_holder(
     assert_eq!(working.len(), 1, "a new reset link replaces the older one");
     let link = working.remove(0);
     let t = link.rsplit('=').next().unwrap().to_string();
-    let html = card_form_post(
-        &app,
-        &link,
-        "reset",
-        &card,
-        &[
-            ("t", &t),
-            ("password", "Nw8~pQz5"),
-            ("password_confirm", "Nw8~pQz5"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = post_reset(&app, &link, &card, "Nw8~pQz5").await;
     assert!(html.contains("註冊密碼變更成功"), "{html}");
 
     assert_all_gone(&app, &g).await;
@@ -477,14 +463,20 @@ async fn sessions_end_with_the_browser_and_after_the_idle_timeout() {
     assert_eq!(silent_outcome(&app, &client).await, "login_required");
 }
 
-#[tokio::test]
-async fn the_absolute_lifetime_holds_however_busy_the_session() {
+/// An app, a first-party client and a person signed in to it in the app's browser.
+async fn signed_in_to_a_first_party_client() -> (TestApp, TestClient, cardinal::store::Person) {
     let app = spawn_app().await;
     let client = app.add_client(|d| d.skip_consent = Some(true));
     let person = app.add_person("林");
     let (_, challenge) = pkce();
     app.sign_in(&auth_params(&client, &challenge, &[]), &person.id)
         .await;
+    (app, client, person)
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_holds_however_busy_the_session() {
+    let (app, client, _) = signed_in_to_a_first_party_client().await;
     for _ in 0..(12 * 60 / 20 - 1) {
         app.clock.advance(20 * 60);
         assert_eq!(silent_outcome(&app, &client).await, "code");
@@ -495,13 +487,7 @@ async fn the_absolute_lifetime_holds_however_busy_the_session() {
 
 #[tokio::test]
 async fn the_idle_timeout_is_shared_by_instances_on_one_database() {
-    let app_a = spawn_app().await;
-    let client = app_a.add_client(|d| d.skip_consent = Some(true));
-    let person = app_a.add_person("林");
-    let (_, challenge) = pkce();
-    app_a
-        .sign_in(&auth_params(&client, &challenge, &[]), &person.id)
-        .await;
+    let (app_a, client, person) = signed_in_to_a_first_party_client().await;
     let app_b = spawn_on(app_a.db.clone(), |_| {}).await;
     // The browser's cookies go to B as well (a load balancer in front of both).
     let cookie = app_a
