@@ -53,7 +53,7 @@ pub enum Command {
     /// cards, the card authenticator, the eCPA portal and WebHR
     /// (docs/requirements.md R-OPS-8).
     #[cfg(feature = "demo")]
-    Demo(crate::demo::DemoArgs),
+    Demo(cardinal::demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,4 +350,21 @@ pub struct AuditListArgs {
     /// Every matching event as CSV.
     #[arg(long)]
     pub csv: bool,
+}
+
+impl From<CardIssueArgs> for cardinal::card::issue::CardIssue {
+    fn from(a: CardIssueArgs) -> Self {
+        cardinal::card::issue::CardIssue {
+            ca: a.ca,
+            kind: a.kind,
+            card_number: a.card_number,
+            name: a.name,
+            national_id: a.national_id,
+            birth_date: a.birth_date,
+            sex: a.sex,
+            pin: a.pin,
+            valid_days: a.valid_days,
+            out: a.out,
+        }
+    }
 }

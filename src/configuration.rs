@@ -433,7 +433,7 @@ impl Default for RegistrationSettings {
 pub struct AdminSettings {
     /// The lowest sign-in level for the console: `card` (NHI card + 註冊密碼) or
     /// `citizen-certificate` (MOICA card + PIN), or the acr URN.
-    pub min_acr: String,
+    pub min_acr: crate::domain::Acr,
     /// Lifetime of a console session (seconds); it also ends with the SSO session.
     pub session_ttl: i64,
 }
@@ -441,15 +441,9 @@ pub struct AdminSettings {
 impl Default for AdminSettings {
     fn default() -> Self {
         Self {
-            min_acr: "card".into(),
+            min_acr: crate::domain::Acr::Card,
             session_ttl: 3600,
         }
-    }
-}
-
-impl AdminSettings {
-    pub fn min_acr(&self) -> anyhow::Result<crate::domain::Acr> {
-        crate::clients::parse_acr(&self.min_acr).map_err(|e| anyhow::anyhow!("admin.min_acr: {e}"))
     }
 }
 
@@ -676,7 +670,6 @@ impl Settings {
         ) {
             bail!("card.authenticator_url must be a loopback address (the authenticator runs on the user's computer)");
         }
-        self.admin.min_acr()?;
         if self.admin.session_ttl <= 0 || self.admin.session_ttl > self.tokens.session_ttl {
             bail!("admin.session_ttl must be positive and at most tokens.session_ttl");
         }

@@ -34,9 +34,10 @@ use cardinal_authenticator::virtual_card::VirtualCard;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::admin::clients::records as clients;
+use crate::admin::clients::{ClientDraft, ClientError};
+use crate::card::issue::{issue_card_file, CardIssue};
 use crate::card::token::CardKind;
-use crate::cli::CardIssueArgs;
-use crate::clients::{self, ClientDraft, ClientError};
 use crate::clock::Clock;
 use crate::configuration::Settings;
 use crate::oidc::Engine;
@@ -425,7 +426,7 @@ fn ensure_cards(data_dir: &Path) -> anyhow::Result<Vec<DemoCard>> {
     for spec in CARDS {
         let path = cards_dir.join(format!("{}.json", spec.key));
         if !path.exists() {
-            let args = CardIssueArgs {
+            let args = CardIssue {
                 ca: data_dir.join(format!("ca-{}", spec.kind.as_str())),
                 kind: spec.kind.as_str().to_string(),
                 card_number: spec.card_number.into(),
@@ -437,7 +438,7 @@ fn ensure_cards(data_dir: &Path) -> anyhow::Result<Vec<DemoCard>> {
                 valid_days: 3650,
                 out: path.clone(),
             };
-            crate::commands::card::issue_card_file(&args, now())?;
+            issue_card_file(&args, now())?;
         }
         let file = CardFile::load(&path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         out.push(DemoCard {

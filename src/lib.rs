@@ -1,20 +1,19 @@
 //! Cardinal: an OpenID Connect identity provider with NHI-card sign-in.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod backchannel;
 pub mod card;
-pub mod cli;
-pub mod clients;
 pub mod clock;
-pub mod commands;
 pub mod configuration;
+pub mod context;
 pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod enroll;
-pub mod limits;
+pub mod keys;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;

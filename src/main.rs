@@ -2,10 +2,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cardinal::cli::{Cli, Command, ConfigCommand};
+mod cli;
+mod commands;
+
 use cardinal::configuration::Settings;
 use cardinal::startup::Application;
-use cardinal::{commands, telemetry};
+use cardinal::telemetry;
+use cli::{Cli, Command, ConfigCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -41,7 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Card(c) => commands::card::run(c),
         #[cfg(feature = "demo")]
         Command::Demo(args) => cardinal::demo::run(settings, args),
-        Command::Registry(cardinal::cli::RegistryCommand::Import { file }) => {
+        Command::Registry(cli::RegistryCommand::Import { file }) => {
             let services = commands::services(&settings)?;
             let engine = &services.engine;
             let input = std::fs::File::open(&file)

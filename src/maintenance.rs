@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use crate::oidc::Engine;
+use crate::context::Context;
 use crate::store::StoreResult;
 
 /// The rate-limit bucket that hands out the purge of each interval.
@@ -20,28 +20,27 @@ pub const PURGE_TURN: &str = "maintenance:purge";
 
 /// Purges unless another instance already did in this interval; the rows removed, or
 /// `None` when it was another instance's turn.
-pub fn purge_once(engine: &Engine) -> StoreResult<Option<u64>> {
-    let settings = &engine.settings().maintenance;
+pub fn purge_once(ctx: &Context) -> StoreResult<Option<u64>> {
+    let settings = &ctx.settings().maintenance;
     let interval = i64::try_from(settings.purge_interval_secs).unwrap_or(i64::MAX);
-    let now = engine.now();
-    if engine.store().hit(PURGE_TURN, interval, now)? > 1 {
+    let now = ctx.now();
+    if ctx.store().hit(PURGE_TURN, interval, now)? > 1 {
         return Ok(None);
     }
-    engine
-        .store()
+    ctx.store()
         .purge_expired(now, settings.purge_grace_secs)
         .map(Some)
 }
 
 /// Starts the purge task (first run at once, then every interval).
-pub fn spawn_purger(engine: Engine) {
-    let every = Duration::from_secs(engine.settings().maintenance.purge_interval_secs.max(1));
+pub fn spawn_purger(ctx: Context) {
+    let every = Duration::from_secs(ctx.settings().maintenance.purge_interval_secs.max(1));
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            let e = engine.clone();
+            let e = ctx.clone();
             match web::block(move || purge_once(&e)).await {
                 Ok(Ok(Some(n))) if n > 0 => tracing::info!(rows = n, "purged expired state"),
                 Ok(Ok(_)) => {}

@@ -3,37 +3,13 @@
 //! CRLs.
 //!
 //! They are served at `/metrics` on a listener of their own (`[metrics] listen`, default
-//! `127.0.0.1:9464`, `"off"` for none), never on the public port: sign-in outcomes and
+//! `127.0.0.1:9464`, `"off"` for none, by `routes::health::serve_metrics`), never on the public port: sign-in outcomes and
 //! registration counts are for the operator's monitoring, not for anyone on the Internet.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-
-/// The metrics server: `GET /metrics` on `listener`, one worker, nothing else (404).
-pub fn serve(
-    listener: std::net::TcpListener,
-    engine: crate::oidc::Engine,
-    card: crate::card::CardService,
-) -> std::io::Result<actix_web::dev::Server> {
-    use actix_web::{web, App, HttpServer};
-    let engine = web::Data::new(engine);
-    let card = web::Data::new(card);
-    Ok(HttpServer::new(move || {
-        App::new()
-            .app_data(engine.clone())
-            .app_data(card.clone())
-            .route(
-                "/metrics",
-                web::get().to(crate::routes::health::get_metrics),
-            )
-    })
-    .workers(1)
-    .shutdown_timeout(5)
-    .listen(listener)?
-    .run())
-}
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -162,16 +138,19 @@ impl Metrics {
 
     /// The state of the trusted card CAs: how many cannot be checked for revocation now,
     /// and each loaded CRL's nextUpdate.
-    pub fn set_card_issuers(&self, issuers: &[crate::card::verify::IssuerStatus]) {
-        let unknown = issuers.iter().filter(|i| !i.revocation_known).count();
+    /// The card CAs' revocation state: how many cannot be checked now, and each loaded
+    /// CRL's nextUpdate by CA name.
+    pub fn set_card_crl_state<'a>(
+        &self,
+        revocation_unknown: usize,
+        crl_next_updates: impl IntoIterator<Item = (&'a str, i64)>,
+    ) {
         self.card_revocation_unknown
-            .set(i64::try_from(unknown).unwrap_or(i64::MAX));
-        for i in issuers {
-            if let Some(next) = i.crl_next_update {
-                self.card_crl_next_update
-                    .with_label_values(&[&i.name])
-                    .set(next);
-            }
+            .set(i64::try_from(revocation_unknown).unwrap_or(i64::MAX));
+        for (name, next) in crl_next_updates {
+            self.card_crl_next_update
+                .with_label_values(&[name])
+                .set(next);
         }
     }
 

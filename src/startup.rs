@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, Service};
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
-use anyhow::{bail, Context};
+use anyhow::{bail, Context as _};
 use base64::Engine as _;
 use futures_util::FutureExt;
 
@@ -15,6 +15,7 @@ use crate::backchannel::BackchannelSender;
 use crate::card::{CardService, CardTrust};
 use crate::clock::{Clock, SystemClock};
 use crate::configuration::{RevocationCheck, Settings};
+use crate::context::Context;
 use crate::crypto::{KeyPurpose, KeyRing};
 use crate::metrics::Metrics;
 use crate::oidc::{Engine, KeyManager, SigningAlg};
@@ -135,8 +136,9 @@ impl Services {
         if !created.is_empty() {
             tracing::info!(kids = ?created, "created signing keys");
         }
-        let engine = Engine::new(settings.clone(), store, keys, clock, ring, Metrics::new()?)?;
-        crate::admin::ensure_console_client(&engine)?;
+        let ctx = Context::new(settings.clone(), store, keys, clock, ring, Metrics::new()?);
+        crate::admin::clients::ensure_console_client(&ctx)?;
+        let engine = Engine::new(ctx)?;
         Ok(Services {
             settings,
             database,
@@ -226,7 +228,7 @@ impl Application {
             cookies: CookieNames::new(settings.is_https()),
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
         };
-        crate::maintenance::spawn_purger(services.engine.clone());
+        crate::maintenance::spawn_purger(services.engine.context().clone());
         if state.card.trust().revocation_check() == RevocationCheck::Crl
             && state.card.trust().has_issuers()
         {
@@ -257,8 +259,8 @@ impl Application {
             let hook = hook.clone();
             App::new()
                 .app_data(web::Data::new(state.clone()))
-                .wrap(from_fn(crate::limits::limit_requests))
-                .wrap(from_fn(crate::limits::limit_header_size))
+                .wrap(from_fn(crate::routes::limits::limit_requests))
+                .wrap(from_fn(crate::routes::limits::limit_header_size))
                 .wrap(headers)
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
@@ -287,7 +289,7 @@ impl Application {
                 tracing::info!(%addr, "metrics at http://{addr}/metrics");
                 Some((
                     addr,
-                    crate::metrics::serve(l, services.engine.clone(), metrics_card)?,
+                    crate::routes::health::serve_metrics(l, services.engine.clone(), metrics_card)?,
                 ))
             }
             None => None,

@@ -6,7 +6,7 @@ use super::{
     decode_cursor, encode_cursor, limit, parse_time, resolve_person, AdminError, AdminResult, Page,
 };
 use crate::clock::format_rfc3339;
-use crate::oidc::Engine;
+use crate::context::Context;
 use crate::store::{AuditEntry, AuditFilter};
 
 /// One audit event.
@@ -75,7 +75,7 @@ fn non_empty(v: &Option<String>) -> Option<String> {
 }
 
 /// The store filter for `q`. A person named who does not exist matches nothing.
-pub fn filter_of(engine: &Engine, q: &AuditQuery) -> AdminResult<Option<AuditFilter>> {
+pub fn filter_of(ctx: &Context, q: &AuditQuery) -> AdminResult<Option<AuditFilter>> {
     let from = non_empty(&q.from)
         .map(|v| parse_time("from", &v))
         .transpose()?;
@@ -87,7 +87,7 @@ pub fn filter_of(engine: &Engine, q: &AuditQuery) -> AdminResult<Option<AuditFil
     }
     let person_id = match non_empty(&q.person) {
         None => None,
-        Some(who) => match resolve_person(engine, &who)? {
+        Some(who) => match resolve_person(ctx, &who)? {
             Some(id) => Some(id),
             None => return Ok(None),
         },
@@ -103,7 +103,7 @@ pub fn filter_of(engine: &Engine, q: &AuditQuery) -> AdminResult<Option<AuditFil
     }))
 }
 
-pub fn list(engine: &Engine, q: &AuditQuery) -> AdminResult<Page<AuditView>> {
+pub fn list(ctx: &Context, q: &AuditQuery) -> AdminResult<Page<AuditView>> {
     let limit = limit(q.limit)?;
     let before = match non_empty(&q.cursor) {
         None => None,
@@ -114,13 +114,13 @@ pub fn list(engine: &Engine, q: &AuditQuery) -> AdminResult<Page<AuditView>> {
             )
         })?),
     };
-    let Some(filter) = filter_of(engine, q)? else {
+    let Some(filter) = filter_of(ctx, q)? else {
         return Ok(Page {
             items: Vec::new(),
             next_cursor: None,
         });
     };
-    let rows = engine.store().query_audit(&filter, before, limit + 1)?;
+    let rows = ctx.store().query_audit(&filter, before, limit + 1)?;
     let more = rows.len() as i64 > limit;
     let items: Vec<AuditView> = rows
         .into_iter()
@@ -148,7 +148,7 @@ fn cell(value: &str) -> String {
 
 /// Every event matching the filters (newest first, at most [`CSV_MAX_ROWS`]) as CSV with a
 /// header line.
-pub fn csv(engine: &Engine, q: &AuditQuery) -> AdminResult<String> {
+pub fn csv(ctx: &Context, q: &AuditQuery) -> AdminResult<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
         "id",
@@ -162,11 +162,11 @@ pub fn csv(engine: &Engine, q: &AuditQuery) -> AdminResult<String> {
         "detail",
     ];
     out.write_record(header).map_err(anyhow::Error::from)?;
-    if let Some(filter) = filter_of(engine, q)? {
+    if let Some(filter) = filter_of(ctx, q)? {
         let mut before = None;
         let mut written = 0;
         while written < CSV_MAX_ROWS {
-            let rows = engine.store().query_audit(&filter, before, 1000)?;
+            let rows = ctx.store().query_audit(&filter, before, 1000)?;
             let Some(last) = rows.last() else { break };
             before = Some(last.id);
             for r in rows {

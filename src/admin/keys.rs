@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, AdminError, AdminResult};
-use crate::oidc::{Engine, SigningAlg};
+use crate::context::Context;
+use crate::keys::SigningAlg;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
@@ -39,10 +40,10 @@ pub struct RotatedKey {
     pub active_from: i64,
 }
 
-pub fn list(engine: &Engine) -> AdminResult<Vec<KeyView>> {
-    Ok(engine
+pub fn list(ctx: &Context) -> AdminResult<Vec<KeyView>> {
+    Ok(ctx
         .keys()
-        .list(engine.now())?
+        .list(ctx.now())?
         .into_iter()
         .map(|k| KeyView {
             kid: k.kid,
@@ -55,41 +56,37 @@ pub fn list(engine: &Engine) -> AdminResult<Vec<KeyView>> {
         .collect())
 }
 
-pub fn rotate(
-    engine: &Engine,
-    by: &Actor,
-    request: &RotateRequest,
-) -> AdminResult<Vec<RotatedKey>> {
+pub fn rotate(ctx: &Context, by: &Actor, request: &RotateRequest) -> AdminResult<Vec<RotatedKey>> {
     let names: Vec<String> = if request.alg.is_empty() {
-        engine.settings().keys.algorithms.clone()
+        ctx.settings().keys.algorithms.clone()
     } else {
         request.alg.clone()
     };
     let mut algs = Vec::new();
     for name in &names {
         let alg = SigningAlg::parse(name).map_err(|e| AdminError::invalid("alg", e))?;
-        if !engine.settings().keys.algorithms.iter().any(|a| a == name) {
+        if !ctx.settings().keys.algorithms.iter().any(|a| a == name) {
             return Err(AdminError::invalid(
                 "alg",
                 format!(
                     "{name} is not among this deployment's keys.algorithms ({})",
-                    engine.settings().keys.algorithms.join(", ")
+                    ctx.settings().keys.algorithms.join(", ")
                 ),
             ));
         }
         algs.push(alg);
     }
-    let now = engine.now();
+    let now = ctx.now();
     let delay = if request.now {
         0
     } else {
-        engine.settings().keys.prepublish_secs
+        ctx.settings().keys.prepublish_secs
     };
     let mut made = Vec::new();
     for alg in algs {
-        let kid = engine.keys().rotate_audited(alg, now, delay, |kid| {
+        let kid = ctx.keys().rotate_audited(alg, now, delay, |kid| {
             Some(by.event(
-                engine,
+                ctx.now(),
                 "key_rotate",
                 "success",
                 None,

@@ -13,90 +13,10 @@ pub mod roles;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::clients::ClientError;
+pub use crate::audit::Actor;
+use crate::context::Context;
 use crate::domain::NationalId;
-use crate::oidc::Engine;
-use crate::store::{AuditEvent, StoreError};
-
-/// Who does an administrative action, as written in the audit log's `actor` column:
-/// `person:ID` (a console admin), `client:ID` (an API client), `cli:USER` (the command
-/// line on the server), `dev-page` (the demo's dev page) or `system`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    label: String,
-    ip: Option<String>,
-}
-
-impl Actor {
-    /// An admin signed in to the console.
-    pub fn person(person_id: &str, ip: Option<String>) -> Self {
-        Actor {
-            label: format!("person:{person_id}"),
-            ip,
-        }
-    }
-
-    /// An API client with the admin scope.
-    pub fn client(client_id: &str, ip: Option<String>) -> Self {
-        Actor {
-            label: format!("client:{client_id}"),
-            ip,
-        }
-    }
-
-    /// The command line, as the operating-system user running it.
-    pub fn cli() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        Actor {
-            label: format!("cli:{user}"),
-            ip: None,
-        }
-    }
-
-    /// The dev page of `cardinal demo` (never present in `serve`).
-    pub fn dev_page(ip: Option<String>) -> Self {
-        Actor {
-            label: "dev-page".into(),
-            ip,
-        }
-    }
-
-    /// Cardinal itself (startup tasks, library callers that name no one).
-    pub fn system() -> Self {
-        Actor {
-            label: "system".into(),
-            ip: None,
-        }
-    }
-
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    /// An audit event done by this actor, now.
-    pub fn event(
-        &self,
-        engine: &Engine,
-        event: &str,
-        outcome: &str,
-        person_id: Option<&str>,
-        client_id: Option<&str>,
-        detail: Option<String>,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: engine.now(),
-            event: event.into(),
-            outcome: outcome.into(),
-            actor: Some(self.label.clone()),
-            person_id: person_id.map(str::to_string),
-            client_id: client_id.map(str::to_string),
-            ip: self.ip.clone(),
-            detail,
-        }
-    }
-}
+use crate::store::StoreError;
 
 /// Why an administrative operation was refused. Each maps to one HTTP status in the API.
 #[derive(Debug, thiserror::Error)]
@@ -153,21 +73,6 @@ impl AdminError {
     }
 }
 
-impl From<ClientError> for AdminError {
-    fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::Invalid(f) => AdminError::Invalid {
-                field: f.field.to_string(),
-                message: f.message,
-            },
-            ClientError::NotFound(id) => AdminError::NotFound(format!("no client {id}")),
-            ClientError::Taken(id) => AdminError::Conflict(format!("client_id {id} is taken")),
-            e @ ClientError::Changed(_) => AdminError::Conflict(e.to_string()),
-            ClientError::Store(s) => AdminError::Store(s),
-        }
-    }
-}
-
 pub type AdminResult<T> = Result<T, AdminError>;
 
 /// A page of a list, with the cursor of the next page (`None` on the last one).
@@ -215,7 +120,7 @@ pub fn decode_cursor(cursor: &str) -> AdminResult<String> {
 
 /// How an operator names a person: a card number (12 digits), a national ID, or the
 /// person id. Returns the person id, `None` when nobody matches.
-pub fn resolve_person(engine: &Engine, who: &str) -> AdminResult<Option<String>> {
+pub fn resolve_person(ctx: &Context, who: &str) -> AdminResult<Option<String>> {
     let who = who.trim();
     if who.is_empty() {
         return Err(AdminError::invalid(
@@ -223,21 +128,21 @@ pub fn resolve_person(engine: &Engine, who: &str) -> AdminResult<Option<String>>
             "name a card number, national ID or person id",
         ));
     }
-    let store = engine.store();
+    let store = ctx.store();
     if who.len() == 12 && who.chars().all(|c| c.is_ascii_digit()) {
         return Ok(store.find_by_card(who)?.map(|(p, _)| p.id));
     }
     if let Ok(id) = NationalId::parse(who) {
-        let hash = crate::registry::national_id_hash(engine.ring(), &id);
+        let hash = crate::registry::national_id_hash(ctx.ring(), &id);
         return Ok(store.find_by_national_id(&hash)?.map(|(p, _)| p.id));
     }
     Ok(store.find_person(who)?.map(|p| p.id))
 }
 
 /// The masked national ID (`A12****789`) from its sealed form, or an empty string.
-pub fn masked_national_id(engine: &Engine, sealed: Option<&str>) -> String {
+pub fn masked_national_id(ctx: &Context, sealed: Option<&str>) -> String {
     sealed
-        .and_then(|s| engine.ring().open("persons.national_id", s).ok())
+        .and_then(|s| ctx.ring().open("persons.national_id", s).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|id| NationalId::parse(&id).ok())
         .map(|id| id.masked())
@@ -269,57 +174,6 @@ pub fn parse_time(field: &str, value: &str) -> AdminResult<i64> {
 /// The client id of the admin console, registered by Cardinal itself at startup.
 pub const CONSOLE_CLIENT_ID: &str = "cardinal-admin";
 
-/// Registers the admin console's own client (`cardinal-admin`: public, PKCE, code flow,
-/// first-party, minimum acr `admin.min_acr`, redirect URI `{issuer}/admin/callback`), or
-/// brings it up to date when the issuer or the minimum acr changed. Idempotent; several
-/// instances starting at once agree.
-pub fn ensure_console_client(engine: &Engine) -> anyhow::Result<()> {
-    let settings = engine.settings();
-    let min_acr = settings.admin.min_acr()?;
-    let redirect = format!("{}/admin/callback", engine.issuer());
-    let after_logout = format!("{}/admin", engine.issuer());
-    let draft = crate::clients::ClientDraft {
-        client_id: Some(CONSOLE_CLIENT_ID.into()),
-        name: Some("Cardinal 管理後台 (admin console)".into()),
-        redirect_uris: Some(vec![redirect.clone()]),
-        post_logout_redirect_uris: Some(vec![after_logout.clone()]),
-        backchannel_logout_uri: Some(None),
-        grant_types: Some(vec!["authorization_code".into()]),
-        auth_method: Some("none".into()),
-        scopes: Some(vec!["openid".into(), "profile".into()]),
-        min_acr: Some(Some(min_acr.as_str().into())),
-        skip_consent: Some(true),
-        subject_type: Some("public".into()),
-        jwks: None,
-        id_token_alg: None,
-    };
-    let by = Actor::system();
-    match engine.store().find_client(CONSOLE_CLIENT_ID)? {
-        None => match crate::clients::create_by(engine, &draft, &by) {
-            Ok(_) | Err(ClientError::Taken(_)) => Ok(()),
-            Err(e) => Err(anyhow::anyhow!(
-                "cannot register the admin console's client: {e}"
-            )),
-        },
-        Some(c) => {
-            let current = c.redirect_uris.len() == 1
-                && c.redirect_uris.first().map(|u| u.as_ref()) == Some(redirect.as_str())
-                && c.post_logout_redirect_uris.first().map(|u| u.as_ref())
-                    == Some(after_logout.as_str())
-                && c.min_acr == Some(min_acr)
-                && c.is_public()
-                && c.skip_consent
-                && c.grant_types == [crate::domain::GrantType::AuthorizationCode];
-            if current {
-                return Ok(());
-            }
-            crate::clients::update_by(engine, CONSOLE_CLIENT_ID, &draft, &by)
-                .map(|_| ())
-                .map_err(|e| anyhow::anyhow!("cannot update the admin console's client: {e}"))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,13 +196,6 @@ mod tests {
         let c = encode_cursor("王小明\u{0}id");
         assert_eq!(decode_cursor(&c).unwrap(), "王小明\u{0}id");
         assert_eq!(decode_cursor("%%").unwrap_err().field(), Some("cursor"));
-    }
-
-    #[test]
-    fn actors_are_labelled_for_the_audit_log() {
-        assert_eq!(Actor::person("p1", None).label(), "person:p1");
-        assert_eq!(Actor::client("c1", None).label(), "client:c1");
-        assert!(Actor::cli().label().starts_with("cli:"));
     }
 
     #[test]

@@ -228,7 +228,14 @@ fn change(
     if !from.contains(&status) {
         return Err(refuse(status));
     }
-    let audit = by.event(engine, event, "success", Some(person_id), None, detail);
+    let audit = by.event(
+        engine.now(),
+        event,
+        "success",
+        Some(person_id),
+        None,
+        detail,
+    );
     let ended =
         engine
             .store()
@@ -326,7 +333,7 @@ pub fn delete_pending(engine: &Engine, by: &Actor, person_id: &str) -> AdminResu
         )));
     }
     let audit = by.event(
-        engine,
+        engine.now(),
         "registration_delete",
         "success",
         Some(person_id),
@@ -345,7 +352,7 @@ pub fn delete_pending(engine: &Engine, by: &Actor, person_id: &str) -> AdminResu
 pub fn end_sessions(engine: &Engine, by: &Actor, person_id: &str) -> AdminResult<Changed> {
     current_status(engine, person_id)?;
     let audit = by.event(
-        engine,
+        engine.now(),
         "sessions_end",
         "success",
         Some(person_id),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{resolve_person, Actor, AdminError, AdminResult};
-use crate::oidc::Engine;
+use crate::context::Context;
 
 /// A holder of the admin role.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -14,8 +14,8 @@ pub struct AdminView {
     pub granted_by: String,
 }
 
-fn person(engine: &Engine, who: &str) -> AdminResult<String> {
-    resolve_person(engine, who)?.ok_or_else(|| {
+fn person(ctx: &Context, who: &str) -> AdminResult<String> {
+    resolve_person(ctx, who)?.ok_or_else(|| {
         AdminError::NotFound(
             "no person with this card number, national ID or id (the person must have applied first)"
                 .into(),
@@ -24,19 +24,19 @@ fn person(engine: &Engine, who: &str) -> AdminResult<String> {
 }
 
 /// Grants the admin role to the person named by card number, national ID or id.
-pub fn grant(engine: &Engine, by: &Actor, who: &str) -> AdminResult<String> {
-    let person_id = person(engine, who)?;
+pub fn grant(ctx: &Context, by: &Actor, who: &str) -> AdminResult<String> {
+    let person_id = person(ctx, who)?;
     let audit = by.event(
-        engine,
+        ctx.now(),
         "admin_grant",
         "success",
         Some(&person_id),
         None,
         None,
     );
-    if !engine
+    if !ctx
         .store()
-        .grant_admin(&person_id, by.label(), engine.now(), &audit)?
+        .grant_admin(&person_id, by.label(), ctx.now(), &audit)?
     {
         return Err(AdminError::Conflict(
             "this person already holds the admin role".into(),
@@ -46,20 +46,17 @@ pub fn grant(engine: &Engine, by: &Actor, who: &str) -> AdminResult<String> {
 }
 
 /// Revokes the admin role; the person's console sessions end at once.
-pub fn revoke(engine: &Engine, by: &Actor, who: &str) -> AdminResult<String> {
-    let person_id = person(engine, who)?;
+pub fn revoke(ctx: &Context, by: &Actor, who: &str) -> AdminResult<String> {
+    let person_id = person(ctx, who)?;
     let audit = by.event(
-        engine,
+        ctx.now(),
         "admin_revoke",
         "success",
         Some(&person_id),
         None,
         None,
     );
-    if !engine
-        .store()
-        .revoke_admin(&person_id, engine.now(), &audit)?
-    {
+    if !ctx.store().revoke_admin(&person_id, ctx.now(), &audit)? {
         return Err(AdminError::Conflict(
             "this person does not hold the admin role".into(),
         ));
@@ -67,8 +64,8 @@ pub fn revoke(engine: &Engine, by: &Actor, who: &str) -> AdminResult<String> {
     Ok(person_id)
 }
 
-pub fn list(engine: &Engine) -> AdminResult<Vec<AdminView>> {
-    Ok(engine
+pub fn list(ctx: &Context) -> AdminResult<Vec<AdminView>> {
+    Ok(ctx
         .store()
         .list_admins()?
         .into_iter()

@@ -3,6 +3,7 @@
 //! signed token.
 
 pub mod ca;
+pub mod issue;
 pub mod token;
 pub mod verify;
 

@@ -1,13 +1,13 @@
 //! `cardinal admin grant|revoke|list`, `cardinal registration …`, `cardinal audit list`:
 //! the admin console's operations on the command line, through the same services.
 
-use crate::admin::audit::AuditQuery;
-use crate::admin::registrations::{Changed, RegistrationDetailView};
-use crate::admin::{self, resolve_person, Actor, AdminError};
 use crate::cli::{AdminCommand, AuditCommand, RegistrationCommand};
-use crate::clock::format_rfc3339;
-use crate::configuration::Settings;
-use crate::oidc::Engine;
+use cardinal::admin::audit::AuditQuery;
+use cardinal::admin::registrations::{Changed, RegistrationDetailView};
+use cardinal::admin::{self, resolve_person, Actor, AdminError};
+use cardinal::clock::format_rfc3339;
+use cardinal::configuration::Settings;
+use cardinal::oidc::Engine;
 
 fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -87,7 +87,7 @@ fn deliver(changed: &mut Changed) -> anyhow::Result<()> {
     if deliveries.is_empty() {
         return Ok(());
     }
-    let sender = crate::backchannel::BackchannelSender::new()?;
+    let sender = cardinal::backchannel::BackchannelSender::new()?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

@@ -3,10 +3,11 @@
 use anyhow::Context;
 use serde_json::json;
 
-use crate::admin::Actor;
 use crate::cli::{ClientCommand, ClientOptions};
-use crate::clients::{self, ClientDraft, ClientView};
-use crate::configuration::Settings;
+use cardinal::admin::clients::records as clients;
+use cardinal::admin::clients::{ClientDraft, ClientView};
+use cardinal::admin::Actor;
+use cardinal::configuration::Settings;
 
 fn draft_from(options: &ClientOptions) -> anyhow::Result<ClientDraft> {
     let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());

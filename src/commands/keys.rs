@@ -1,8 +1,8 @@
 //! `cardinal keys list|rotate`.
 
 use crate::cli::KeysCommand;
-use crate::clock::format_rfc3339;
-use crate::configuration::Settings;
+use cardinal::clock::format_rfc3339;
+use cardinal::configuration::Settings;
 
 pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let services = super::services(settings)?;
@@ -34,11 +34,13 @@ pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
             alg,
             now: immediately,
         } => {
-            let request = crate::admin::keys::RotateRequest {
+            let request = cardinal::admin::keys::RotateRequest {
                 alg,
                 now: immediately,
             };
-            for k in crate::admin::keys::rotate(engine, &crate::admin::Actor::cli(), &request)? {
+            for k in
+                cardinal::admin::keys::rotate(engine, &cardinal::admin::Actor::cli(), &request)?
+            {
                 println!(
                     "{} key {} published; signs from {}",
                     k.alg,

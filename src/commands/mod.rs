@@ -7,9 +7,9 @@ pub mod keys;
 
 use std::sync::Arc;
 
-use crate::clock::SystemClock;
-use crate::configuration::Settings;
-use crate::startup::Services;
+use cardinal::clock::SystemClock;
+use cardinal::configuration::Settings;
+use cardinal::startup::Services;
 
 /// Builds the services the same way `serve` does (migrating and creating keys if needed).
 pub fn services(settings: &Settings) -> anyhow::Result<Services> {

@@ -57,6 +57,37 @@ impl Acr {
     }
 }
 
+/// A level as written in settings, clients and the API: `card`, `citizen-certificate` or a
+/// full acr URN. Only offered levels are accepted (passkey is known but not offered yet).
+impl std::str::FromStr for Acr {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Acr, String> {
+        let acr = Acr::parse(value)
+            .or_else(|| Acr::parse(&format!("urn:cardinal:acr:{value}")))
+            .ok_or_else(|| format!("unknown acr {value:?}; use card or citizen-certificate"))?;
+        if !acr.is_offered() {
+            return Err(format!(
+                "acr {value:?} is not offered yet (no sign-in could reach it); use card or citizen-certificate"
+            ));
+        }
+        Ok(acr)
+    }
+}
+
+impl serde::Serialize for Acr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Acr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Acr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Acr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use super::error::{OAuthError, OAuthResult};
 use super::request::RawParams;
 use super::Engine;
-use crate::crypto::{ct_eq, token_hash, KeyPurpose};
+use crate::crypto::{ct_eq, token_hash};
 use crate::domain::{AuthMethod, Client};
 
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -47,12 +47,6 @@ fn parse_basic(header: &str) -> OAuthResult<(String, String)> {
 }
 
 impl Engine {
-    /// The keyed hash stored for a client secret.
-    pub fn hash_client_secret(&self, secret: &str) -> String {
-        self.ring()
-            .keyed_hash(KeyPurpose::ClientSecret, secret.as_bytes())
-    }
-
     /// Authenticates the client by exactly one method, the one it registered.
     pub fn authenticate_client(&self, input: &ClientAuthInput) -> OAuthResult<Client> {
         let p = &input.params;

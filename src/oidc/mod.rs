@@ -10,44 +10,41 @@ pub mod error;
 pub mod grants;
 pub mod interaction;
 pub mod introspect;
-pub mod keys;
+
 pub mod logout;
 pub mod request;
 pub mod tokens;
 pub mod userinfo;
 
-use std::sync::Arc;
-
-use crate::clock::{Clock, UnixTime};
-use crate::configuration::Settings;
-use crate::crypto::{KeyPurpose, KeyRing};
+pub use crate::context::Context;
+use crate::crypto::KeyPurpose;
 use crate::domain::{Client, Scope, SubjectType};
-use crate::metrics::Metrics;
-use crate::store::{AuditEvent, Person, Storage};
+use crate::store::Person;
 
+pub use crate::keys::{KeyManager, SigningAlg};
 pub use error::{ErrorCode, OAuthError, OAuthResult};
-pub use keys::{KeyManager, SigningAlg};
 
-/// Everything the engine needs, shared by all requests.
+/// The OpenID Provider: the [`Context`] every service shares, plus what only the
+/// protocol needs (the default signing algorithm). Derefs to the context, so protocol code
+/// reads `engine.store()`, `engine.now()`, … directly.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    ctx: Context,
+    default_alg: SigningAlg,
 }
 
-struct Inner {
-    settings: Settings,
-    store: Arc<dyn Storage>,
-    keys: KeyManager,
-    clock: Arc<dyn Clock>,
-    ring: KeyRing,
-    metrics: Metrics,
-    default_alg: SigningAlg,
+impl std::ops::Deref for Engine {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("issuer", &self.inner.settings.issuer)
+            .field("issuer", &self.issuer())
             .finish_non_exhaustive()
     }
 }
@@ -65,63 +62,15 @@ pub struct AuthResult {
 }
 
 impl Engine {
-    pub fn new(
-        settings: Settings,
-        store: Arc<dyn Storage>,
-        keys: KeyManager,
-        clock: Arc<dyn Clock>,
-        ring: KeyRing,
-        metrics: Metrics,
-    ) -> anyhow::Result<Engine> {
-        let default_alg =
-            SigningAlg::parse(&settings.keys.default_algorithm).map_err(anyhow::Error::msg)?;
-        Ok(Engine {
-            inner: Arc::new(Inner {
-                settings,
-                store,
-                keys,
-                clock,
-                ring,
-                metrics,
-                default_alg,
-            }),
-        })
+    pub fn new(ctx: Context) -> anyhow::Result<Engine> {
+        let default_alg = SigningAlg::parse(&ctx.settings().keys.default_algorithm)
+            .map_err(anyhow::Error::msg)?;
+        Ok(Engine { ctx, default_alg })
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
-    }
-
-    pub fn issuer(&self) -> &str {
-        &self.inner.settings.issuer
-    }
-
-    pub fn store(&self) -> &dyn Storage {
-        self.inner.store.as_ref()
-    }
-
-    pub fn store_arc(&self) -> Arc<dyn Storage> {
-        self.inner.store.clone()
-    }
-
-    pub fn keys(&self) -> &KeyManager {
-        &self.inner.keys
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
-    }
-
-    pub fn now(&self) -> UnixTime {
-        self.inner.clock.now()
-    }
-
-    pub fn ring(&self) -> &KeyRing {
-        &self.inner.ring
-    }
-
-    pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.issuer(), path)
+    /// The shared context this provider runs on.
+    pub fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// The `sub` of `person_id` as `client` sees it.
@@ -130,8 +79,7 @@ impl Engine {
             SubjectType::Public => person_id.to_string(),
             SubjectType::Pairwise => {
                 let input = format!("{}|{}", client.sector_identifier(), person_id);
-                self.inner
-                    .ring
+                self.ring()
                     .keyed_hash(KeyPurpose::Pairwise, input.as_bytes())
             }
         }
@@ -143,11 +91,11 @@ impl Engine {
             .id_token_alg
             .as_deref()
             .and_then(|a| SigningAlg::parse(a).ok())
-            .unwrap_or(self.inner.default_alg)
+            .unwrap_or(self.default_alg)
     }
 
     pub fn access_token_alg(&self) -> SigningAlg {
-        self.inner.default_alg
+        self.default_alg
     }
 
     /// Claims about `person` released for `scope` (OIDC Core §5.4). Claims asked for
@@ -163,56 +111,6 @@ impl Engine {
             } else {
                 None
             },
-        }
-    }
-
-    /// Whether `person_id` may still use what they were granted: false once the person is
-    /// gone or their registration is anything but active (locked, deactivated). Every later
-    /// use re-checks — code redemption, refresh, userinfo, introspection, SSO — so that a
-    /// change at the counter takes effect at once. A person without any registration (made
-    /// by other means than 健保卡網路服務註冊) is not restricted here.
-    pub fn in_good_standing(&self, person_id: &str) -> OAuthResult<bool> {
-        Ok(match self.store().person_standing(person_id)? {
-            None => false,
-            Some(None) => true,
-            Some(Some(status)) => status == crate::store::RegistrationStatus::Active,
-        })
-    }
-
-    /// Appends an audit event; a failure is logged, never fatal to the request.
-    pub fn audit(
-        &self,
-        event: &str,
-        outcome: &str,
-        person_id: Option<&str>,
-        client_id: Option<&str>,
-        detail: Option<String>,
-    ) {
-        self.audit_from(None, event, outcome, person_id, client_id, detail);
-    }
-
-    /// Appends an audit event that records the client's address.
-    pub fn audit_from(
-        &self,
-        ip: Option<&str>,
-        event: &str,
-        outcome: &str,
-        person_id: Option<&str>,
-        client_id: Option<&str>,
-        detail: Option<String>,
-    ) {
-        let e = AuditEvent {
-            at: self.now(),
-            event: event.into(),
-            outcome: outcome.into(),
-            actor: None,
-            person_id: person_id.map(str::to_string),
-            client_id: client_id.map(str::to_string),
-            ip: ip.map(str::to_string),
-            detail,
-        };
-        if let Err(err) = self.store().append_audit(&e) {
-            tracing::error!(error = ?err, event, "Failed to write an audit event");
         }
     }
 }

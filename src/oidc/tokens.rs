@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::claims::{AccessTokenClaims, ClientAssertionClaims, IdTokenClaims, LogoutTokenClaims};
-use super::keys::{decode_header, KeyManager, SigningAlg};
 use crate::clock::UnixTime;
+use crate::keys::{decode_header, KeyManager, SigningAlg};
 
 pub const TYP_ACCESS_TOKEN: &str = "at+jwt";
 pub const TYP_LOGOUT_TOKEN: &str = "logout+jwt";

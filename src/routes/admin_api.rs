@@ -28,13 +28,13 @@ use utoipa::OpenApi;
 use super::responses::blocking_failed;
 use super::AppState;
 use crate::admin::audit::{AuditQuery, AuditView};
+use crate::admin::clients::ClientView;
 use crate::admin::clients::{ClientInput, ClientWithSecret, RotatedSecret};
 use crate::admin::keys::{KeyView, RotateRequest, RotatedKey};
 use crate::admin::registrations::{
     CardView, Changed, DeactivateRequest, RegistrationDetailView, RegistrationView,
 };
 use crate::admin::{self, Actor, AdminError, Page};
-use crate::clients::ClientView;
 use crate::domain::scope::ADMIN_SCOPE;
 use crate::domain::Scope;
 use crate::oidc::logout::LogoutDelivery;
@@ -585,7 +585,7 @@ pub async fn export_audit(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     let result = web::block(move || {
         let actor = authenticate(&engine, &token, ip)?;
         let csv = admin::audit::csv(&engine, &q?)?;
-        let audit = actor.event(&engine, "audit_export", "success", None, None, None);
+        let audit = actor.event(engine.now(), "audit_export", "success", None, None, None);
         engine
             .store()
             .append_audit(&audit)

@@ -89,7 +89,7 @@ async fn console(state: &AppState, req: &HttpRequest) -> Option<Console> {
             return None;
         }
         // A session opened below the minimum of now (the setting was raised) is over.
-        let required = engine.settings().admin.min_acr().ok()?;
+        let required = engine.settings().admin.min_acr;
         if !crate::domain::Acr::parse(&s.acr).is_some_and(|a| a.satisfies(required)) {
             return None;
         }
@@ -308,12 +308,7 @@ pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     };
     let lang = state.lang(&req, &[]);
     let redirect_uri = engine.endpoint("/admin/callback");
-    let acr = engine
-        .settings()
-        .admin
-        .min_acr()
-        .map(|a| a.as_str())
-        .unwrap_or(Acr::Card.as_str());
+    let acr = engine.settings().admin.min_acr.as_str();
     let query = serde_urlencoded::to_string([
         ("response_type", "code"),
         ("client_id", CONSOLE_CLIENT_ID),
@@ -390,10 +385,10 @@ pub async fn get_callback(
         let person_id = record
             .person_id
             .ok_or_else(|| anyhow::anyhow!("console token without a person"))?;
-        let min = engine.settings().admin.min_acr()?;
+        let min = engine.settings().admin.min_acr;
         let event = |outcome: &str, detail: &str| {
             Actor::person(&person_id, ip.clone()).event(
-                &engine,
+                engine.now(),
                 "admin_login",
                 outcome,
                 Some(&person_id),
@@ -467,9 +462,14 @@ pub async fn post_logout(
 ) -> HttpResponse {
     let c = signed_in_post!(state, req, form);
     let _ = blocking(&state.engine, move |e| {
-        let audit = c
-            .actor()
-            .event(e, "admin_logout", "success", Some(&c.person_id), None, None);
+        let audit = c.actor().event(
+            e.now(),
+            "admin_logout",
+            "success",
+            Some(&c.person_id),
+            None,
+            None,
+        );
         Ok(e.store()
             .end_admin_session(&token_hash(&c.token), e.now(), &audit)?)
     })
@@ -596,7 +596,7 @@ impl ClientForm {
         }
     }
 
-    fn of(v: &crate::clients::ClientView) -> Self {
+    fn of(v: &crate::admin::clients::ClientView) -> Self {
         ClientForm {
             client_id: v.client_id.clone(),
             name: v.name.clone(),
@@ -1208,7 +1208,7 @@ pub async fn get_audit_csv(state: web::Data<AppState>, req: HttpRequest) -> Http
     let actor = c.actor();
     let result = blocking(&state.engine, move |e| {
         let csv = admin::audit::csv(e, &q)?;
-        let audit = actor.event(e, "audit_export", "success", None, None, None);
+        let audit = actor.event(e.now(), "audit_export", "success", None, None, None);
         e.store().append_audit(&audit)?;
         Ok(csv)
     })
@@ -1233,7 +1233,7 @@ async fn keys_page(
     status: StatusCode,
     extra: Value,
 ) -> HttpResponse {
-    let keys = blocking(&state.engine, admin::keys::list).await;
+    let keys = blocking(&state.engine, |e| admin::keys::list(e)).await;
     let keys: Vec<Value> = keys
         .unwrap_or_default()
         .into_iter()

@@ -70,15 +70,42 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The metrics server: `GET /metrics` on `listener`, one worker, nothing else (404).
+pub fn serve_metrics(
+    listener: std::net::TcpListener,
+    engine: crate::oidc::Engine,
+    card: crate::card::CardService,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_web::{App, HttpServer};
+    let engine = web::Data::new(engine);
+    let card = web::Data::new(card);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(engine.clone())
+            .app_data(card.clone())
+            .route("/metrics", web::get().to(get_metrics))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run())
+}
+
 /// `GET /metrics` (Prometheus text), served only on the metrics listener
-/// ([`crate::metrics::serve`]), never on the public port.
+/// ([`serve_metrics`]), never on the public port.
 pub async fn get_metrics(
     engine: web::Data<crate::oidc::Engine>,
     card: web::Data<crate::card::CardService>,
 ) -> HttpResponse {
     let (in_use, idle) = engine.store().pool_state();
     engine.metrics().set_pool(in_use, idle);
-    engine.metrics().set_card_issuers(&card.issuer_status());
+    let issuers = card.issuer_status();
+    engine.metrics().set_card_crl_state(
+        issuers.iter().filter(|i| !i.revocation_known).count(),
+        issuers
+            .iter()
+            .filter_map(|i| Some((i.name.as_str(), i.crl_next_update?))),
+    );
     let e = engine.clone();
     if let Ok(Ok(counts)) = web::block(move || e.store().registration_counts()).await {
         engine.metrics().set_registrations(&counts);

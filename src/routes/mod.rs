@@ -10,6 +10,7 @@ pub mod card_login;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
+pub mod limits;
 pub mod logout;
 pub mod member;
 pub mod messages;

@@ -181,17 +181,7 @@ pub struct IssueBundle {
     pub refresh_token: Option<RefreshTokenRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub at: UnixTime,
-    pub event: String,
-    pub outcome: String,
-    pub actor: Option<String>,
-    pub person_id: Option<String>,
-    pub client_id: Option<String>,
-    pub ip: Option<String>,
-    pub detail: Option<String>,
-}
+pub use crate::audit::AuditEvent;
 
 pub trait ClientStore {
     fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>>;

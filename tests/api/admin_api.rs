@@ -19,13 +19,13 @@ pub async fn admin_token(app: &TestApp) -> (TestClient, String) {
 
 /// A confidential client_credentials-only client with `scopes`.
 pub fn machine_client(app: &TestApp, scopes: &[&str]) -> TestClient {
-    let draft = cardinal::clients::ClientDraft {
+    let draft = cardinal::admin::clients::ClientDraft {
         name: Some("Counter system".into()),
         grant_types: Some(vec!["client_credentials".into()]),
         scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
         ..Default::default()
     };
-    let (client, secret) = cardinal::clients::create(&app.engine, &draft).unwrap();
+    let (client, secret) = cardinal::admin::clients::records::create(&app.engine, &draft).unwrap();
     TestClient {
         client_id: client.client_id.to_string(),
         secret,
@@ -1194,7 +1194,7 @@ async fn a_rotated_secret_ends_the_clients_live_tokens_and_a_stale_edit_is_refus
 
     // An edit based on a read from before the rotation is refused (optimistic locking): it
     // can neither bring the old secret back nor undo another admin's change.
-    let stale = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    let stale = cardinal::admin::clients::records::find(&app.engine, &operator.client_id).unwrap();
     let (status, rotated) = call(
         &app,
         Method::POST,
@@ -1227,7 +1227,7 @@ async fn a_rotated_secret_ends_the_clients_live_tokens_and_a_stale_edit_is_refus
             Err(cardinal::store::StoreError::Stale)
         ));
     }
-    let now = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    let now = cardinal::admin::clients::records::find(&app.engine, &operator.client_id).unwrap();
     assert_eq!(now.name, "Counter system");
     assert_ne!(
         now.secret_hash, stale.secret_hash,
@@ -1241,7 +1241,8 @@ async fn a_rotated_secret_ends_the_clients_live_tokens_and_a_stale_edit_is_refus
         .store()
         .write_client(&cardinal::store::ClientChange::Update(&edited), &audit)
         .unwrap());
-    let renamed = cardinal::clients::find(&app.engine, &operator.client_id).unwrap();
+    let renamed =
+        cardinal::admin::clients::records::find(&app.engine, &operator.client_id).unwrap();
     assert_eq!(renamed.name, "Counter system (renamed)");
     assert_eq!(renamed.version, now.version + 1);
     assert_eq!(renamed.secret_hash, now.secret_hash);

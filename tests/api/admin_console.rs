@@ -203,7 +203,7 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     let page = r.text().await.unwrap();
     let secret = shown_secret(&page);
     assert!(secret.len() >= 43, "{page}");
-    let client = cardinal::clients::find(&app.engine, "ecpa").unwrap();
+    let client = cardinal::admin::clients::records::find(&app.engine, "ecpa").unwrap();
     assert_eq!(client.redirect_uris.len(), 2);
     assert!(client.skip_consent);
 
@@ -345,8 +345,8 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
 
 #[tokio::test]
 async fn the_console_asks_for_its_minimum_acr() {
-    let app = spawn_app_with(|s| s.admin.min_acr = "citizen-certificate".into()).await;
-    let client = cardinal::clients::find(&app.engine, "cardinal-admin").unwrap();
+    let app = spawn_app_with(|s| s.admin.min_acr = "citizen-certificate".parse().unwrap()).await;
+    let client = cardinal::admin::clients::records::find(&app.engine, "cardinal-admin").unwrap();
     assert_eq!(
         client.min_acr,
         Some(cardinal::domain::Acr::CitizenCertificate),

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use cardinal::card::ca;
+use cardinal::card::issue::CardIssue;
 use cardinal::card::token::signing_hash;
 use cardinal::card::{CardService, CardToken, CardTrust};
-use cardinal::cli::CardIssueArgs;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::pkcs8::DecodePrivateKey;
 use serde_json::json;
@@ -83,7 +83,7 @@ impl Issuers {
             .dir
             .path()
             .join(format!("{ca_name}-{card_number}.json"));
-        let args = CardIssueArgs {
+        let args = CardIssue {
             ca: self.ca(ca_name),
             kind: kind.into(),
             card_number: card_number.into(),
@@ -95,7 +95,7 @@ impl Issuers {
             valid_days,
             out: out.clone(),
         };
-        cardinal::commands::card::issue_card_file(&args, now()).unwrap();
+        cardinal::card::issue::issue_card_file(&args, now()).unwrap();
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
     }
 }

@@ -173,7 +173,7 @@ async fn killing_the_server_mid_application_leaves_no_half_written_record() {
     for i in 0..total {
         let id = national_id(i + 1);
         csv.push_str(&format!("{id},F1234567,臺北市,中正區,黎明里,5\n"));
-        let args = cardinal::cli::CardIssueArgs {
+        let args = cardinal::card::issue::CardIssue {
             ca: issuers.ca("nhi"),
             kind: "nhi".into(),
             card_number: format!("{:012}", 500_000 + i),
@@ -186,7 +186,7 @@ async fn killing_the_server_mid_application_leaves_no_half_written_record() {
             out: issuers.dir.path().join(format!("crash-{i}.json")),
         };
         #[allow(clippy::disallowed_methods)]
-        cardinal::commands::card::issue_card_file(&args, time::OffsetDateTime::now_utc()).unwrap();
+        cardinal::card::issue::issue_card_file(&args, time::OffsetDateTime::now_utc()).unwrap();
         cards.push(
             serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&args.out).unwrap())
                 .unwrap(),

@@ -7,7 +7,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use cardinal::clients::{self, ClientDraft};
+use cardinal::admin::clients::records as clients;
+use cardinal::admin::clients::ClientDraft;
 use cardinal::clock::OffsetClock;
 use cardinal::configuration::Settings;
 use cardinal::domain::Acr;

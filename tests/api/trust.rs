@@ -571,9 +571,9 @@ async fn an_unknown_essential_acr_is_unmet_and_passkey_is_not_offered() {
             "urn:cardinal:acr:citizen-certificate"
         ])
     );
-    let refused = cardinal::clients::create(
+    let refused = cardinal::admin::clients::records::create(
         &app.engine,
-        &cardinal::clients::ClientDraft {
+        &cardinal::admin::clients::ClientDraft {
             name: Some("needs passkey".into()),
             redirect_uris: Some(vec![REDIRECT_URI.into()]),
             min_acr: Some(Some("passkey".into())),

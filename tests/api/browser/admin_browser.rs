@@ -13,7 +13,7 @@ use crate::admin_cli::national_id;
 /// A second card holder, with another national ID than the cards of `Issuers::issue`.
 fn other_card(issuers: &Issuers, card_number: &str, name: &str, seed: u32) -> Value {
     let out = issuers.dir.path().join(format!("other-{card_number}.json"));
-    let args = cardinal::cli::CardIssueArgs {
+    let args = cardinal::card::issue::CardIssue {
         ca: issuers.ca("nhi"),
         kind: "nhi".into(),
         card_number: card_number.into(),
@@ -27,7 +27,7 @@ fn other_card(issuers: &Issuers, card_number: &str, name: &str, seed: u32) -> Va
     };
     #[allow(clippy::disallowed_methods)]
     let now = time::OffsetDateTime::now_utc();
-    cardinal::commands::card::issue_card_file(&args, now).unwrap();
+    cardinal::card::issue::issue_card_file(&args, now).unwrap();
     serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
@@ -104,7 +104,7 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
     assert!(first.len() >= 43, "a 256-bit secret: {first}");
     assert_eq!(browser.text("secret-client-id").await, "ecpa");
     browser.screenshot("admin-client-secret.png").await;
-    let client = cardinal::clients::find(&app.engine, "ecpa").unwrap();
+    let client = cardinal::admin::clients::records::find(&app.engine, "ecpa").unwrap();
     assert_eq!(client.name, "人事服務網");
     assert_eq!(
         client.redirect_uris[0].as_ref(),

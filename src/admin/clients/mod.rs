@@ -1,12 +1,16 @@
 //! Relying-party clients (docs/requirements.md R-ADM-2) for the API and the console: the
-//! same rules as the CLI (`crate::clients`), with paging and the admin as the audited
+//! same rules as the CLI ([`records`], [`draft`]), with paging and the admin as the audited
 //! actor.
 
 use serde::{Deserialize, Serialize};
 
 use super::{decode_cursor, encode_cursor, limit, Actor, AdminError, AdminResult, Page};
-use crate::clients::{self, ClientDraft, ClientView};
-use crate::oidc::Engine;
+pub mod draft;
+pub mod records;
+
+use crate::context::Context;
+pub use draft::{apply, ClientDraft, ClientError, ClientView, FieldError};
+use records as clients;
 
 /// A client to create, or the changes to make (absent fields keep their value; on create,
 /// the defaults: confidential `client_secret_basic`, authorization_code + refresh_token,
@@ -112,13 +116,13 @@ impl std::fmt::Debug for RotatedSecret {
 }
 
 pub fn list(
-    engine: &Engine,
+    ctx: &Context,
     limit_value: Option<i64>,
     cursor: Option<&str>,
 ) -> AdminResult<Page<ClientView>> {
     let limit = limit(limit_value)? as usize;
     let after = cursor.map(decode_cursor).transpose()?;
-    let mut all: Vec<ClientView> = engine
+    let mut all: Vec<ClientView> = ctx
         .store()
         .list_clients()?
         .iter()
@@ -136,15 +140,15 @@ pub fn list(
     Ok(Page { items, next_cursor })
 }
 
-pub fn show(engine: &Engine, client_id: &str) -> AdminResult<ClientView> {
-    Ok(ClientView::from(&clients::find(engine, client_id)?))
+pub fn show(ctx: &Context, client_id: &str) -> AdminResult<ClientView> {
+    Ok(ClientView::from(&clients::find(ctx, client_id)?))
 }
 
-pub fn create(engine: &Engine, by: &Actor, input: ClientInput) -> AdminResult<ClientWithSecret> {
+pub fn create(ctx: &Context, by: &Actor, input: ClientInput) -> AdminResult<ClientWithSecret> {
     if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(AdminError::invalid("name", "name is required"));
     }
-    let (client, secret) = clients::create_by(engine, &input.into(), by)?;
+    let (client, secret) = clients::create_by(ctx, &input.into(), by)?;
     Ok(ClientWithSecret {
         client: ClientView::from(&client),
         client_secret: secret,
@@ -152,7 +156,7 @@ pub fn create(engine: &Engine, by: &Actor, input: ClientInput) -> AdminResult<Cl
 }
 
 pub fn update(
-    engine: &Engine,
+    ctx: &Context,
     by: &Actor,
     client_id: &str,
     input: ClientInput,
@@ -168,31 +172,97 @@ pub fn update(
             "the client_id of a client cannot change",
         ));
     }
-    let (client, secret) = clients::update_by(engine, client_id, &input.into(), by)?;
+    let (client, secret) = clients::update_by(ctx, client_id, &input.into(), by)?;
     Ok(ClientWithSecret {
         client: ClientView::from(&client),
         client_secret: secret,
     })
 }
 
-pub fn delete(engine: &Engine, by: &Actor, client_id: &str) -> AdminResult<()> {
+pub fn delete(ctx: &Context, by: &Actor, client_id: &str) -> AdminResult<()> {
     if client_id == super::CONSOLE_CLIENT_ID {
         return Err(AdminError::Conflict(
             "the admin console's own client cannot be deleted".into(),
         ));
     }
-    Ok(clients::delete_by(engine, client_id, by)?)
+    Ok(clients::delete_by(ctx, client_id, by)?)
 }
 
-pub fn rotate_secret(engine: &Engine, by: &Actor, client_id: &str) -> AdminResult<RotatedSecret> {
+pub fn rotate_secret(ctx: &Context, by: &Actor, client_id: &str) -> AdminResult<RotatedSecret> {
     if client_id == super::CONSOLE_CLIENT_ID {
         return Err(AdminError::Conflict(
             "the admin console's own client is a public client with no secret".into(),
         ));
     }
-    let secret = clients::rotate_secret_by(engine, client_id, by)?;
+    let secret = clients::rotate_secret_by(ctx, client_id, by)?;
     Ok(RotatedSecret {
         client_id: client_id.to_string(),
         client_secret: secret,
     })
+}
+
+impl From<ClientError> for AdminError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid(f) => AdminError::Invalid {
+                field: f.field.to_string(),
+                message: f.message,
+            },
+            ClientError::NotFound(id) => AdminError::NotFound(format!("no client {id}")),
+            ClientError::Taken(id) => AdminError::Conflict(format!("client_id {id} is taken")),
+            e @ ClientError::Changed(_) => AdminError::Conflict(e.to_string()),
+            ClientError::Store(s) => AdminError::Store(s),
+        }
+    }
+}
+
+/// Registers the admin console's own client (`cardinal-admin`: public, PKCE, code flow,
+/// first-party, minimum acr `admin.min_acr`, redirect URI `{issuer}/admin/callback`), or
+/// brings it up to date when the issuer or the minimum acr changed. Idempotent; several
+/// instances starting at once agree.
+pub fn ensure_console_client(ctx: &Context) -> anyhow::Result<()> {
+    let settings = ctx.settings();
+    let min_acr = settings.admin.min_acr;
+    let redirect = format!("{}/admin/callback", ctx.issuer());
+    let after_logout = format!("{}/admin", ctx.issuer());
+    let draft = ClientDraft {
+        client_id: Some(super::CONSOLE_CLIENT_ID.into()),
+        name: Some("Cardinal 管理後台 (admin console)".into()),
+        redirect_uris: Some(vec![redirect.clone()]),
+        post_logout_redirect_uris: Some(vec![after_logout.clone()]),
+        backchannel_logout_uri: Some(None),
+        grant_types: Some(vec!["authorization_code".into()]),
+        auth_method: Some("none".into()),
+        scopes: Some(vec!["openid".into(), "profile".into()]),
+        min_acr: Some(Some(min_acr.as_str().into())),
+        skip_consent: Some(true),
+        subject_type: Some("public".into()),
+        jwks: None,
+        id_token_alg: None,
+    };
+    let by = Actor::system();
+    match ctx.store().find_client(super::CONSOLE_CLIENT_ID)? {
+        None => match records::create_by(ctx, &draft, &by) {
+            Ok(_) | Err(ClientError::Taken(_)) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot register the admin console's client: {e}"
+            )),
+        },
+        Some(c) => {
+            let current = c.redirect_uris.len() == 1
+                && c.redirect_uris.first().map(|u| u.as_ref()) == Some(redirect.as_str())
+                && c.post_logout_redirect_uris.first().map(|u| u.as_ref())
+                    == Some(after_logout.as_str())
+                && c.min_acr == Some(min_acr)
+                && c.is_public()
+                && c.skip_consent
+                && c.grant_types == [crate::domain::GrantType::AuthorizationCode];
+            if current {
+                return Ok(());
+            }
+            records::update_by(ctx, super::CONSOLE_CLIENT_ID, &draft, &by)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("cannot update the admin console's client: {e}"))
+        }
+    }
 }

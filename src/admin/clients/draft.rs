@@ -1,15 +1,12 @@
-//! Registering and changing relying-party clients: one place for the rules, used by the
-//! CLI now and the admin API later.
+//! A client as requested ([`ClientDraft`]) and the rules that turn it into a [`Client`]
+//! ([`apply`]): one place for them, whichever surface (API, console, CLI, demo) asks.
 
 use serde::Serialize;
 
-use crate::admin::Actor;
-use crate::crypto::new_secret_token;
 use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
 };
-use crate::oidc::{Engine, OAuthError};
-use crate::store::{ClientChange, StoreError};
+use crate::store::StoreError;
 
 /// Requested values; `None` / empty keeps the current value (or the default on create).
 #[derive(Debug, Clone, Default)]
@@ -144,19 +141,6 @@ impl From<&Client> for ClientView {
     }
 }
 
-/// `card`, `citizen-certificate` or a full acr URN (passkey is known but not offered yet).
-pub fn parse_acr(value: &str) -> Result<Acr, String> {
-    let acr = Acr::parse(value)
-        .or_else(|| Acr::parse(&format!("urn:cardinal:acr:{value}")))
-        .ok_or_else(|| format!("unknown acr {value:?}; use card or citizen-certificate"))?;
-    if !acr.is_offered() {
-        return Err(format!(
-            "acr {value:?} is not offered yet (no sign-in could reach it); use card or citizen-certificate"
-        ));
-    }
-    Ok(acr)
-}
-
 fn uris(values: &[String], field: &'static str) -> Result<Vec<RedirectUri>, FieldError> {
     values
         .iter()
@@ -209,7 +193,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         }),
     };
     let min_acr = match &draft.min_acr {
-        Some(Some(a)) => Some(parse_acr(a).map_err(f("min_acr"))?),
+        Some(Some(a)) => Some(a.parse::<Acr>().map_err(f("min_acr"))?),
         Some(None) => None,
         None => base.and_then(|b| b.min_acr),
     };
@@ -275,179 +259,6 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
     }
     client.validate().map_err(FieldError::from_validation)?;
     Ok(client)
-}
-
-/// Checks what depends on this deployment's configuration.
-fn check_deployment(engine: &Engine, client: &Client) -> Result<(), ClientError> {
-    if let Some(alg) = &client.id_token_alg {
-        if !engine.settings().keys.algorithms.iter().any(|a| a == alg) {
-            return Err(ClientError::Invalid(FieldError::new(
-                "id_token_alg",
-                format!(
-                    "id_token_alg {alg} is not among this deployment's keys.algorithms ({})",
-                    engine.settings().keys.algorithms.join(", ")
-                ),
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn audited(
-    engine: &Engine,
-    by: &Actor,
-    change: ClientChange<'_>,
-    event: &str,
-    client_id: &str,
-) -> Result<bool, ClientError> {
-    let audit = by.event(engine, event, "success", None, Some(client_id), None);
-    match engine.store().write_client(&change, &audit) {
-        Ok(done) => Ok(done),
-        Err(StoreError::Duplicate) => Err(ClientError::Taken(client_id.to_string())),
-        Err(StoreError::Stale) => Err(ClientError::Changed(client_id.to_string())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Registers a client. Returns it and, for secret-based methods, the secret (shown once).
-pub fn create(
-    engine: &Engine,
-    draft: &ClientDraft,
-) -> Result<(Client, Option<String>), ClientError> {
-    create_by(engine, draft, &Actor::system())
-}
-
-/// [`create`], audited as done by `by`.
-pub fn create_by(
-    engine: &Engine,
-    draft: &ClientDraft,
-    by: &Actor,
-) -> Result<(Client, Option<String>), ClientError> {
-    let now = engine.now();
-    let mut client = apply(draft, None, now).map_err(ClientError::Invalid)?;
-    check_deployment(engine, &client)?;
-    let secret = client.auth_method.uses_secret().then(new_secret_token);
-    client.secret_hash = secret.as_deref().map(|s| engine.hash_client_secret(s));
-    let id = client.client_id.to_string();
-    audited(
-        engine,
-        by,
-        ClientChange::Create(&client),
-        "client_create",
-        &id,
-    )?;
-    Ok((client, secret))
-}
-
-pub fn find(engine: &Engine, client_id: &str) -> Result<Client, ClientError> {
-    engine
-        .store()
-        .find_client(client_id)?
-        .ok_or_else(|| ClientError::NotFound(client_id.to_string()))
-}
-
-/// Changes a client. A switch to a secret-based method issues a secret (returned once);
-/// a switch away from one drops the stored secret.
-pub fn update(
-    engine: &Engine,
-    client_id: &str,
-    draft: &ClientDraft,
-) -> Result<(Client, Option<String>), ClientError> {
-    update_by(engine, client_id, draft, &Actor::system())
-}
-
-/// [`update`], audited as done by `by`.
-pub fn update_by(
-    engine: &Engine,
-    client_id: &str,
-    draft: &ClientDraft,
-    by: &Actor,
-) -> Result<(Client, Option<String>), ClientError> {
-    let existing = find(engine, client_id)?;
-    let mut client = apply(draft, Some(&existing), engine.now()).map_err(ClientError::Invalid)?;
-    check_deployment(engine, &client)?;
-    let mut secret = None;
-    let mut secret_changes = false;
-    if !client.auth_method.uses_secret() {
-        secret_changes = client.secret_hash.is_some();
-        client.secret_hash = None;
-    } else if client.secret_hash.is_none() {
-        let s = new_secret_token();
-        client.secret_hash = Some(engine.hash_client_secret(&s));
-        secret = Some(s);
-        secret_changes = true;
-    }
-    let change = if secret_changes {
-        ClientChange::UpdateWithSecret(&client)
-    } else {
-        ClientChange::Update(&client)
-    };
-    if !audited(engine, by, change, "client_update", client_id)? {
-        return Err(ClientError::NotFound(client_id.to_string()));
-    }
-    Ok((client, secret))
-}
-
-pub fn delete(engine: &Engine, client_id: &str) -> Result<(), ClientError> {
-    delete_by(engine, client_id, &Actor::system())
-}
-
-/// [`delete`], audited as done by `by`.
-pub fn delete_by(engine: &Engine, client_id: &str, by: &Actor) -> Result<(), ClientError> {
-    if !audited(
-        engine,
-        by,
-        ClientChange::Delete(client_id),
-        "client_delete",
-        client_id,
-    )? {
-        return Err(ClientError::NotFound(client_id.to_string()));
-    }
-    Ok(())
-}
-
-pub fn rotate_secret(engine: &Engine, client_id: &str) -> Result<String, ClientError> {
-    rotate_secret_by(engine, client_id, &Actor::system())
-}
-
-/// [`rotate_secret`], audited as done by `by`.
-pub fn rotate_secret_by(
-    engine: &Engine,
-    client_id: &str,
-    by: &Actor,
-) -> Result<String, ClientError> {
-    let mut client = find(engine, client_id)?;
-    if !client.auth_method.uses_secret() {
-        return Err(ClientError::Invalid(FieldError::new(
-            "auth_method",
-            format!(
-                "client {client_id} authenticates with {}, not a secret",
-                client.auth_method
-            ),
-        )));
-    }
-    let secret = new_secret_token();
-    client.secret_hash = Some(engine.hash_client_secret(&secret));
-    client.updated_at = engine.now();
-    if !audited(
-        engine,
-        by,
-        ClientChange::RotateSecret(&client),
-        "client_rotate_secret",
-        client_id,
-    )? {
-        return Err(ClientError::NotFound(client_id.to_string()));
-    }
-    Ok(secret)
-}
-
-impl From<ClientError> for OAuthError {
-    fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::Store(s) => OAuthError::server(s),
-            other => OAuthError::invalid_request(other.to_string()),
-        }
-    }
 }
 
 #[cfg(test)]
