@@ -23,6 +23,8 @@ pub struct Resident {
     pub updated_at: UnixTime,
 }
 
+/// Where a registration stands. [`RegistrationStatus::as_str`] and [`RegistrationStatus::parse`]
+/// are the one mapping to and from the text stored in `registrations.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationStatus {
     Pending,

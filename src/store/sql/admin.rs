@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use super::registration_rows::status_of;
 use super::{AnyConnection, Database};
 use crate::clock::UnixTime;
 use crate::store::admin::*;
@@ -67,11 +68,6 @@ impl From<AdminSessionRow> for AdminSessionRecord {
             ended_at: s.ended_at,
         }
     }
-}
-
-fn status_of(value: &str) -> StoreResult<RegistrationStatus> {
-    RegistrationStatus::parse(value)
-        .ok_or_else(|| StoreError::Db(anyhow::anyhow!("registration status {value:?}")))
 }
 
 /// Takes away everything a person's past sign-ins and links still grant, inside the

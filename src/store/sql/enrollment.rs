@@ -1,235 +1,21 @@
-//! Residents, registrations, mail tokens and rate limits over diesel.
+//! Registrations over diesel: lookups, the lockout counter, mail tokens, confirmation,
+//! password changes, contact changes and deleting a pending application.
 
 use diesel::prelude::*;
 
 use super::admin::insert_audit;
-use super::records::insert_outbox;
+use super::application::insert_application;
+use super::mail::insert_outbox;
+use super::registration_rows::{
+    consume_token, person_with_registration, status_of, token_row, with_registration, MailTokenRow,
+    RegistrationRow,
+};
 use super::{AnyConnection, Database};
 use crate::clock::UnixTime;
 use crate::store::enrollment::*;
-use crate::store::models::{PersonRow, SessionRow};
+use crate::store::models::SessionRow;
 use crate::store::schema::*;
-use crate::store::{AuditEvent, OutboxMessage, Person, StoreError, StoreResult};
-
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = residents)]
-struct ResidentRow {
-    national_id_hash: String,
-    household_no: String,
-    county: String,
-    township: String,
-    village: String,
-    neighborhood: i32,
-    updated_at: i64,
-}
-
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = registrations, treat_none_as_null = true)]
-struct RegistrationRow {
-    person_id: String,
-    status: String,
-    password_hash: String,
-    failed_attempts: i32,
-    phone_area: Option<String>,
-    phone_number: Option<String>,
-    phone_ext: Option<String>,
-    mobile: Option<String>,
-    email_backup: Option<String>,
-    created_at: i64,
-    confirmed_at: Option<i64>,
-    locked_at: Option<i64>,
-    deactivated_at: Option<i64>,
-    deactivation_reason: Option<String>,
-    password_changed_at: i64,
-    updated_at: i64,
-}
-
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = mail_tokens)]
-struct MailTokenRow {
-    token_hash: String,
-    person_id: String,
-    purpose: String,
-    new_email: Option<String>,
-    created_at: i64,
-    expires_at: i64,
-    consumed_at: Option<i64>,
-}
-
-impl From<&Resident> for ResidentRow {
-    fn from(r: &Resident) -> Self {
-        ResidentRow {
-            national_id_hash: r.national_id_hash.clone(),
-            household_no: r.household_no.clone(),
-            county: r.county.clone(),
-            township: r.township.clone(),
-            village: r.village.clone(),
-            neighborhood: r.neighborhood,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-impl From<ResidentRow> for Resident {
-    fn from(r: ResidentRow) -> Self {
-        Resident {
-            national_id_hash: r.national_id_hash,
-            household_no: r.household_no,
-            county: r.county,
-            township: r.township,
-            village: r.village,
-            neighborhood: r.neighborhood,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-impl From<&Registration> for RegistrationRow {
-    fn from(r: &Registration) -> Self {
-        RegistrationRow {
-            person_id: r.person_id.clone(),
-            status: r.status.as_str().into(),
-            password_hash: r.password_hash.clone(),
-            failed_attempts: r.failed_attempts,
-            phone_area: r.phone_area.clone(),
-            phone_number: r.phone_number.clone(),
-            phone_ext: r.phone_ext.clone(),
-            mobile: r.mobile.clone(),
-            email_backup: r.email_backup.clone(),
-            created_at: r.created_at,
-            confirmed_at: r.confirmed_at,
-            locked_at: r.locked_at,
-            deactivated_at: r.deactivated_at,
-            deactivation_reason: r.deactivation_reason.clone(),
-            password_changed_at: r.password_changed_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-impl TryFrom<RegistrationRow> for Registration {
-    type Error = StoreError;
-    fn try_from(r: RegistrationRow) -> Result<Self, StoreError> {
-        let status = RegistrationStatus::parse(&r.status).ok_or_else(|| {
-            StoreError::Db(anyhow::anyhow!(
-                "registration {} has status {:?}",
-                r.person_id,
-                r.status
-            ))
-        })?;
-        Ok(Registration {
-            person_id: r.person_id,
-            status,
-            password_hash: r.password_hash,
-            failed_attempts: r.failed_attempts,
-            phone_area: r.phone_area,
-            phone_number: r.phone_number,
-            phone_ext: r.phone_ext,
-            mobile: r.mobile,
-            email_backup: r.email_backup,
-            created_at: r.created_at,
-            confirmed_at: r.confirmed_at,
-            locked_at: r.locked_at,
-            deactivated_at: r.deactivated_at,
-            deactivation_reason: r.deactivation_reason,
-            password_changed_at: r.password_changed_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-fn purpose_of(value: &str) -> Option<MailTokenPurpose> {
-    [
-        MailTokenPurpose::Confirm,
-        MailTokenPurpose::Reset,
-        MailTokenPurpose::NewEmail,
-    ]
-    .into_iter()
-    .find(|p| p.as_str() == value)
-}
-
-impl TryFrom<MailTokenRow> for MailTokenRecord {
-    type Error = StoreError;
-    fn try_from(r: MailTokenRow) -> Result<Self, StoreError> {
-        Ok(MailTokenRecord {
-            purpose: purpose_of(&r.purpose).ok_or_else(|| {
-                StoreError::Db(anyhow::anyhow!("mail token purpose {:?}", r.purpose))
-            })?,
-            token_hash: r.token_hash,
-            person_id: r.person_id,
-            new_email: r.new_email,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            consumed_at: r.consumed_at,
-        })
-    }
-}
-
-fn token_row(t: &MailTokenRecord) -> MailTokenRow {
-    MailTokenRow {
-        token_hash: t.token_hash.clone(),
-        person_id: t.person_id.clone(),
-        purpose: t.purpose.as_str().into(),
-        new_email: t.new_email.clone(),
-        created_at: t.created_at,
-        expires_at: t.expires_at,
-        consumed_at: t.consumed_at,
-    }
-}
-
-fn person_with_registration(
-    c: &mut AnyConnection,
-    person_id: &str,
-) -> QueryResult<Option<(Person, Option<RegistrationRow>)>> {
-    let Some(person) = persons::table
-        .find(person_id)
-        .select(PersonRow::as_select())
-        .first(c)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let reg = registrations::table
-        .find(person_id)
-        .select(RegistrationRow::as_select())
-        .first(c)
-        .optional()?;
-    Ok(Some((Person::from(person), reg)))
-}
-
-fn with_registration(
-    found: Option<(Person, Option<RegistrationRow>)>,
-) -> StoreResult<Option<(Person, Option<Registration>)>> {
-    match found {
-        None => Ok(None),
-        Some((p, r)) => Ok(Some((p, r.map(Registration::try_from).transpose()?))),
-    }
-}
-
-fn consume_token(
-    c: &mut AnyConnection,
-    token_hash: &str,
-    purpose: MailTokenPurpose,
-    now: UnixTime,
-) -> QueryResult<Option<MailTokenRow>> {
-    let n = diesel::update(
-        mail_tokens::table
-            .find(token_hash)
-            .filter(mail_tokens::purpose.eq(purpose.as_str()))
-            .filter(mail_tokens::consumed_at.is_null())
-            .filter(mail_tokens::expires_at.gt(now)),
-    )
-    .set(mail_tokens::consumed_at.eq(Some(now)))
-    .execute(c)?;
-    if n != 1 {
-        return Ok(None);
-    }
-    mail_tokens::table
-        .find(token_hash)
-        .select(MailTokenRow::as_select())
-        .first(c)
-        .optional()
-}
+use crate::store::{AuditEvent, OutboxMessage, Person, StoreResult};
 
 /// What every new password brings (inside the caller's transaction): the person's sessions,
 /// grants, codes and reset links end; the renewed member session opens; the notices are
@@ -257,69 +43,6 @@ fn finish_password_change(
         },
     )?;
     Ok(ended)
-}
-
-impl RegistryStore for Database {
-    fn upsert_residents(&self, rows: &[Resident]) -> StoreResult<usize> {
-        self.write_tx(|c| {
-            for r in rows {
-                let row = ResidentRow::from(r);
-                let n = diesel::update(residents::table.find(&row.national_id_hash))
-                    .set(&row)
-                    .execute(c)?;
-                if n == 0 {
-                    diesel::insert_into(residents::table)
-                        .values(&row)
-                        .execute(c)?;
-                }
-            }
-            Ok(rows.len())
-        })
-    }
-
-    fn find_resident(&self, national_id_hash: &str) -> StoreResult<Option<Resident>> {
-        let row = self.with(|c| {
-            residents::table
-                .find(national_id_hash)
-                .select(ResidentRow::as_select())
-                .first(c)
-                .optional()
-        })?;
-        Ok(row.map(Resident::from))
-    }
-
-    fn counties(&self) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .select(residents::county)
-                .distinct()
-                .order(residents::county.asc())
-                .load(c)
-        })
-    }
-
-    fn townships(&self, county: &str) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .filter(residents::county.eq(county))
-                .select(residents::township)
-                .distinct()
-                .order(residents::township.asc())
-                .load(c)
-        })
-    }
-
-    fn villages(&self, county: &str, township: &str) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .filter(residents::county.eq(county))
-                .filter(residents::township.eq(township))
-                .select(residents::village)
-                .distinct()
-                .order(residents::village.asc())
-                .load(c)
-        })
-    }
 }
 
 impl RegistrationStore for Database {
@@ -379,15 +102,8 @@ impl RegistrationStore for Database {
                 .first(c)
                 .optional()
         })?;
-        row.map(|status| {
-            status
-                .map(|s| {
-                    RegistrationStatus::parse(&s)
-                        .ok_or_else(|| StoreError::Db(anyhow::anyhow!("registration status {s:?}")))
-                })
-                .transpose()
-        })
-        .transpose()
+        row.map(|status| status.as_deref().map(status_of).transpose())
+            .transpose()
     }
 
     fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>> {
@@ -422,83 +138,7 @@ impl RegistrationStore for Database {
     }
 
     fn apply(&self, a: &NewApplication) -> StoreResult<()> {
-        self.write_tx(|c| {
-            let existing: Option<String> = persons::table
-                .filter(persons::national_id_hash.eq(&a.national_id_hash))
-                .select(persons::id)
-                .first(c)
-                .optional()?;
-            let person_id = match existing {
-                Some(id) => {
-                    diesel::update(persons::table.find(&id))
-                        .set((
-                            persons::name.eq(&a.person.name),
-                            persons::email.eq(&a.person.email),
-                            persons::email_verified.eq(false),
-                            persons::phone_number.eq(&a.person.phone_number),
-                            persons::updated_at.eq(a.person.updated_at),
-                        ))
-                        .execute(c)?;
-                    id
-                }
-                None => {
-                    diesel::insert_into(persons::table)
-                        .values(PersonRow::from(&a.person))
-                        .execute(c)?;
-                    diesel::update(persons::table.find(&a.person.id))
-                        .set((
-                            persons::national_id_hash.eq(Some(&a.national_id_hash)),
-                            persons::national_id_sealed.eq(Some(&a.national_id_sealed)),
-                            persons::birth_date.eq(Some(&a.birth_date)),
-                        ))
-                        .execute(c)?;
-                    a.person.id.clone()
-                }
-            };
-            let card_owner: Option<String> = person_cards::table
-                .find(&a.card_number)
-                .select(person_cards::person_id)
-                .first(c)
-                .optional()?;
-            match card_owner {
-                Some(owner) if owner != person_id => {
-                    return Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        Box::new("card belongs to another person".to_string()),
-                    ))
-                }
-                Some(_) => {}
-                None => {
-                    diesel::insert_into(person_cards::table)
-                        .values((
-                            person_cards::card_number.eq(&a.card_number),
-                            person_cards::person_id.eq(&person_id),
-                            person_cards::kind.eq(&a.card_kind),
-                            person_cards::created_at.eq(a.registration.created_at),
-                        ))
-                        .execute(c)?;
-                }
-            }
-            let mut reg = RegistrationRow::from(&a.registration);
-            reg.person_id = person_id.clone();
-            diesel::insert_into(registrations::table)
-                .values(&reg)
-                .execute(c)?;
-            let mut token = token_row(&a.token);
-            token.person_id = person_id.clone();
-            diesel::insert_into(mail_tokens::table)
-                .values(&token)
-                .execute(c)?;
-            insert_outbox(c, &a.mail)?;
-            insert_audit(
-                c,
-                &AuditEvent {
-                    person_id: Some(person_id),
-                    ..a.audit.clone()
-                },
-            )?;
-            Ok(())
-        })
+        self.write_tx(|c| insert_application(c, a))
     }
 
     fn record_failed_login(
@@ -511,7 +151,7 @@ impl RegistrationStore for Database {
             let n = diesel::update(
                 registrations::table
                     .find(person_id)
-                    .filter(registrations::status.eq("active")),
+                    .filter(registrations::status.eq(RegistrationStatus::Active.as_str())),
             )
             .set((
                 registrations::failed_attempts.eq(registrations::failed_attempts + 1),
@@ -529,7 +169,7 @@ impl RegistrationStore for Database {
             if locked_now {
                 diesel::update(registrations::table.find(person_id))
                     .set((
-                        registrations::status.eq("locked"),
+                        registrations::status.eq(RegistrationStatus::Locked.as_str()),
                         registrations::locked_at.eq(Some(now)),
                     ))
                     .execute(c)?;
@@ -615,10 +255,10 @@ impl RegistrationStore for Database {
             let n = diesel::update(
                 registrations::table
                     .find(&token.person_id)
-                    .filter(registrations::status.eq("pending")),
+                    .filter(registrations::status.eq(RegistrationStatus::Pending.as_str())),
             )
             .set((
-                registrations::status.eq("active"),
+                registrations::status.eq(RegistrationStatus::Active.as_str()),
                 registrations::confirmed_at.eq(Some(now)),
                 registrations::updated_at.eq(now),
             ))
@@ -653,15 +293,15 @@ impl RegistrationStore for Database {
             let n = diesel::update(
                 registrations::table.find(&token.person_id).filter(
                     registrations::status
-                        .eq("active")
-                        .or(registrations::status.eq("locked")),
+                        .eq(RegistrationStatus::Active.as_str())
+                        .or(registrations::status.eq(RegistrationStatus::Locked.as_str())),
                 ),
             )
             .set((
                 registrations::password_hash.eq(&change.password_hash),
                 registrations::password_changed_at.eq(now),
                 registrations::failed_attempts.eq(0),
-                registrations::status.eq("active"),
+                registrations::status.eq(RegistrationStatus::Active.as_str()),
                 registrations::locked_at.eq(None::<i64>),
                 registrations::updated_at.eq(now),
             ))
@@ -696,7 +336,7 @@ impl RegistrationStore for Database {
             let n = diesel::update(
                 registrations::table
                     .find(person_id)
-                    .filter(registrations::status.eq("active")),
+                    .filter(registrations::status.eq(RegistrationStatus::Active.as_str())),
             )
             .set((
                 registrations::password_hash.eq(&change.password_hash),
@@ -771,7 +411,7 @@ impl RegistrationStore for Database {
             let n = diesel::delete(
                 registrations::table
                     .find(person_id)
-                    .filter(registrations::status.eq("pending")),
+                    .filter(registrations::status.eq(RegistrationStatus::Pending.as_str())),
             )
             .execute(c)?;
             if n != 1 {
@@ -785,67 +425,5 @@ impl RegistrationStore for Database {
             insert_audit(c, audit)?;
             Ok(true)
         })
-    }
-}
-
-impl RateLimitStore for Database {
-    fn hit(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32> {
-        let start = now - now.rem_euclid(window.max(1));
-        let attempt = || {
-            self.write_tx(|c| {
-                let n = diesel::update(
-                    rate_limits::table
-                        .find(bucket)
-                        .filter(rate_limits::window_start.eq(start)),
-                )
-                .set(rate_limits::hits.eq(rate_limits::hits + 1))
-                .execute(c)?;
-                if n == 0 {
-                    // Only an older window is restarted: a row of this window made by another
-                    // transaction after this one's first statement must be counted, not reset
-                    // (PostgreSQL gives each statement a new snapshot). Then the insert fails as
-                    // a duplicate and the attempt runs again.
-                    let moved = diesel::update(
-                        rate_limits::table
-                            .find(bucket)
-                            .filter(rate_limits::window_start.lt(start)),
-                    )
-                    .set((rate_limits::window_start.eq(start), rate_limits::hits.eq(1)))
-                    .execute(c)?;
-                    if moved == 0 {
-                        diesel::insert_into(rate_limits::table)
-                            .values((
-                                rate_limits::bucket.eq(bucket),
-                                rate_limits::window_start.eq(start),
-                                rate_limits::hits.eq(1),
-                            ))
-                            .execute(c)?;
-                    }
-                    return Ok(1);
-                }
-                rate_limits::table
-                    .find(bucket)
-                    .select(rate_limits::hits)
-                    .first(c)
-            })
-        };
-        match attempt() {
-            // Two instances created the bucket at once: the row exists now; count again.
-            Err(StoreError::Duplicate) => attempt(),
-            other => other,
-        }
-    }
-
-    fn hits(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32> {
-        let start = now - now.rem_euclid(window.max(1));
-        let hits = self.with(|c| {
-            rate_limits::table
-                .find(bucket)
-                .filter(rate_limits::window_start.eq(start))
-                .select(rate_limits::hits)
-                .first::<i32>(c)
-                .optional()
-        })?;
-        Ok(hits.unwrap_or(0))
     }
 }

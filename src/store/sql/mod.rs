@@ -2,9 +2,16 @@
 //! SQLite (WAL, busy timeout) or PostgreSQL, chosen by the database URL.
 
 mod admin;
+mod application;
 mod cards;
 mod enrollment;
+mod mail;
+mod maintenance;
+mod rate_limit;
 mod records;
+mod registration_rows;
+mod registry;
+mod sign_in;
 mod tokens;
 
 use std::path::Path;

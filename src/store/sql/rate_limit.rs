@@ -1,0 +1,71 @@
+//! Fixed-window rate-limit counters over diesel, atomic across instances.
+
+use diesel::prelude::*;
+
+use super::Database;
+use crate::clock::UnixTime;
+use crate::store::enrollment::RateLimitStore;
+use crate::store::schema::*;
+use crate::store::{StoreError, StoreResult};
+
+impl RateLimitStore for Database {
+    fn hit(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32> {
+        let start = now - now.rem_euclid(window.max(1));
+        let attempt = || {
+            self.write_tx(|c| {
+                let n = diesel::update(
+                    rate_limits::table
+                        .find(bucket)
+                        .filter(rate_limits::window_start.eq(start)),
+                )
+                .set(rate_limits::hits.eq(rate_limits::hits + 1))
+                .execute(c)?;
+                if n == 0 {
+                    // Only an older window is restarted: a row of this window made by another
+                    // transaction after this one's first statement must be counted, not reset
+                    // (PostgreSQL gives each statement a new snapshot). Then the insert fails as
+                    // a duplicate and the attempt runs again.
+                    let moved = diesel::update(
+                        rate_limits::table
+                            .find(bucket)
+                            .filter(rate_limits::window_start.lt(start)),
+                    )
+                    .set((rate_limits::window_start.eq(start), rate_limits::hits.eq(1)))
+                    .execute(c)?;
+                    if moved == 0 {
+                        diesel::insert_into(rate_limits::table)
+                            .values((
+                                rate_limits::bucket.eq(bucket),
+                                rate_limits::window_start.eq(start),
+                                rate_limits::hits.eq(1),
+                            ))
+                            .execute(c)?;
+                    }
+                    return Ok(1);
+                }
+                rate_limits::table
+                    .find(bucket)
+                    .select(rate_limits::hits)
+                    .first(c)
+            })
+        };
+        match attempt() {
+            // Two instances created the bucket at once: the row exists now; count again.
+            Err(StoreError::Duplicate) => attempt(),
+            other => other,
+        }
+    }
+
+    fn hits(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32> {
+        let start = now - now.rem_euclid(window.max(1));
+        let hits = self.with(|c| {
+            rate_limits::table
+                .find(bucket)
+                .filter(rate_limits::window_start.eq(start))
+                .select(rate_limits::hits)
+                .first::<i32>(c)
+                .optional()
+        })?;
+        Ok(hits.unwrap_or(0))
+    }
+}
