@@ -17,6 +17,13 @@ pub async fn admin_token(app: &TestApp) -> (TestClient, String) {
     (client, token)
 }
 
+/// A fresh app, with an admin client and its token ([`admin_token`]).
+async fn spawn_with_admin_token() -> (TestApp, TestClient, String) {
+    let app = spawn_app().await;
+    let (client, token) = admin_token(&app).await;
+    (app, client, token)
+}
+
 /// A confidential client_credentials-only client with `scopes`.
 pub fn machine_client(app: &TestApp, scopes: &[&str]) -> TestClient {
     let draft = cardinal::admin::clients::ClientDraft {
@@ -84,6 +91,11 @@ fn assert_invalid(got: &(u16, Value), field: &str, hint: &str) {
         "{hint}: {}",
         got.1
     );
+}
+
+/// POST /clients with `body`; (status, JSON body).
+async fn post_client(app: &TestApp, token: Option<&str>, body: Value) -> (u16, Value) {
+    call(app, Method::POST, "/clients", token, Some(body)).await
 }
 
 #[tokio::test]
@@ -197,16 +209,19 @@ async fn the_api_refuses_no_token_a_bad_token_the_wrong_scope_and_persons() {
     let (status, body) = call(&app, Method::GET, "/keys", Some(person_token), None).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "insufficient_scope");
+}
+
+#[tokio::test]
+async fn the_admin_scope_is_refused_to_public_clients_and_ends_with_the_scope_or_client() {
+    let app = spawn_app().await;
 
     // Registering the admin scope on a public client or one without client_credentials is
     // refused with the field.
     let (_, token) = admin_token(&app).await;
-    let got = call(
+    let got = post_client(
         &app,
-        Method::POST,
-        "/clients",
         Some(&token),
-        Some(json!({"name": "x", "redirect_uris": ["https://rp.example.gov.tw/cb"], "scopes": ["openid", "cardinal:admin"]})),
+        json!({"name": "x", "redirect_uris": ["https://rp.example.gov.tw/cb"], "scopes": ["openid", "cardinal:admin"]}),
     )
     .await;
     assert_invalid(&got, "scopes", "client_credentials");
@@ -243,17 +258,69 @@ async fn the_api_refuses_no_token_a_bad_token_the_wrong_scope_and_persons() {
 
 #[tokio::test]
 async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
-    let app = spawn_app().await;
-    let (caller, token) = admin_token(&app).await;
+    let (app, caller, token) = spawn_with_admin_token().await;
     let t = Some(token.as_str());
 
-    // Create: 201 with the secret once.
-    let (status, created) = call(
+    let (id, secret) = create_ecpa_and_a_native_client(&app, t).await;
+    update_ecpa(&app, t, &id).await;
+    let new_secret = rotate_ecpa_secret(&app, t, &id, &secret).await;
+
+    // List with paging.
+    let seen = list_clients_by_two(&app, t).await;
+    let all: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(all.len(), seen.len(), "no client twice");
+    for expected in [
+        id.as_str(),
+        "desktop-app",
+        "cardinal-admin",
+        caller.client_id.as_str(),
+    ] {
+        assert!(all.contains(expected), "{expected} missing from {all:?}");
+    }
+    assert!(!seen.is_empty() && !format!("{seen:?}").contains(&new_secret));
+    let (status, body) = call(&app, Method::GET, "/clients?limit=0", t, None).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("limit")));
+    let (status, _) = call(&app, Method::GET, "/clients?limit=many", t, None).await;
+    assert_eq!(status, 400);
+    let (status, body) = call(&app, Method::GET, "/clients?cursor=%%%", t, None).await;
+    assert!(
+        status == 400 || body["field"] == "cursor",
+        "{status} {body}"
+    );
+
+    // Delete: 204, then 404; the console's own client stays.
+    delete_ecpa_but_not_the_console(&app, t, &id).await;
+
+    // Each change is audited with the API client as the actor.
+    let actor = format!("client:{}", caller.client_id);
+    let (_, audit) = call(
         &app,
-        Method::POST,
-        "/clients",
+        Method::GET,
+        &format!("/audit?client_id={id}&actor={actor}"),
         t,
-        Some(json!({
+        None,
+    )
+    .await;
+    assert_eq!(
+        item_strings(&audit, "event"),
+        [
+            "client_delete",
+            "client_rotate_secret",
+            "client_update",
+            "client_create"
+        ],
+        "{audit}"
+    );
+    assert_not_logged(&[&secret, &new_secret, &token]);
+}
+
+/// Creates eCPA (its secret shown once) and the public `desktop-app`; returns eCPA's id and secret.
+async fn create_ecpa_and_a_native_client(app: &TestApp, t: Option<&str>) -> (String, String) {
+    // Create: 201 with the secret once.
+    let (status, created) = post_client(
+        app,
+        t,
+        json!({
             "name": "eCPA",
             "redirect_uris": ["https://ecpa.example.gov.tw/cb"],
             "post_logout_redirect_uris": ["https://ecpa.example.gov.tw/"],
@@ -265,7 +332,7 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
             "skip_consent": true,
             "subject_type": "pairwise",
             "id_token_alg": "ES256"
-        })),
+        }),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -274,7 +341,7 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
     assert_eq!(created["min_acr"], "urn:cardinal:acr:citizen-certificate");
     assert_eq!(created["auth_method"], "client_secret_post");
     assert_eq!(created["subject_type"], "pairwise");
-    let (status, shown) = call(&app, Method::GET, &format!("/clients/{id}"), t, None).await;
+    let (status, shown) = call(app, Method::GET, &format!("/clients/{id}"), t, None).await;
     assert_eq!(status, 200);
     assert!(
         shown.get("client_secret").is_none(),
@@ -286,26 +353,123 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
     );
 
     // Native client: http on loopback is fine for a public client.
-    let (status, native) = call(
-        &app,
-        Method::POST,
-        "/clients",
+    let (status, native) = post_client(
+        app,
         t,
-        Some(json!({"name": "Desktop", "client_id": "desktop-app", "auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]})),
+        json!({"name": "Desktop", "client_id": "desktop-app", "auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]}),
     )
     .await;
     assert_eq!(status, 201, "{native}");
     assert!(native.get("client_secret").is_none());
-    let (status, dup) = call(
-        &app,
-        Method::POST,
-        "/clients",
+    let (status, dup) = post_client(
+        app,
         t,
-        Some(json!({"name": "Again", "client_id": "desktop-app", "auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]})),
+        json!({"name": "Again", "client_id": "desktop-app", "auth_method": "none", "redirect_uris": ["http://127.0.0.1/cb"]}),
     )
     .await;
     assert_eq!(status, 409, "{dup}");
     assert_eq!(dup["error"], "conflict");
+    (id, secret)
+}
+
+/// Changes client `id` (given fields replace, null removes); a wildcard and an unknown id fail.
+async fn update_ecpa(app: &TestApp, t: Option<&str>, id: &str) {
+    let path = format!("/clients/{id}");
+    let change = json!({"name": "eCPA 2", "min_acr": null, "backchannel_logout_uri": null});
+    let (status, updated) = call(app, Method::PATCH, &path, t, Some(change)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["name"], "eCPA 2");
+    assert!(updated["min_acr"].is_null() && updated["backchannel_logout_uri"].is_null());
+    assert_eq!(
+        updated["redirect_uris"],
+        json!(["https://ecpa.example.gov.tw/cb"])
+    );
+    assert!(updated.get("client_secret").is_none());
+    let wildcard = json!({"redirect_uris": ["https://*.x/cb"]});
+    let got = call(app, Method::PATCH, &path, t, Some(wildcard)).await;
+    assert_invalid(&got, "redirect_uris", "wildcard");
+    let rename = json!({"name": "n"});
+    let (status, _) = call(app, Method::PATCH, "/clients/nope", t, Some(rename)).await;
+    assert_eq!(status, 404);
+}
+
+/// The status of a client_credentials request by client `id` with `secret` in the form.
+async fn client_credentials_status(app: &TestApp, id: &str, secret: &str) -> u16 {
+    app.api
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("scope", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Rotates `id`'s secret (the old one dies; a public client has none); returns the new one.
+async fn rotate_ecpa_secret(app: &TestApp, t: Option<&str>, id: &str, secret: &str) -> String {
+    let (status, rotated) =
+        call(app, Method::POST, &format!("/clients/{id}/secret"), t, None).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new_secret, secret);
+    assert_eq!(client_credentials_status(app, id, secret).await, 401);
+    assert_ne!(client_credentials_status(app, id, new_secret).await, 401);
+    let (status, _) = call(app, Method::POST, "/clients/desktop-app/secret", t, None).await;
+    assert_eq!(status, 422, "a public client has no secret");
+    new_secret.to_string()
+}
+
+/// The client_ids of one page of a client list (`GET path`), and its next cursor.
+async fn client_page(app: &TestApp, t: Option<&str>, path: &str) -> (Vec<String>, Option<String>) {
+    let (status, page) = call(app, Method::GET, path, t, None).await;
+    assert_eq!(status, 200);
+    let ids = item_strings(&page, "client_id")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    (ids, page["next_cursor"].as_str().map(str::to_string))
+}
+
+/// Walks the client list two at a time; every client_id seen, in order.
+async fn list_clients_by_two(app: &TestApp, t: Option<&str>) -> Vec<String> {
+    let (mut seen, mut cursor) = client_page(app, t, "/clients?limit=2").await;
+    assert_eq!(seen.len(), 2);
+    while let Some(c) = cursor {
+        let (ids, next) = client_page(app, t, &format!("/clients?limit=2&cursor={c}")).await;
+        seen.extend(ids);
+        cursor = next;
+    }
+    seen
+}
+
+/// Deletes client `id` (204, then 404); the console's own client cannot be deleted or changed.
+async fn delete_ecpa_but_not_the_console(app: &TestApp, t: Option<&str>, id: &str) {
+    let path = format!("/clients/{id}");
+    let (status, _) = call(app, Method::DELETE, &path, t, None).await;
+    assert_eq!(status, 204);
+    let (status, body) = call(app, Method::GET, &path, t, None).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, _) = call(app, Method::DELETE, &path, t, None).await;
+    assert_eq!(status, 404);
+    let console = "/clients/cardinal-admin";
+    let (status, _) = call(app, Method::DELETE, console, t, None).await;
+    assert_eq!(status, 409);
+    let edit = json!({"redirect_uris": ["https://evil.example/cb"]});
+    let (status, body) = call(app, Method::PATCH, console, t, Some(edit)).await;
+    assert_eq!(status, 409, "the console's client cannot be edited: {body}");
+    let (status, _) = call(app, Method::POST, &format!("{console}/secret"), t, None).await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn client_drafts_that_rfc_9700_forbids_or_that_are_malformed_are_refused_over_the_api() {
+    let (app, _, token) = spawn_with_admin_token().await;
+    let t = Some(token.as_str());
 
     // What RFC 9700 forbids, refused with the field and the reason.
     for (uri, hint) in [
@@ -315,66 +479,45 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
         ("javascript:alert(1)", "not allowed"),
         ("data:text/html,hi", "not allowed"),
     ] {
-        let got = call(
-            &app,
-            Method::POST,
-            "/clients",
-            t,
-            Some(json!({"name": "x", "redirect_uris": [uri]})),
-        )
-        .await;
+        let got = post_client(&app, t, json!({"name": "x", "redirect_uris": [uri]})).await;
         assert_invalid(&got, "redirect_uris", hint);
-        let got = call(
+        let got = post_client(
             &app,
-            Method::POST,
-            "/clients",
             t,
-            Some(json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "post_logout_redirect_uris": [uri]})),
+            json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "post_logout_redirect_uris": [uri]}),
         )
         .await;
         assert_invalid(&got, "post_logout_redirect_uris", hint);
     }
-    assert_invalid(
-        &call(
-            &app,
-            Method::POST,
-            "/clients",
-            t,
-            Some(json!({"redirect_uris": ["https://ok.example/cb"]})),
-        )
-        .await,
-        "name",
-        "required",
-    );
-    assert_invalid(
-        &call(&app, Method::POST, "/clients", t, Some(json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "auth_method": "magic"}))).await,
-        "auth_method",
-        "client_secret_basic",
-    );
-    assert_invalid(
-        &call(&app, Method::POST, "/clients", t, Some(json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "min_acr": "password"}))).await,
-        "min_acr",
-        "citizen-certificate",
-    );
-    assert_invalid(
-        &call(
-            &app,
-            Method::POST,
-            "/clients",
-            t,
-            Some(json!({"name": "x", "grant_types": ["authorization_code"]})),
-        )
-        .await,
-        "redirect_uris",
-        "redirect URI",
-    );
+    for (draft, field, hint) in [
+        (
+            json!({"redirect_uris": ["https://ok.example/cb"]}),
+            "name",
+            "required",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "auth_method": "magic"}),
+            "auth_method",
+            "client_secret_basic",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["https://ok.example/cb"], "min_acr": "password"}),
+            "min_acr",
+            "citizen-certificate",
+        ),
+        (
+            json!({"name": "x", "grant_types": ["authorization_code"]}),
+            "redirect_uris",
+            "redirect URI",
+        ),
+    ] {
+        assert_invalid(&post_client(&app, t, draft).await, field, hint);
+    }
     // Malformed JSON and unknown fields: 400 naming the problem.
-    let (status, body) = call(
+    let (status, body) = post_client(
         &app,
-        Method::POST,
-        "/clients",
         t,
-        Some(json!({"name": "x", "redirect_uri": "https://ok.example/cb"})),
+        json!({"name": "x", "redirect_uri": "https://ok.example/cb"}),
     )
     .await;
     assert_eq!(status, 400);
@@ -390,230 +533,39 @@ async fn clients_are_listed_created_changed_rotated_and_deleted_over_the_api() {
         .post(app.url("/admin/api/v1/clients"))
         .bearer_auth(&token)
         .header("content-type", "application/json")
-        .body("{not json")
+        .body(MALFORMED_JSON)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-
-    // Update: given fields replace, null removes, others stay.
-    let (status, updated) = call(
-        &app,
-        Method::PATCH,
-        &format!("/clients/{id}"),
-        t,
-        Some(json!({"name": "eCPA 2", "min_acr": null, "backchannel_logout_uri": null})),
-    )
-    .await;
-    assert_eq!(status, 200, "{updated}");
-    assert_eq!(updated["name"], "eCPA 2");
-    assert!(updated["min_acr"].is_null() && updated["backchannel_logout_uri"].is_null());
-    assert_eq!(
-        updated["redirect_uris"],
-        json!(["https://ecpa.example.gov.tw/cb"])
-    );
-    assert!(updated.get("client_secret").is_none());
-    assert_invalid(
-        &call(
-            &app,
-            Method::PATCH,
-            &format!("/clients/{id}"),
-            t,
-            Some(json!({"redirect_uris": ["https://*.x/cb"]})),
-        )
-        .await,
-        "redirect_uris",
-        "wildcard",
-    );
-    let (status, _) = call(
-        &app,
-        Method::PATCH,
-        "/clients/nope",
-        t,
-        Some(json!({"name": "n"})),
-    )
-    .await;
-    assert_eq!(status, 404);
-
-    // Rotate: a new secret, the old one dead.
-    let (status, rotated) = call(
-        &app,
-        Method::POST,
-        &format!("/clients/{id}/secret"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{rotated}");
-    let new_secret = rotated["client_secret"].as_str().unwrap();
-    assert_ne!(new_secret, secret);
-    let token_with = |s: String| {
-        let id = id.clone();
-        let app = &app;
-        async move {
-            app.api
-                .post(app.url("/token"))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", id.as_str()),
-                    ("client_secret", s.as_str()),
-                    ("scope", ""),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(token_with(secret.clone()).await, 401);
-    assert_ne!(token_with(new_secret.to_string()).await, 401);
-    let (status, _) = call(&app, Method::POST, "/clients/desktop-app/secret", t, None).await;
-    assert_eq!(status, 422, "a public client has no secret");
-
-    // List with paging.
-    let (status, page) = call(&app, Method::GET, "/clients?limit=2", t, None).await;
-    assert_eq!(status, 200);
-    assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    let mut seen: Vec<String> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["client_id"].as_str().unwrap().to_string())
-        .collect();
-    let mut cursor = page["next_cursor"].as_str().map(str::to_string);
-    while let Some(c) = cursor {
-        let (status, page) = call(
-            &app,
-            Method::GET,
-            &format!("/clients?limit=2&cursor={c}"),
-            t,
-            None,
-        )
-        .await;
-        assert_eq!(status, 200);
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["client_id"].as_str().unwrap().to_string()),
-        );
-        cursor = page["next_cursor"].as_str().map(str::to_string);
-    }
-    let all: BTreeSet<String> = seen.iter().cloned().collect();
-    assert_eq!(all.len(), seen.len(), "no client twice");
-    for expected in [
-        id.as_str(),
-        "desktop-app",
-        "cardinal-admin",
-        caller.client_id.as_str(),
-    ] {
-        assert!(all.contains(expected), "{expected} missing from {all:?}");
-    }
-    assert!(!seen.is_empty() && !format!("{seen:?}").contains(new_secret));
-    let (status, body) = call(&app, Method::GET, "/clients?limit=0", t, None).await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("limit")));
-    let (status, _) = call(&app, Method::GET, "/clients?limit=many", t, None).await;
-    assert_eq!(status, 400);
-    let (status, body) = call(&app, Method::GET, "/clients?cursor=%%%", t, None).await;
-    assert!(
-        status == 400 || body["field"] == "cursor",
-        "{status} {body}"
-    );
-
-    // Delete: 204, then 404; the console's own client stays.
-    let (status, _) = call(&app, Method::DELETE, &format!("/clients/{id}"), t, None).await;
-    assert_eq!(status, 204);
-    let (status, body) = call(&app, Method::GET, &format!("/clients/{id}"), t, None).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
-    let (status, _) = call(&app, Method::DELETE, &format!("/clients/{id}"), t, None).await;
-    assert_eq!(status, 404);
-    let (status, _) = call(&app, Method::DELETE, "/clients/cardinal-admin", t, None).await;
-    assert_eq!(status, 409);
-    let (status, body) = call(
-        &app,
-        Method::PATCH,
-        "/clients/cardinal-admin",
-        t,
-        Some(json!({"redirect_uris": ["https://evil.example/cb"]})),
-    )
-    .await;
-    assert_eq!(status, 409, "the console's client cannot be edited: {body}");
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/clients/cardinal-admin/secret",
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 409);
-
-    // Each change is audited with the API client as the actor.
-    let actor = format!("client:{}", caller.client_id);
-    let (_, audit) = call(
-        &app,
-        Method::GET,
-        &format!("/audit?client_id={id}&actor={actor}"),
-        t,
-        None,
-    )
-    .await;
-    let events: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        events,
-        [
-            "client_delete",
-            "client_rotate_secret",
-            "client_update",
-            "client_create"
-        ],
-        "{audit}"
-    );
-    assert_not_logged(&[&secret, new_secret, &token]);
 }
 
-#[tokio::test]
-async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_deleted_over_the_api() {
-    let app = spawn_app().await;
-    let (caller, token) = admin_token(&app).await;
-    let t = Some(token.as_str());
-    let wang = resident(&app, 31, "000044440001", "王小明", false);
-    let pending = resident(&app, 32, "000044440002", "王大同", true);
-    resident(&app, 33, "000044440003", "李美玲", false);
-
-    // Search by name, card number, national ID; IDs masked.
-    let (status, found) = call(&app, Method::GET, "/registrations?q=%E7%8E%8B", t, None).await;
+/// Searches by name, card number and national ID (masked) and pages; a bad `q` or cursor fails.
+async fn search_registrations(app: &TestApp, t: Option<&str>, wang: &str, full: &str) {
+    let (status, found) = call(app, Method::GET, "/registrations?q=%E7%8E%8B", t, None).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["items"].as_array().unwrap().len(), 2);
-    let full = national_id(31);
-    assert!(!found.to_string().contains(&full));
-    let (_, by_card) = call(&app, Method::GET, "/registrations?q=000044440001", t, None).await;
-    assert_eq!(by_card["items"][0]["person_id"], wang.as_str());
+    assert!(!found.to_string().contains(full));
+    let (_, by_card) = call(app, Method::GET, "/registrations?q=000044440001", t, None).await;
+    assert_eq!(by_card["items"][0]["person_id"], wang);
     assert_eq!(by_card["items"][0]["cards"], json!(["000044440001"]));
     assert_eq!(
         by_card["items"][0]["national_id"],
         format!("{}****{}", &full[..3], &full[7..])
     );
     let (_, by_id) = call(
-        &app,
+        app,
         Method::GET,
         &format!("/registrations?q={full}"),
         t,
         None,
     )
     .await;
-    assert_eq!(by_id["items"][0]["person_id"], wang.as_str());
-    let (_, page1) = call(&app, Method::GET, "/registrations?limit=2", t, None).await;
+    assert_eq!(by_id["items"][0]["person_id"], wang);
+    let (_, page1) = call(app, Method::GET, "/registrations?limit=2", t, None).await;
     let cursor = page1["next_cursor"].as_str().unwrap();
     let (_, page2) = call(
-        &app,
+        app,
         Method::GET,
         &format!("/registrations?limit=2&cursor={cursor}"),
         t,
@@ -622,15 +574,111 @@ async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_delet
     .await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
     assert_invalid(
-        &call(&app, Method::GET, "/registrations?q=1234", t, None).await,
+        &call(app, Method::GET, "/registrations?q=1234", t, None).await,
         "q",
         "12 digits",
     );
     assert_invalid(
-        &call(&app, Method::GET, "/registrations?cursor=bm9wZQ", t, None).await,
+        &call(app, Method::GET, "/registrations?cursor=bm9wZQ", t, None).await,
         "cursor",
         "next_cursor",
     );
+}
+
+/// POST /registrations/{person}/{action} with `body`; (status, JSON body).
+async fn registration_action(
+    app: &TestApp,
+    t: Option<&str>,
+    person: &str,
+    action: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let path = format!("/registrations/{person}/{action}");
+    call(app, Method::POST, &path, t, body).await
+}
+
+/// Deactivating needs a reason (given, not blank, at most 500 characters) and a person.
+async fn deactivation_without_a_good_reason_is_refused(app: &TestApp, t: Option<&str>, wang: &str) {
+    let (status, body) = registration_action(app, t, wang, "deactivate", Some(json!({}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("reason"));
+    let blank = json!({"reason": " "});
+    assert_invalid(
+        &registration_action(app, t, wang, "deactivate", Some(blank)).await,
+        "reason",
+        "required",
+    );
+    let long = json!({"reason": "x".repeat(501)});
+    assert_invalid(
+        &registration_action(app, t, wang, "deactivate", Some(long)).await,
+        "reason",
+        "500",
+    );
+    let (status, body) =
+        registration_action(app, t, "nobody", "deactivate", Some(json!({"reason": "r"}))).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+/// Reactivates `wang` (again is a conflict), then locks it with wrong passwords and unlocks it.
+async fn reactivate_then_unlock(app: &TestApp, t: Option<&str>, wang: &str) {
+    let (status, done) = registration_action(app, t, wang, "reactivate", None).await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("active")));
+    let (status, _) = registration_action(app, t, wang, "reactivate", None).await;
+    assert_eq!(status, 409);
+
+    // Locked by wrong passwords → unlock.
+    for _ in 0..5 {
+        app.engine
+            .store()
+            .record_failed_login(wang, 5, app.engine.now())
+            .unwrap();
+    }
+    let (status, done) = registration_action(app, t, wang, "unlock", None).await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("active")),
+        "{done}"
+    );
+    assert_eq!(done["failed_attempts"], 0);
+}
+
+/// Only a pending application can be deleted: `wang`'s is refused, `pending`'s goes.
+async fn only_a_pending_application_is_deleted(
+    app: &TestApp,
+    t: Option<&str>,
+    wang: &str,
+    pending: &str,
+) {
+    let (wang, pending) = (
+        format!("/registrations/{wang}"),
+        format!("/registrations/{pending}"),
+    );
+    let (status, body) = call(app, Method::DELETE, &wang, t, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("pending"));
+    let (status, _) = call(app, Method::DELETE, &pending, t, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(app, Method::GET, &pending, t, None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_deleted_over_the_api() {
+    let (app, caller, token) = spawn_with_admin_token().await;
+    let t = Some(token.as_str());
+    let wang = resident(&app, 31, "000044440001", "王小明", false);
+    let pending = resident(&app, 32, "000044440002", "王大同", true);
+    resident(&app, 33, "000044440003", "李美玲", false);
+
+    // Search by name, card number, national ID; IDs masked.
+    let full = national_id(31);
+    search_registrations(&app, t, &wang, &full).await;
 
     // A signed-in person with tokens.
     let rp = app.add_client(|_| {});
@@ -662,60 +710,9 @@ async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_delet
     assert_eq!(shown["active_sessions"], 1);
 
     // Deactivate: reason required; then every session and token of the person is dead.
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/deactivate"),
-        t,
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("reason"));
-    assert_invalid(
-        &call(
-            &app,
-            Method::POST,
-            &format!("/registrations/{wang}/deactivate"),
-            t,
-            Some(json!({"reason": " "})),
-        )
-        .await,
-        "reason",
-        "required",
-    );
-    assert_invalid(
-        &call(
-            &app,
-            Method::POST,
-            &format!("/registrations/{wang}/deactivate"),
-            t,
-            Some(json!({"reason": "x".repeat(501)})),
-        )
-        .await,
-        "reason",
-        "500",
-    );
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/registrations/nobody/deactivate",
-        t,
-        Some(json!({"reason": "r"})),
-    )
-    .await;
-    assert_eq!(status, 404, "{body}");
-    let (status, done) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/deactivate"),
-        t,
-        Some(json!({"reason": "臨櫃申請停用（申請書 115-0042）"})),
-    )
-    .await;
+    deactivation_without_a_good_reason_is_refused(&app, t, &wang).await;
+    let reason = json!({"reason": "臨櫃申請停用（申請書 115-0042）"});
+    let (status, done) = registration_action(&app, t, &wang, "deactivate", Some(reason)).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "deactivated");
     assert_eq!(
@@ -729,67 +726,15 @@ async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_delet
         false,
         "offline grants too"
     );
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/deactivate"),
-        t,
-        Some(json!({"reason": "again"})),
-    )
-    .await;
+    let again = json!({"reason": "again"});
+    let (status, _) = registration_action(&app, t, &wang, "deactivate", Some(again)).await;
     assert_eq!(status, 409);
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/unlock"),
-        t,
-        None,
-    )
-    .await;
+    let (status, body) = registration_action(&app, t, &wang, "unlock", None).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "conflict");
 
-    // Reactivate; reactivate again is a conflict.
-    let (status, done) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/reactivate"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!((status, done["status"].as_str()), (200, Some("active")));
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/reactivate"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 409);
-
-    // Locked by wrong passwords → unlock.
-    for _ in 0..5 {
-        app.engine
-            .store()
-            .record_failed_login(&wang, 5, app.engine.now())
-            .unwrap();
-    }
-    let (status, done) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/unlock"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, done["status"].as_str()),
-        (200, Some("active")),
-        "{done}"
-    );
-    assert_eq!(done["failed_attempts"], 0);
+    // Reactivate; reactivate again is a conflict; locked by wrong passwords → unlock.
+    reactivate_then_unlock(&app, t, &wang).await;
 
     // End sessions.
     let (verifier, challenge) = pkce();
@@ -801,50 +746,13 @@ async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_delet
         .await
         .unwrap();
     let access = tokens["access_token"].as_str().unwrap();
-    let (status, done) = call(
-        &app,
-        Method::POST,
-        &format!("/registrations/{wang}/end-sessions"),
-        t,
-        None,
-    )
-    .await;
+    let (status, done) = registration_action(&app, t, &wang, "end-sessions", None).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["active_sessions"], 0);
     assert_eq!(app.introspect(&rp, access).await["active"], false);
 
     // Delete: only a pending application.
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/registrations/{wang}"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 409, "{body}");
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("pending"));
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        &format!("/registrations/{pending}"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 204);
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/registrations/{pending}"),
-        t,
-        None,
-    )
-    .await;
-    assert_eq!(status, 404);
+    only_a_pending_application_is_deleted(&app, t, &wang, &pending).await;
 
     // The trail: each step, by this client.
     let (_, shown) = call(
@@ -876,9 +784,8 @@ async fn registrations_are_searched_shown_deactivated_reactivated_unlocked_delet
 }
 
 #[tokio::test]
-async fn the_audit_log_is_filtered_paged_and_exported_and_keys_are_listed_and_rotated() {
-    let app = spawn_app().await;
-    let (caller, token) = admin_token(&app).await;
+async fn the_audit_log_is_filtered_paged_and_exported() {
+    let (app, caller, token) = spawn_with_admin_token().await;
     let t = Some(token.as_str());
     let wang = resident(&app, 41, "000055550001", "王小明", false);
     for reason in ["one", "two", "three"] {
@@ -909,13 +816,10 @@ async fn the_audit_log_is_filtered_paged_and_exported_and_keys_are_listed_and_ro
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    let details: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap())
-        .collect();
-    assert_eq!(details, ["reason=three", "reason=two", "reason=one"]);
+    assert_eq!(
+        item_strings(&page, "detail"),
+        ["reason=three", "reason=two", "reason=one"]
+    );
     assert_eq!(
         page["items"][0]["actor"],
         format!("client:{}", caller.client_id)
@@ -1003,8 +907,12 @@ async fn the_audit_log_is_filtered_paged_and_exported_and_keys_are_listed_and_ro
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
 
-    // Keys.
+#[tokio::test]
+async fn keys_are_listed_and_rotated_over_the_api() {
+    let (app, _, token) = spawn_with_admin_token().await;
+    let t = Some(token.as_str());
     let (status, keys) = call(&app, Method::GET, "/keys", t, None).await;
     assert_eq!(status, 200);
     assert_eq!(

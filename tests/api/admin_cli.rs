@@ -129,48 +129,8 @@ async fn registration_commands_search_show_deactivate_reactivate_unlock_delete_e
     resident(&app, 13, "000022220003", "李美玲", false);
 
     // Search by part of the name, card number and national ID; IDs masked only.
-    let found = ok_json(&app, p, &["registration", "search", "王", "--json"]);
-    let items = found["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{found}");
     let full_id = national_id(11);
-    assert!(
-        !found.to_string().contains(&full_id),
-        "full national ID shown"
-    );
-    let masked = format!("{}****{}", &full_id[..3], &full_id[7..]);
-    assert!(found.to_string().contains(&masked), "{found}");
-    let by_card = ok_json(
-        &app,
-        p,
-        &["registration", "search", "000022220001", "--json"],
-    );
-    assert_eq!(by_card["items"][0]["person_id"], wang.as_str());
-    let by_id = ok_json(&app, p, &["registration", "search", &full_id, "--json"]);
-    assert_eq!(by_id["items"][0]["person_id"], wang.as_str());
-    refused(&app, p, &["registration", "search", "12345"], "12 digits");
-    // Paging.
-    let first = ok_json(
-        &app,
-        p,
-        &["registration", "search", "--limit", "2", "--json"],
-    );
-    assert_eq!(first["items"].as_array().unwrap().len(), 2);
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let second = ok_json(
-        &app,
-        p,
-        &[
-            "registration",
-            "search",
-            "--limit",
-            "2",
-            "--cursor",
-            cursor,
-            "--json",
-        ],
-    );
-    assert_eq!(second["items"].as_array().unwrap().len(), 1);
-    assert!(second.get("next_cursor").is_none());
+    search_registrations(&app, p, &wang, &full_id);
 
     // Deactivate needs a reason.
     let (success, _, err) = run(&app, p, &["registration", "deactivate", "000022220001"]);
@@ -253,12 +213,7 @@ async fn registration_commands_search_show_deactivate_reactivate_unlock_delete_e
             "--json",
         ],
     );
-    let events: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let events = item_strings(&audit, "event");
     for e in [
         "registration_deactivate",
         "registration_reactivate",
@@ -293,4 +248,49 @@ async fn registration_commands_search_show_deactivate_reactivate_unlock_delete_e
         &["audit", "list", "--from", "2999-01-01", "--json"],
     );
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
+}
+
+/// `registration search` by name, card number and national ID (masked), in pages; `12345` fails.
+fn search_registrations(app: &TestApp, p: &std::path::Path, wang: &str, full_id: &str) {
+    let found = ok_json(app, p, &["registration", "search", "王", "--json"]);
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{found}");
+    assert!(
+        !found.to_string().contains(full_id),
+        "full national ID shown"
+    );
+    let masked = format!("{}****{}", &full_id[..3], &full_id[7..]);
+    assert!(found.to_string().contains(&masked), "{found}");
+    let by_card = ok_json(
+        app,
+        p,
+        &["registration", "search", "000022220001", "--json"],
+    );
+    assert_eq!(by_card["items"][0]["person_id"], wang);
+    let by_id = ok_json(app, p, &["registration", "search", full_id, "--json"]);
+    assert_eq!(by_id["items"][0]["person_id"], wang);
+    refused(app, p, &["registration", "search", "12345"], "12 digits");
+    // Paging.
+    let first = ok_json(
+        app,
+        p,
+        &["registration", "search", "--limit", "2", "--json"],
+    );
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = ok_json(
+        app,
+        p,
+        &[
+            "registration",
+            "search",
+            "--limit",
+            "2",
+            "--cursor",
+            cursor,
+            "--json",
+        ],
+    );
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert!(second.get("next_cursor").is_none());
 }

@@ -52,6 +52,20 @@ fn csrf(html: &str) -> String {
     hidden_value(html, "csrf_token").expect("a CSRF token in the page")
 }
 
+/// Posts `form` to the console's `path` with the browser's cookies.
+async fn post_form<T: serde::Serialize + ?Sized>(
+    app: &TestApp,
+    path: &str,
+    form: &T,
+) -> reqwest::Response {
+    app.browser
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn only_admins_get_in_and_every_form_needs_its_csrf_token() {
     let app = spawn_app().await;
@@ -88,24 +102,13 @@ async fn only_admins_get_in_and_every_form_needs_its_csrf_token() {
 
     // A form without (or with a wrong) CSRF token is refused.
     for token in ["", "forged"] {
-        let r = app
-            .browser
-            .post(app.url("/admin/keys/rotate"))
-            .form(&[("csrf_token", token)])
-            .send()
-            .await
-            .unwrap();
+        let r = post_form(&app, "/admin/keys/rotate", &[("csrf_token", token)]).await;
         assert_eq!(r.status(), 403);
         assert!(r.text().await.unwrap().contains("data-reason=\"csrf\""));
     }
     let keys = app.get("/admin/keys").await.text().await.unwrap();
-    let r = app
-        .browser
-        .post(app.url("/admin/keys/rotate"))
-        .form(&[("csrf_token", csrf(&keys).as_str()), ("alg", "ES256")])
-        .send()
-        .await
-        .unwrap();
+    let rotate = [("csrf_token", csrf(&keys)), ("alg", "ES256".into())];
+    let r = post_form(&app, "/admin/keys/rotate", &rotate).await;
     assert_eq!(location(&r), "/admin/keys?done=rotated");
     let keys = app
         .get("/admin/keys?done=rotated")
@@ -138,31 +141,16 @@ async fn only_admins_get_in_and_every_form_needs_its_csrf_token() {
     assert_eq!(location(&r), "/admin/login");
 }
 
-#[tokio::test]
-async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
-    let app = spawn_app().await;
-    let admin = resident(&app, 71, "000077770001", "管理員", false);
-    let target = resident(&app, 72, "000077770002", "王小明", false);
-    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), &admin).unwrap();
-    assert_eq!(console_sign_in(&app, &admin).await.status(), 200);
-
-    // A new client: a forbidden redirect URI is refused on the form, with the field marked.
+/// On the new-client form: a bad redirect URI is refused, then `ecpa` is made; returns its secret.
+async fn create_ecpa_on_the_form(app: &TestApp) -> String {
     let form = app.get("/admin/clients/new").await.text().await.unwrap();
     assert!(
         form.contains("<label for=\"redirect_uris\">"),
         "labelled fields"
     );
     let token = csrf(&form);
-    let post = |fields: Vec<(&'static str, String)>| {
-        let app = &app;
-        async move {
-            app.browser
-                .post(app.url("/admin/clients"))
-                .form(&fields)
-                .send()
-                .await
-                .unwrap()
-        }
+    let post = |fields: Vec<(&'static str, String)>| async move {
+        post_form(app, "/admin/clients", &fields).await
     };
     let r = post(vec![
         ("csrf_token", token.clone()),
@@ -206,42 +194,21 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     let client = cardinal::admin::clients::records::find(&app.engine, "ecpa").unwrap();
     assert_eq!(client.redirect_uris.len(), 2);
     assert!(client.skip_consent);
+    secret
+}
 
-    // Rotate its secret.
-    let edit = app.get("/admin/clients/ecpa").await.text().await.unwrap();
-    assert!(!edit.contains(&secret), "the secret is shown once");
-    let r = app
-        .browser
-        .post(app.url("/admin/clients/ecpa/secret"))
-        .form(&[("csrf_token", csrf(&edit))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(!r.text().await.unwrap().contains(&secret));
-
-    // Find the registration and deactivate it: a reason is required.
+/// Finds `target` by national ID `national` and deactivates it, first refused without a reason.
+async fn find_and_deactivate_on_the_console(app: &TestApp, target: &str, national: &str) {
     // The search is posted (a national ID never goes into a URL); without the form's
     // token it is refused.
     let list = app.get("/admin/registrations").await.text().await.unwrap();
-    let forged = app
-        .browser
-        .post(app.url("/admin/registrations"))
-        .form(&[("csrf_token", "forged"), ("q", national_id(72).as_str())])
-        .send()
-        .await
-        .unwrap();
+    let forged = [("csrf_token", "forged"), ("q", national)];
+    let forged = post_form(app, "/admin/registrations", &forged).await;
     assert_eq!(forged.status(), 403);
-    let found = app
-        .browser
-        .post(app.url("/admin/registrations"))
-        .form(&[
-            ("csrf_token", csrf(&list).as_str()),
-            ("q", national_id(72).as_str()),
-        ])
-        .send()
+    let token = csrf(&list);
+    let search = [("csrf_token", token.as_str()), ("q", national)];
+    let found = post_form(app, "/admin/registrations", &search)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -254,7 +221,7 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
         "{found}"
     );
     assert_eq!(
-        found.matches(&national_id(72)).count(),
+        found.matches(national).count(),
         1,
         "only in the search box: the results show it masked"
     );
@@ -264,25 +231,14 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
         .text()
         .await
         .unwrap();
-    let r = app
-        .browser
-        .post(app.url(&format!("/admin/registrations/{target}/deactivate")))
-        .form(&[("csrf_token", csrf(&detail).as_str()), ("reason", "")])
-        .send()
-        .await
-        .unwrap();
+    let deactivate = format!("/admin/registrations/{target}/deactivate");
+    let token = csrf(&detail);
+    let no_reason = [("csrf_token", token.as_str()), ("reason", "")];
+    let r = post_form(app, &deactivate, &no_reason).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("data-field=\"reason\""));
-    let r = app
-        .browser
-        .post(app.url(&format!("/admin/registrations/{target}/deactivate")))
-        .form(&[
-            ("csrf_token", csrf(&detail).as_str()),
-            ("reason", "臨櫃停用"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let reason = [("csrf_token", token.as_str()), ("reason", "臨櫃停用")];
+    let r = post_form(app, &deactivate, &reason).await;
     assert_eq!(
         location(&r),
         format!("/admin/registrations/{target}?done=deactivated")
@@ -290,6 +246,33 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
     let detail = app.get(&location(&r)).await.text().await.unwrap();
     assert!(detail.contains("data-status=\"deactivated\""), "{detail}");
     assert!(detail.contains("臨櫃停用"));
+}
+
+#[tokio::test]
+async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
+    let app = spawn_app().await;
+    let admin = resident(&app, 71, "000077770001", "管理員", false);
+    let target = resident(&app, 72, "000077770002", "王小明", false);
+    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), &admin).unwrap();
+    assert_eq!(console_sign_in(&app, &admin).await.status(), 200);
+
+    // A new client: a forbidden redirect URI is refused on the form, with the field marked.
+    let secret = create_ecpa_on_the_form(&app).await;
+
+    // Rotate its secret.
+    let edit = app.get("/admin/clients/ecpa").await.text().await.unwrap();
+    assert!(!edit.contains(&secret), "the secret is shown once");
+    let r = post_form(
+        &app,
+        "/admin/clients/ecpa/secret",
+        &[("csrf_token", csrf(&edit))],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().await.unwrap().contains(&secret));
+
+    // Find the registration and deactivate it: a reason is required.
+    find_and_deactivate_on_the_console(&app, &target, &national_id(72)).await;
 
     // The audit log shows each step by this admin; the CSV export has them.
     let actor = format!("person:{admin}");
@@ -331,13 +314,7 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
 
     // Logout ends the console session and offers the SSO logout.
     let home = app.get("/admin").await.text().await.unwrap();
-    let r = app
-        .browser
-        .post(app.url("/admin/logout"))
-        .form(&[("csrf_token", csrf(&home))])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&app, "/admin/logout", &[("csrf_token", csrf(&home))]).await;
     assert!(location(&r).starts_with("/logout?client_id=cardinal-admin"));
     assert_eq!(location(&app.get("/admin").await), "/admin/login");
     assert_not_logged(&[&secret, &national_id(71), &national_id(72)]);

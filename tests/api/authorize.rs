@@ -88,7 +88,7 @@ async fn protocol_errors_redirect_with_iss_and_state() {
         ),
         (vec![("prompt", "none login")], "invalid_request"),
         (vec![("max_age", "-1")], "invalid_request"),
-        (vec![("claims", "{not json")], "invalid_request"),
+        (vec![("claims", MALFORMED_JSON)], "invalid_request"),
         (vec![("response_mode", "fragment")], "invalid_request"),
         (vec![("id_token_hint", "not.a.jwt")], "invalid_request"),
         (vec![("prompt", "none")], "login_required"),

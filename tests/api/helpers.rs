@@ -244,6 +244,9 @@ pub struct TestClient {
 
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
+/// A body or parameter that is not JSON: an object that never closes.
+pub const MALFORMED_JSON: &str = "{not json";
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
@@ -482,6 +485,16 @@ pub fn auth_params<'a>(
         p.push((k, v));
     }
     p
+}
+
+/// The string `field` of every item of a JSON page (`{"items": [...]}`), in order.
+pub fn item_strings<'a>(page: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    page["items"]
+        .as_array()
+        .expect("a page with items")
+        .iter()
+        .map(|item| item[field].as_str().expect("a string field"))
+        .collect()
 }
 
 /// Decodes a JWT's payload without verifying it (to look at claims).

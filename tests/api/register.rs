@@ -147,6 +147,71 @@ pub async fn confirm(app: &TestApp, link: &str, card: &serde_json::Value) -> req
         .unwrap()
 }
 
+/// A wrong 戶號 and a wrong 鄰 at step 1 get the same message, which names no field.
+async fn a_registry_mismatch_names_no_field(app: &TestApp, card: &serde_json::Value) {
+    let wrong = step1(app, card, "F0000000", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wrong.contains("data-error=\"registry_mismatch\""),
+        "{wrong}"
+    );
+    let wrong_nb = step1(app, card, "F1234567", "6")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let msg = |html: &str| {
+        html.split("id=\"form-error\"")
+            .nth(1)
+            .and_then(|s| s.split("</p>").next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        msg(&wrong),
+        msg(&wrong_nb),
+        "the mismatch message does not say which field was wrong"
+    );
+}
+
+/// Step 2 refuses a common, a mismatched, a personal and a short 註冊密碼, each by its code.
+async fn weak_or_mismatched_passwords_are_refused(app: &TestApp, page2: &str) {
+    for (pw, again, code) in [
+        ("123456", "123456", "password_common"),
+        ("Tq7~vLm9", "Tq7~vLm8", "password_mismatch"),
+        ("A123456789Q~", "A123456789Q~", "password_personal_data"),
+        ("Tq7", "Tq7", "password_length"),
+    ] {
+        let html = step2(app, page2, pw, again, "applicant@example.gov.tw")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!("data-error=\"{code}\"")),
+            "{pw}: {html}"
+        );
+    }
+}
+
+/// The link of the one 認證通知信 in `outbox`, a mail that never carries the password.
+async fn the_confirmation_link(app: &TestApp, outbox: &std::path::Path) -> String {
+    let got = wait_mail(outbox, 1).await;
+    assert_eq!(got.len(), 1, "one 認證通知信");
+    assert!(
+        got[0].contains("認證通知信") || got[0].contains("=?utf-8?"),
+        "subject"
+    );
+    assert!(
+        !got[0].contains(PASSWORD),
+        "the mail never carries the password"
+    );
+    link_in(&got[0], &format!("{}/register/confirm?t=", app.address))
+}
+
 #[tokio::test]
 async fn the_guide_walk_apply_confirm_and_sign_in() {
     let issuers = Issuers::new();
@@ -167,32 +232,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
     assert_eq!(places, vec!["中正區"]);
 
     // Wrong 戶號, then wrong 鄰: the same message, which names no field.
-    let wrong = step1(&app, &card, "F0000000", "5")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        wrong.contains("data-error=\"registry_mismatch\""),
-        "{wrong}"
-    );
-    let wrong_nb = step1(&app, &card, "F1234567", "6")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let msg = |html: &str| {
-        html.split("id=\"form-error\"")
-            .nth(1)
-            .and_then(|s| s.split("</p>").next())
-            .unwrap_or_default()
-            .to_string()
-    };
-    assert_eq!(
-        msg(&wrong),
-        msg(&wrong_nb),
-        "the mismatch message does not say which field was wrong"
-    );
+    a_registry_mismatch_names_no_field(&app, &card).await;
 
     let r = step1(&app, &card, "f1234567", "5").await;
     assert_eq!(r.status(), 200);
@@ -202,22 +242,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
         "{page2}"
     );
 
-    for (pw, again, code) in [
-        ("123456", "123456", "password_common"),
-        ("Tq7~vLm9", "Tq7~vLm8", "password_mismatch"),
-        ("A123456789Q~", "A123456789Q~", "password_personal_data"),
-        ("Tq7", "Tq7", "password_length"),
-    ] {
-        let html = step2(&app, &page2, pw, again, "applicant@example.gov.tw")
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            html.contains(&format!("data-error=\"{code}\"")),
-            "{pw}: {html}"
-        );
-    }
+    weak_or_mismatched_passwords_are_refused(&app, &page2).await;
     let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
         .await
         .text()
@@ -229,17 +254,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
     );
     assert!(!done.contains(PASSWORD));
 
-    let got = wait_mail(outbox.path(), 1).await;
-    assert_eq!(got.len(), 1, "one 認證通知信");
-    assert!(
-        got[0].contains("認證通知信") || got[0].contains("=?utf-8?"),
-        "subject"
-    );
-    assert!(
-        !got[0].contains(PASSWORD),
-        "the mail never carries the password"
-    );
-    let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
+    let link = the_confirmation_link(&app, outbox.path()).await;
     let token_part = link.rsplit('=').next().unwrap();
     assert!(
         cardinal::crypto::b64url_decode(token_part).unwrap().len() >= 16,

@@ -10,6 +10,11 @@ use serde_json::{json, Value};
 use super::*;
 use crate::admin_cli::national_id;
 
+/// The card number of the member whose registration the admin deactivates.
+const MEMBER_CARD: &str = "000087650001";
+/// The seed of the member's national ID ([`national_id`]).
+const MEMBER_SEED: u32 = 81;
+
 /// A second card holder, with another national ID than the cards of `Issuers::issue`.
 fn other_card(issuers: &Issuers, card_number: &str, name: &str, seed: u32) -> Value {
     let out = issuers.dir.path().join(format!("other-{card_number}.json"));
@@ -59,30 +64,8 @@ async fn value(browser: &Browser, id: &str) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_registration_in_a_real_browser(
-) {
-    let issuers = Issuers::new();
-    let admin_card = holder_card(&issuers);
-    let member_card = other_card(&issuers, "000087650001", "陳美華", 81);
-    let (app, authenticator) = spawn_card_idp(&issuers, &admin_card).await;
-    let admin_id = register(&app, &admin_card, false);
-    let member_id = register(&app, &member_card, false);
-    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), "000012345678")
-        .unwrap();
-    let browser = Browser::start().await;
-
-    // /admin → Cardinal's own sign-in page → the card → back in the console.
-    browser.goto(&app.url("/admin?lang=zh-TW")).await;
-    sign_in_with_card(&browser, &app).await;
-    browser.wait_css("#admin-name").await;
-    assert_eq!(browser.text("admin-name").await, "王小明");
-    let url = browser.client.current_url().await.unwrap();
-    assert_eq!(url.path(), "/admin");
-    assert!(browser.page().await.contains("管理後台"), "zh-TW as chosen");
-    browser.screenshot("admin-home.png").await;
-
-    // A new client: the secret is shown once.
+/// From the console's home: creates client `ecpa` on the form; returns the secret shown once.
+async fn create_ecpa_in_the_console(browser: &Browser, app: &TestApp) -> String {
     browser
         .click_css("nav.admin a[href=\"/admin/clients\"]")
         .await;
@@ -100,7 +83,7 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
     browser.mark_old_page().await;
     browser.click("save-client").await;
     browser.wait_css("#client-secret").await;
-    let first = value(&browser, "client-secret").await;
+    let first = value(browser, "client-secret").await;
     assert!(first.len() >= 43, "a 256-bit secret: {first}");
     assert_eq!(browser.text("secret-client-id").await, "ecpa");
     browser.screenshot("admin-client-secret.png").await;
@@ -110,8 +93,11 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
         client.redirect_uris[0].as_ref(),
         "https://ecpa.example.gov.tw/callback"
     );
+    first
+}
 
-    // Rotate it: a new secret, the old one no longer works.
+/// On `ecpa`'s secret page: back to the client, rotate; the new secret works, `first` not.
+async fn rotate_ecpa_in_the_console(browser: &Browser, app: &TestApp, first: &str) {
     browser.click("back-to-client").await;
     browser.wait_css("#rotate-secret").await;
     browser.mark_old_page().await;
@@ -124,32 +110,31 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
             vec![],
         )
         .await;
-    let second = value(&browser, "client-secret").await;
+    let second = value(browser, "client-secret").await;
     assert!(second.len() >= 43 && second != first);
-    let introspect = |secret: String| {
-        let app = &app;
-        async move {
-            app.api
-                .post(app.url("/introspect"))
-                .basic_auth("ecpa", Some(secret))
-                .form(&[("token", "x")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+    let introspect = |secret: String| async move {
+        app.api
+            .post(app.url("/introspect"))
+            .basic_auth("ecpa", Some(secret))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     };
-    assert_eq!(introspect(first.clone()).await, 401);
-    assert_eq!(introspect(second.clone()).await, 200);
+    assert_eq!(introspect(first.to_string()).await, 401);
+    assert_eq!(introspect(second).await, 200);
+}
 
-    // Find the registration by card number; the national ID is masked.
+/// Finds `member_id` by card number (national ID masked) and deactivates it with the keyboard.
+async fn find_and_deactivate_in_the_console(browser: &Browser, app: &TestApp, member_id: &str) {
     browser.goto(&app.url("/admin/registrations")).await;
-    browser.type_into("q", "000087650001").await;
+    browser.type_into("q", MEMBER_CARD).await;
     browser.click("search").await;
     let link = format!("a[href=\"/admin/registrations/{member_id}\"]");
     browser.wait_css(&link).await;
-    let full_id = national_id(81);
+    let full_id = national_id(MEMBER_SEED);
     let listed = browser.text("registrations").await;
     assert!(listed.contains("陳美華"), "{listed}");
     assert!(listed.contains(&format!("{}****{}", &full_id[..3], &full_id[7..])));
@@ -178,26 +163,15 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
     assert!(browser.text("notice").await.contains("已停用"));
     assert_eq!(browser.text("reason-shown").await, "本人臨櫃申請停用");
     browser.screenshot("admin-registration.png").await;
+}
 
-    // The person can no longer sign in: their card at a client's sign-in is refused.
-    authenticator.insert(&member_card);
-    let rp = app.add_client(|_| {});
-    let (_, challenge) = pkce();
-    let params = auth_params(
-        &rp,
-        &challenge,
-        &[("prompt", "login"), ("ui_locales", "zh-TW")],
-    );
-    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
-    browser.goto(authorize.as_str()).await;
-    sign_in_with_card(&browser, &app).await;
-    browser
-        .wait_attr("form-error", "data-error", "deactivated")
-        .await;
-    assert!(browser.text("form-error").await.contains("已被停用"));
-    browser.screenshot("admin-deactivated-login.png").await;
-
-    // The audit log shows each step by this admin.
+/// The audit log page, and its CSV export with the console's session, show each step.
+async fn audit_log_shows_each_step(
+    browser: &Browser,
+    app: &TestApp,
+    admin_id: &str,
+    member_id: &str,
+) {
     let actor = format!("person:{admin_id}");
     browser
         .goto(&app.url(&format!("/admin/audit?actor={actor}")))
@@ -250,6 +224,60 @@ async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_regi
         assert!(csv.contains(event), "{event} not in the CSV:\n{csv}");
     }
     assert!(csv.contains("reason=本人臨櫃申請停用"));
-    assert!(csv.contains(&member_id));
+    assert!(csv.contains(member_id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_signs_in_with_the_card_manages_a_client_and_deactivates_a_registration_in_a_real_browser(
+) {
+    let issuers = Issuers::new();
+    let admin_card = holder_card(&issuers);
+    let member_card = other_card(&issuers, MEMBER_CARD, "陳美華", MEMBER_SEED);
+    let (app, authenticator) = spawn_card_idp(&issuers, &admin_card).await;
+    let admin_id = register(&app, &admin_card, false);
+    let member_id = register(&app, &member_card, false);
+    cardinal::admin::roles::grant(&app.engine, &cardinal::admin::Actor::cli(), "000012345678")
+        .unwrap();
+    let browser = Browser::start().await;
+
+    // /admin → Cardinal's own sign-in page → the card → back in the console.
+    browser.goto(&app.url("/admin?lang=zh-TW")).await;
+    sign_in_with_card(&browser, &app).await;
+    browser.wait_css("#admin-name").await;
+    assert_eq!(browser.text("admin-name").await, "王小明");
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/admin");
+    assert!(browser.page().await.contains("管理後台"), "zh-TW as chosen");
+    browser.screenshot("admin-home.png").await;
+
+    // A new client: the secret is shown once.
+    let first = create_ecpa_in_the_console(&browser, &app).await;
+
+    // Rotate it: a new secret, the old one no longer works.
+    rotate_ecpa_in_the_console(&browser, &app, &first).await;
+
+    // Find the registration by card number and deactivate it with the keyboard.
+    find_and_deactivate_in_the_console(&browser, &app, &member_id).await;
+
+    // The person can no longer sign in: their card at a client's sign-in is refused.
+    authenticator.insert(&member_card);
+    let rp = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let params = auth_params(
+        &rp,
+        &challenge,
+        &[("prompt", "login"), ("ui_locales", "zh-TW")],
+    );
+    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
+    browser.goto(authorize.as_str()).await;
+    sign_in_with_card(&browser, &app).await;
+    browser
+        .wait_attr("form-error", "data-error", "deactivated")
+        .await;
+    assert!(browser.text("form-error").await.contains("已被停用"));
+    browser.screenshot("admin-deactivated-login.png").await;
+
+    // The audit log and its CSV export show each step by this admin.
+    audit_log_shows_each_step(&browser, &app, &admin_id, &member_id).await;
     browser.close().await;
 }

@@ -144,54 +144,20 @@ pub(super) async fn open_webhr_through_sso(browser: &Browser, demo: &Demo) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
-    let (demo, app) = spawn_demo().await;
+/// From eCPA's apps, a greyed `target` link: Cardinal asks for the MOICA card and its PIN.
+async fn step_up_to_the_citizen_certificate(
+    browser: &Browser,
+    demo: &Demo,
+    app: &TestApp,
+    target: &str,
+) {
     let ecpa = format!("{}/", demo.ecpa_url);
-    let webhr = format!("{}/", demo.webhr_url);
-    let browser = Browser::start().await;
-
-    // eCPA's login box: 健保卡 → Cardinal → card + 註冊密碼 → back on eCPA (first-party: no
-    // consent) in 我的專區 > 應用系統.
-    browser.goto(&ecpa).await;
-    browser.wait_css("#login-card").await;
-    browser.screenshot("ecpa-home.png").await;
-    sign_in_to_ecpa(&browser, &demo, &app).await;
-    assert!(
-        browser.text("acr").await.contains(ACR_CARD),
-        "{}",
-        browser.page().await
-    );
-    assert!(browser.text("whoami").await.contains("王小明"));
-    let greyed = browser
-        .eval(
-            "return Array.from(document.querySelectorAll('#apps a.greyed')).map(a => a.getAttribute('href'));",
-            vec![],
-        )
-        .await;
-    let greyed: Vec<String> = serde_json::from_value(greyed).unwrap();
-    assert!(!greyed.is_empty(), "card sign-in greys some links");
-    assert!(browser
-        .text("stepup-note")
-        .await
-        .contains("上述反灰的連結請使用自然人憑證登入才可使用"));
-    browser.screenshot("ecpa-apps-card.png").await;
-
-    // 應用系統 → WebHR: Cardinal's session signs the person in with no card and no
-    // password; WebHR is not first-party, so its consent is asked once.
-    open_webhr_through_sso(&browser, &demo).await;
-    assert!(browser.text("whoami").await.contains("王小明"));
-    browser.screenshot("webhr-signed-in.png").await;
-
-    // A greyed link on eCPA starts step-up: Cardinal asks for the citizen certificate.
-    // The person swaps the card on the demo's dev page and signs with the PIN.
     browser.goto(&format!("{ecpa}apps")).await;
     browser.wait_css("#apps a.greyed").await;
-    let target = greyed.first().unwrap().clone();
     browser
         .click_css(&format!("#apps a.greyed[href=\"{target}\"]"))
         .await;
-    choose_card_method(&browser, &app).await;
+    choose_card_method(browser, app).await;
     assert!(
         browser.page().await.contains("自然人憑證"),
         "the page names the level it needs; {}",
@@ -209,7 +175,7 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
         .find(|c| c.key == "moica")
         .and_then(|c| c.file.pin.clone())
         .unwrap();
-    card_page_sign_in(&browser, None, Some(&pin)).await;
+    card_page_sign_in(browser, None, Some(&pin)).await;
     browser.wait_url(&ecpa).await;
     browser.wait_css("#apps").await;
     assert!(
@@ -225,9 +191,12 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
         .await;
     assert_eq!(still_greyed, json!(0), "{}", browser.page().await);
     browser.screenshot("ecpa-apps-citizen.png").await;
+}
 
-    // 登出 on eCPA: Cardinal's logout page lists what is signed out; WebHR's session
-    // ends through back-channel logout.
+/// 登出 on eCPA, confirmed on Cardinal's logout page (which lists WebHR); WebHR signs out too.
+async fn log_out_of_ecpa_and_webhr(browser: &Browser, demo: &Demo, app: &TestApp) {
+    let ecpa = format!("{}/", demo.ecpa_url);
+    let webhr = format!("{}/", demo.webhr_url);
     browser.click("logout").await;
     let deadline = Instant::now() + TIMEOUT;
     loop {
@@ -279,6 +248,53 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         browser.goto(&webhr).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
+    let (demo, app) = spawn_demo().await;
+    let ecpa = format!("{}/", demo.ecpa_url);
+    let browser = Browser::start().await;
+
+    // eCPA's login box: 健保卡 → Cardinal → card + 註冊密碼 → back on eCPA (first-party: no
+    // consent) in 我的專區 > 應用系統.
+    browser.goto(&ecpa).await;
+    browser.wait_css("#login-card").await;
+    browser.screenshot("ecpa-home.png").await;
+    sign_in_to_ecpa(&browser, &demo, &app).await;
+    assert!(
+        browser.text("acr").await.contains(ACR_CARD),
+        "{}",
+        browser.page().await
+    );
+    assert!(browser.text("whoami").await.contains("王小明"));
+    let greyed = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#apps a.greyed')).map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await;
+    let greyed: Vec<String> = serde_json::from_value(greyed).unwrap();
+    assert!(!greyed.is_empty(), "card sign-in greys some links");
+    assert!(browser
+        .text("stepup-note")
+        .await
+        .contains("上述反灰的連結請使用自然人憑證登入才可使用"));
+    browser.screenshot("ecpa-apps-card.png").await;
+
+    // 應用系統 → WebHR: Cardinal's session signs the person in with no card and no
+    // password; WebHR is not first-party, so its consent is asked once.
+    open_webhr_through_sso(&browser, &demo).await;
+    assert!(browser.text("whoami").await.contains("王小明"));
+    browser.screenshot("webhr-signed-in.png").await;
+
+    // A greyed link on eCPA starts step-up: Cardinal asks for the citizen certificate.
+    // The person swaps the card on the demo's dev page and signs with the PIN.
+    step_up_to_the_citizen_certificate(&browser, &demo, &app, greyed.first().unwrap()).await;
+
+    // 登出 on eCPA: Cardinal's logout page lists what is signed out; WebHR's session
+    // ends through back-channel logout.
+    log_out_of_ecpa_and_webhr(&browser, &demo, &app).await;
 
     // Cardinal's session is gone too: prompt=none gets login_required.
     let (_, challenge) = pkce();

@@ -912,52 +912,32 @@ async fn a_foreign_site_cannot_use_the_authenticator_from_the_browser() {
     site_handle.stop(false).await;
 }
 
-/// The guide's whole walk through the real pages and their scripts: registration home →
-/// terms → apply (card, 戶號, 戶籍 from the registry) → 註冊密碼 and contact data → the
-/// 認證通知信 at a real SMTP server → the link page with the card → sign in to a client →
-/// 忘記註冊密碼 → the reset mail → a new 註冊密碼 → sign in again with it.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_guide_walk_in_a_real_browser() {
-    const NEW_PASSWORD: &str = "Tq7~vLm9";
-    const RESET_PASSWORD: &str = "Nw8~pQz5";
-    const EMAIL: &str = "applicant@example.gov.tw";
-    let smtp = crate::mail::SmtpServer::start(crate::mail::free_port());
-    let smtp_port = smtp.port;
-    let issuers = Issuers::new();
-    let card = holder_card(&issuers);
-    let (app, authenticator) = spawn_card_idp_with(&issuers, &card, |s| {
+/// The 註冊密碼 the guide's applicant chooses when applying.
+const NEW_PASSWORD: &str = "Tq7~vLm9";
+/// The 註冊密碼 the applicant sets through 忘記註冊密碼.
+const RESET_PASSWORD: &str = "Nw8~pQz5";
+/// The applicant's e-mail address, where the 認證通知信 and the reset mails go.
+const APPLICANT_EMAIL: &str = "applicant@example.gov.tw";
+
+/// [`spawn_card_idp`] mailing to the SMTP server at `smtp_port`, with the demo registry.
+async fn spawn_mailing_card_idp(
+    issuers: &Issuers,
+    card: &Value,
+    smtp_port: u16,
+) -> (TestApp, Authenticator) {
+    let (app, authenticator) = spawn_card_idp_with(issuers, card, |s| {
         s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
             "smtp://127.0.0.1:{smtp_port}"
         )));
         s.mail.send_interval_secs = 1;
-        s.password.argon2_memory_kib = 1024;
-        s.password.argon2_iterations = 1;
     })
     .await;
-    let engine = app.engine.clone();
-    tokio::task::spawn_blocking(move || {
-        cardinal::registry::import(
-            engine.store(),
-            engine.ring(),
-            include_str!("../../../examples/demo/residents.csv").as_bytes(),
-            engine.now(),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let browser = Browser::start().await;
-    let started = Instant::now();
+    crate::register::import_demo_registry(&app).await;
+    (app, authenticator)
+}
 
-    // 健保卡網路服務註冊: the home page, with 首次登入請先申請.
-    browser.goto(&app.url("/register")).await;
-    browser.wait_css("a[href=\"/register/terms\"]").await;
-    let page = browser.page().await;
-    assert!(page.contains("健保卡網路服務註冊"), "{page}");
-    browser.screenshot("register-home.png").await;
-
-    // The language switch (R-X-1): English on the same page, remembered on the next ones;
-    // the card script speaks the page's language too.
+/// On the registration home: the language switch to English and back on the terms, then 同意.
+async fn switch_languages_on_home_and_terms(browser: &Browser, app: &TestApp) {
     browser.click("lang-switch").await;
     browser.wait_css("html[lang=\"en\"] #read-card").await;
     assert_eq!(browser.text("lang-switch").await, "繁體中文");
@@ -989,8 +969,10 @@ async fn the_guide_walk_in_a_real_browser() {
         "我已閱讀完畢，並瞭解相關規定"
     );
     browser.click("accept-terms").await;
+}
 
-    // Step 1: 讀取, 戶號, 縣市 → 鄉鎮市區 → 村里 (filled by register.js), 鄰.
+/// Step 1 as the guide shows it: 下一步 waits for 讀取; then 戶號, 戶籍 and 鄰, 下一步.
+async fn apply_step1_as_the_guide_shows(browser: &Browser, app: &TestApp) {
     browser.wait_url(&app.url("/register/apply")).await;
     browser.wait_css("#read-card").await;
     assert_eq!(
@@ -1011,9 +993,10 @@ async fn the_guide_walk_in_a_real_browser() {
     browser.screenshot("apply.png").await;
     assert_eq!(browser.text("login-submit").await, "下一步");
     browser.click("login-submit").await;
+}
 
-    // Step 2: its switch posts the step again (the card was read once): the same step in
-    // English, with the meter's words, and back.
+/// Step 2's language switch (it posts the step again): English with the meter's words, and back.
+async fn step2_in_english_and_back(browser: &Browser) {
     browser.wait_css("#apply-form #password").await;
     browser.mark_old_page().await;
     browser.click("lang-switch").await;
@@ -1031,8 +1014,10 @@ async fn the_guide_walk_in_a_real_browser() {
         .wait_css("html[lang=\"zh-TW\"]:not([data-old-page]) #apply-form #password")
         .await;
     assert_eq!(browser.text("meter").await, "弱中中強強");
+}
 
-    // Step 2: the 註冊密碼 meter, as a person types.
+/// The 註冊密碼 meter on step 2 as a person types, or the known bug that blocks register.js.
+async fn the_password_meter_as_a_person_types(browser: &Browser) {
     assert_eq!(browser.text("applicant-name").await, "王小明");
     let mut levels = Vec::new();
     for c in "abc".chars() {
@@ -1083,9 +1068,26 @@ async fn the_guide_walk_in_a_real_browser() {
              without script-src): the 註冊密碼 meter stays {levels:?}"
         );
     }
+}
+
+/// Fills step 2's 註冊密碼 (twice), mobile and e-mail afresh with `password`.
+async fn fill_apply_step2(browser: &Browser, password: &str) {
+    for (id, value) in [
+        ("password", password),
+        ("password_confirm", password),
+        ("mobile", "0912345678"),
+        ("email", APPLICANT_EMAIL),
+    ] {
+        browser.clear(id).await;
+        browser.type_into(id, value).await;
+    }
+}
+
+/// Step 2 with a confirmation that differs (password_mismatch), then right: applied.
+async fn apply_step2_after_a_mismatch(browser: &Browser) {
     browser.type_into("password_confirm", "Tq7~vLm8").await;
     browser.type_into("mobile", "0912345678").await;
-    browser.type_into("email", EMAIL).await;
+    browser.type_into("email", APPLICANT_EMAIL).await;
     browser.screenshot("apply-step2.png").await;
 
     // A confirmation that differs: password_mismatch, on the same step.
@@ -1094,33 +1096,29 @@ async fn the_guide_walk_in_a_real_browser() {
         .wait_attr("form-error", "data-error", "password_mismatch")
         .await;
     browser.wait_css("#apply-form #password").await;
-    for (id, value) in [
-        ("password", NEW_PASSWORD),
-        ("password_confirm", NEW_PASSWORD),
-        ("mobile", "0912345678"),
-        ("email", EMAIL),
-    ] {
-        browser.clear(id).await;
-        browser.type_into(id, value).await;
-    }
+    fill_apply_step2(browser, NEW_PASSWORD).await;
     assert_eq!(browser.text("apply-submit").await, "確認申請");
     browser.click("apply-submit").await;
     browser.wait_attr("notice", "data-outcome", "applied").await;
     let notice = browser.text("notice").await;
     assert!(notice.contains("a****@example.gov.tw"), "{notice}");
+}
 
-    // The 認證通知信 at the SMTP server: its link, opened in the browser, with the card.
-    let mail = nth_mail(&smtp, 1).await;
-    assert!(mail.contains(EMAIL), "{mail}");
+/// The 認證通知信 (the first mail) has no password; its link, opened with the card, confirms.
+async fn confirm_with_the_mailed_link(
+    browser: &Browser,
+    app: &TestApp,
+    smtp: &crate::mail::SmtpServer,
+) {
+    let mail = nth_mail(smtp, 1).await;
+    assert!(mail.contains(APPLICANT_EMAIL), "{mail}");
     assert!(
         !mail.contains(NEW_PASSWORD),
         "the mail never carries the password"
     );
     let link = link_in(&mail, &app.url("/register/confirm?t="));
     browser.goto(&link).await;
-    browser.wait_css("#read-card").await;
-    browser.click("read-card").await;
-    browser.wait_attr("card-status", "data-ok", "read").await;
+    read_card(browser).await;
     assert_eq!(browser.text("login-submit").await, "確定");
     browser.click("login-submit").await;
     browser
@@ -1128,16 +1126,98 @@ async fn the_guide_walk_in_a_real_browser() {
         .await;
     let notice = browser.text("notice").await;
     assert!(notice.contains("已完成電子信箱認證"), "{notice}");
+}
+
+/// An authorization of `client` (`extra` parameters) with [`card_sign_in`]; the code redeems.
+async fn card_sign_in_and_redeem(
+    browser: &Browser,
+    app: &TestApp,
+    client: &TestClient,
+    extra: &[(&str, &str)],
+    password: &str,
+    wrong: Option<&str>,
+) -> Value {
+    let (verifier, challenge) = pkce();
+    let params = auth_params(client, &challenge, extra);
+    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
+    let code = card_sign_in(browser, app, authorize.as_str(), password, wrong).await;
+    let r = app.redeem(client, &code, &verifier).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// On the 忘記註冊密碼 page: 讀取, 寄送重設註冊密碼信, 確定 → reset_sent.
+async fn send_reset_mail(browser: &Browser) {
+    read_card(browser).await;
+    browser
+        .click_css("input[name=mode][value=registered]")
+        .await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "reset_sent")
+        .await;
+}
+
+/// Opens the reset `link`: 讀取 and the new 註冊密碼 `password` (not yet confirmed).
+async fn open_reset_link(browser: &Browser, link: &str, password: &str) {
+    browser.goto(link).await;
+    read_card(browser).await;
+    browser.type_into("password", password).await;
+}
+
+/// On the reset page: `password` again and 確定 → reset_done.
+async fn confirm_reset(browser: &Browser, password: &str) {
+    browser.type_into("password_confirm", password).await;
+    browser.mark_old_page().await;
+    browser.click("login-submit").await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "reset_done")
+        .await;
+}
+
+/// The guide's whole walk through the real pages and their scripts: registration home →
+/// terms → apply (card, 戶號, 戶籍 from the registry) → 註冊密碼 and contact data → the
+/// 認證通知信 at a real SMTP server → the link page with the card → sign in to a client →
+/// 忘記註冊密碼 → the reset mail → a new 註冊密碼 → sign in again with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guide_walk_in_a_real_browser() {
+    let smtp = crate::mail::SmtpServer::start(crate::mail::free_port());
+    let issuers = Issuers::new();
+    let card = holder_card(&issuers);
+    let (app, authenticator) = spawn_mailing_card_idp(&issuers, &card, smtp.port).await;
+    let browser = Browser::start().await;
+    let started = Instant::now();
+
+    // 健保卡網路服務註冊: the home page, with 首次登入請先申請.
+    browser.goto(&app.url("/register")).await;
+    browser.wait_css("a[href=\"/register/terms\"]").await;
+    let page = browser.page().await;
+    assert!(page.contains("健保卡網路服務註冊"), "{page}");
+    browser.screenshot("register-home.png").await;
+
+    // The language switch (R-X-1): English on the same page, remembered on the next ones;
+    // the card script speaks the page's language too.
+    switch_languages_on_home_and_terms(&browser, &app).await;
+
+    // Step 1: 讀取, 戶號, 縣市 → 鄉鎮市區 → 村里 (filled by register.js), 鄰.
+    apply_step1_as_the_guide_shows(&browser, &app).await;
+
+    // Step 2: its switch posts the step again (the card was read once): the same step in
+    // English, with the meter's words, and back.
+    step2_in_english_and_back(&browser).await;
+
+    // Step 2: the 註冊密碼 meter, as a person types; then a confirmation that differs.
+    the_password_meter_as_a_person_types(&browser).await;
+    apply_step2_after_a_mismatch(&browser).await;
+
+    // The 認證通知信 at the SMTP server: its link, opened in the browser, with the card.
+    confirm_with_the_mailed_link(&browser, &app, &smtp).await;
 
     // Sign in to a client: 健保卡登入 → 讀取 → 註冊密碼 → consent → the client, with a code.
     let client = app.add_client(|_| {});
-    let (verifier, challenge) = pkce();
-    let params = auth_params(&client, &challenge, &[("ui_locales", "zh-TW")]);
-    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
-    let code = card_sign_in(&browser, &app, authorize.as_str(), NEW_PASSWORD, None).await;
-    let r = app.redeem(&client, &code, &verifier).await;
-    assert_eq!(r.status(), 200);
-    let tokens: Value = r.json().await.unwrap();
+    let zh = [("ui_locales", "zh-TW")];
+    let tokens = card_sign_in_and_redeem(&browser, &app, &client, &zh, NEW_PASSWORD, None).await;
     assert_eq!(
         jwt_claims(tokens["id_token"].as_str().unwrap())["acr"],
         "urn:cardinal:acr:card"
@@ -1145,35 +1225,18 @@ async fn the_guide_walk_in_a_real_browser() {
 
     // 忘記註冊密碼: 讀取, 寄送重設註冊密碼信, 確定 → the reset mail.
     browser.goto(&app.url("/register/forgot")).await;
-    browser.wait_css("#read-card").await;
-    browser.click("read-card").await;
-    browser.wait_attr("card-status", "data-ok", "read").await;
-    browser
-        .click_css("input[name=mode][value=registered]")
-        .await;
-    browser.click("login-submit").await;
-    browser
-        .wait_attr("notice", "data-outcome", "reset_sent")
-        .await;
+    send_reset_mail(&browser).await;
     let mail = nth_mail(&smtp, 2).await;
     let link = link_in(&mail, &app.url("/register/reset?t="));
 
     // The reset link: 讀取, the new 註冊密碼 twice, 確定.
-    browser.goto(&link).await;
-    browser.wait_css("#read-card").await;
-    browser.click("read-card").await;
-    browser.wait_attr("card-status", "data-ok", "read").await;
-    browser.type_into("password", RESET_PASSWORD).await;
+    open_reset_link(&browser, &link, RESET_PASSWORD).await;
     assert_eq!(
         browser.attr("meter", "data-strength").await.as_deref(),
         Some("4"),
         "register.js runs on the reset page (its CSP allows scripts from 'self')"
     );
-    browser.type_into("password_confirm", RESET_PASSWORD).await;
-    browser.click("login-submit").await;
-    browser
-        .wait_attr("notice", "data-outcome", "reset_done")
-        .await;
+    confirm_reset(&browser, RESET_PASSWORD).await;
     assert_eq!(
         browser.text("notice").await,
         "註冊密碼變更成功，下次使用【健保卡】登入系統請用新的註冊密碼！"
@@ -1182,23 +1245,9 @@ async fn the_guide_walk_in_a_real_browser() {
 
     // Sign in again (prompt=login shows the sign-in page): first the old password, which is
     // refused with the count of tries left, then the new one.
-    let (verifier, challenge) = pkce();
-    let params = auth_params(
-        &client,
-        &challenge,
-        &[("ui_locales", "zh-TW"), ("prompt", "login")],
-    );
-    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
-    let code = card_sign_in(
-        &browser,
-        &app,
-        authorize.as_str(),
-        RESET_PASSWORD,
-        Some(NEW_PASSWORD),
-    )
-    .await;
-    let r = app.redeem(&client, &code, &verifier).await;
-    assert_eq!(r.status(), 200);
+    let extra = [("ui_locales", "zh-TW"), ("prompt", "login")];
+    let wrong = Some(NEW_PASSWORD);
+    card_sign_in_and_redeem(&browser, &app, &client, &extra, RESET_PASSWORD, wrong).await;
     browser.close().await;
     assert!(
         authenticator.sessions.load(Ordering::SeqCst) >= 10,
@@ -1272,42 +1321,23 @@ async fn read_card(browser: &Browser) {
     browser.wait_attr("card-status", "data-ok", "read").await;
 }
 
-/// The guide's refusals through the real pages, each as the person sees it: a wrong 戶號 or
-/// 鄰 (one message naming no field), a common 註冊密碼, the confirmation link with another
-/// card (then with the right one), the used link, applying twice, an expired reset link,
-/// and five wrong passwords that lock the registration until 忘記註冊密碼 resets it.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_guides_refusals_in_a_real_browser() {
-    const NEW_PASSWORD: &str = "Tq7~vLm9";
-    const RESET_PASSWORD: &str = "Nw8~pQz5";
-    const WRONG_PASSWORD: &str = "Wrong~pass1";
-    const EMAIL: &str = "applicant@example.gov.tw";
-    const MISMATCH: &str = "您輸入的戶號或戶籍地址與戶籍資料不符，請確認後再試一次";
-    let smtp = crate::mail::SmtpServer::start(crate::mail::free_port());
-    let smtp_port = smtp.port;
-    let issuers = Issuers::new();
-    let card = holder_card(&issuers);
-    // Another card of the same person (all test cards carry A123456789): a new card number.
-    let other_card = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
-    let (app, authenticator) = spawn_card_idp_with(&issuers, &card, |s| {
-        s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
-            "smtp://127.0.0.1:{smtp_port}"
-        )));
-        s.mail.send_interval_secs = 1;
-    })
-    .await;
-    crate::register::import_demo_registry(&app).await;
-    let browser = Browser::start().await;
-    let started = Instant::now();
+/// The form-error of a 戶號 or 戶籍 that the registry does not know.
+const REGISTRY_MISMATCH: &str = "您輸入的戶號或戶籍地址與戶籍資料不符，請確認後再試一次";
 
+/// Waits for a new page whose form error is `code`, and checks that it reads `message`.
+async fn expect_form_error(browser: &Browser, code: &str, message: &str) {
+    browser
+        .wait_new_attr("form-error", "data-error", code)
+        .await;
+    assert_eq!(browser.text("form-error").await, message);
+}
+
+/// Step 1 with a wrong 戶號 (the form keeps what was chosen), then a wrong 鄰: one message.
+async fn registry_mismatches_name_no_field(browser: &Browser, app: &TestApp) {
     // (1) A wrong 戶號: registry_mismatch, a message that names no field.
     browser.goto(&app.url("/register/apply")).await;
-    fill_apply_step1(&browser, "F0000000", "5").await;
-    browser
-        .wait_new_attr("form-error", "data-error", "registry_mismatch")
-        .await;
-    let wrong_household = browser.text("form-error").await;
-    assert_eq!(wrong_household, MISMATCH);
+    fill_apply_step1(browser, "F0000000", "5").await;
+    expect_form_error(browser, "registry_mismatch", REGISTRY_MISMATCH).await;
     assert_eq!(
         browser.attr("household_no", "value").await.as_deref(),
         Some("F0000000"),
@@ -1328,68 +1358,43 @@ async fn the_guides_refusals_in_a_real_browser() {
     browser.screenshot("registry-mismatch.png").await;
 
     // (2) The right 戶號 and a wrong 鄰: the same message.
-    fill_apply_step1(&browser, "F1234567", "6").await;
+    fill_apply_step1(browser, "F1234567", "6").await;
     browser
         .wait_new_attr("form-error", "data-error", "registry_mismatch")
         .await;
     assert_eq!(
         browser.text("form-error").await,
-        wrong_household,
+        REGISTRY_MISMATCH,
         "the mismatch message does not say which field was wrong"
     );
+}
 
-    // (3) Step 1 right; step 2 with 123456 twice: password_common, on step 2 again.
-    fill_apply_step1(&browser, "F1234567", "5").await;
-    browser.wait_css("#apply-form #password").await;
-    assert_eq!(browser.text("applicant-name").await, "王小明");
-    let fill_step2 = |password: &'static str| {
-        let browser = &browser;
-        async move {
-            for (id, value) in [
-                ("password", password),
-                ("password_confirm", password),
-                ("mobile", "0912345678"),
-                ("email", EMAIL),
-            ] {
-                browser.clear(id).await;
-                browser.type_into(id, value).await;
-            }
-            browser.mark_old_page().await;
-            browser.click("apply-submit").await;
-        }
-    };
-    fill_step2("123456").await;
-    browser
-        .wait_new_attr("form-error", "data-error", "password_common")
-        .await;
-    assert_eq!(
-        browser.text("form-error").await,
-        "此註冊密碼過於常見，容易被猜中，請改用其他密碼"
-    );
-    browser.wait_css("#apply-form #password").await;
-    fill_step2(NEW_PASSWORD).await;
-    browser
-        .wait_new_attr("notice", "data-outcome", "applied")
-        .await;
-    let confirm_link = new_link(&smtp, 1, &app.url("/register/confirm?t="), &[]).await;
+/// Submits step 2 filled afresh with `password` ([`fill_apply_step2`]).
+async fn submit_apply_step2(browser: &Browser, password: &str) {
+    fill_apply_step2(browser, password).await;
+    browser.mark_old_page().await;
+    browser.click("apply-submit").await;
+}
 
-    // (4) The link with another card in the reader: wrong_card; the link still works.
-    authenticator.insert(&other_card);
-    browser.goto(&confirm_link).await;
-    read_card(&browser).await;
+/// The confirmation `link` with `other_card` in the reader is refused; then `card` confirms.
+async fn confirm_with_the_wrong_card_then_the_right_one(
+    browser: &Browser,
+    authenticator: &Authenticator,
+    link: &str,
+    card: &Value,
+    other_card: &Value,
+) {
+    authenticator.insert(other_card);
+    browser.goto(link).await;
+    read_card(browser).await;
     assert_eq!(browser.text("card-name").await, "李小華");
     browser.mark_old_page().await;
     browser.click("login-submit").await;
-    browser
-        .wait_new_attr("form-error", "data-error", "wrong_card")
-        .await;
-    assert_eq!(
-        browser.text("form-error").await,
-        "此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡"
-    );
+    let wrong_card = "此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡";
+    expect_form_error(browser, "wrong_card", wrong_card).await;
     // The applicant inserts the right card, 讀取 again on the same page, 確定.
-    authenticator.insert(&card);
-    read_card(&browser).await;
+    authenticator.insert(card);
+    read_card(browser).await;
     assert_eq!(browser.text("card-name").await, "王小明");
     browser.mark_old_page().await;
     browser.click("login-submit").await;
@@ -1401,9 +1406,11 @@ async fn the_guides_refusals_in_a_real_browser() {
         "{}",
         browser.page().await
     );
+}
 
-    // (5) The same link again: the dead-link page (400), which points to 重寄認證信.
-    browser.goto(&confirm_link).await;
+/// Opens a dead `link`: the page (400) whose notice is `notice` (`link_invalid`).
+async fn a_dead_link_page(browser: &Browser, link: &str, notice: &str) {
+    browser.goto(link).await;
     browser
         .wait_new_attr("notice", "data-outcome", "link_invalid")
         .await;
@@ -1413,12 +1420,79 @@ async fn the_guides_refusals_in_a_real_browser() {
         "{}",
         browser.page().await
     );
-    let notice = browser.text("notice").await;
-    assert_eq!(
-        notice,
-        "認證連結已失效或已使用，請點選「重寄認證信」重新申請認證信"
-    );
-    assert!(notice.contains("重寄認證信"));
+    assert_eq!(browser.text("notice").await, notice);
+}
+
+/// On an authorization's sign-in page: five wrong passwords with the card, the fifth locks.
+async fn five_wrong_passwords_lock(browser: &Browser, app: &TestApp, client: &TestClient) {
+    let (_, challenge) = pkce();
+    let params = auth_params(client, &challenge, &[("ui_locales", "zh-TW")]);
+    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
+    browser.goto(authorize.as_str()).await;
+    let login = browser.wait_url(&app.url("/interaction/")).await;
+    let card_page = format!("a[href=\"{}/card\"]", login.path());
+    browser.click_css(&card_page).await;
+    for attempt in 1..=5 {
+        read_card(browser).await;
+        browser.clear("password").await;
+        browser.type_into("password", "Wrong~pass1").await;
+        browser.mark_old_page().await;
+        browser.click("login-submit").await;
+        if attempt < 5 {
+            let left = format!("註冊密碼錯誤，再錯誤 {} 次將鎖定您的註冊", 5 - attempt);
+            expect_form_error(browser, "wrong_password", &left).await;
+        }
+    }
+    let locked = "註冊密碼連續錯誤已達上限，您的註冊已被鎖定，請使用「忘記註冊密碼」重設註冊密碼後再登入 忘記註冊密碼";
+    expect_form_error(browser, "locked", locked).await;
+}
+
+/// The guide's refusals through the real pages, each as the person sees it: a wrong 戶號 or
+/// 鄰 (one message naming no field), a common 註冊密碼, the confirmation link with another
+/// card (then with the right one), the used link, applying twice, an expired reset link,
+/// and five wrong passwords that lock the registration until 忘記註冊密碼 resets it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guides_refusals_in_a_real_browser() {
+    let smtp = crate::mail::SmtpServer::start(crate::mail::free_port());
+    let issuers = Issuers::new();
+    let card = holder_card(&issuers);
+    // Another card of the same person (all test cards carry A123456789): a new card number.
+    let other_card = issuers.issue("nhi", "nhi", "000011112222", "李小華", 365);
+    let (app, authenticator) = spawn_mailing_card_idp(&issuers, &card, smtp.port).await;
+    let browser = Browser::start().await;
+    let started = Instant::now();
+
+    // (1) A wrong 戶號, (2) a wrong 鄰: registry_mismatch, a message that names no field.
+    registry_mismatches_name_no_field(&browser, &app).await;
+
+    // (3) Step 1 right; step 2 with 123456 twice: password_common, on step 2 again.
+    fill_apply_step1(&browser, "F1234567", "5").await;
+    browser.wait_css("#apply-form #password").await;
+    assert_eq!(browser.text("applicant-name").await, "王小明");
+    submit_apply_step2(&browser, "123456").await;
+    let common = "此註冊密碼過於常見，容易被猜中，請改用其他密碼";
+    expect_form_error(&browser, "password_common", common).await;
+    browser.wait_css("#apply-form #password").await;
+    submit_apply_step2(&browser, NEW_PASSWORD).await;
+    browser
+        .wait_new_attr("notice", "data-outcome", "applied")
+        .await;
+    let confirm_link = new_link(&smtp, 1, &app.url("/register/confirm?t="), &[]).await;
+
+    // (4) The link with another card in the reader: wrong_card; the link still works.
+    confirm_with_the_wrong_card_then_the_right_one(
+        &browser,
+        &authenticator,
+        &confirm_link,
+        &card,
+        &other_card,
+    )
+    .await;
+
+    // (5) The same link again: the dead-link page (400), which points to 重寄認證信.
+    let dead = "認證連結已失效或已使用，請點選「重寄認證信」重新申請認證信";
+    a_dead_link_page(&browser, &confirm_link, dead).await;
+    assert!(browser.text("notice").await.contains("重寄認證信"));
 
     // (6) Applying again with the registered card: already_registered, with 忘記註冊密碼.
     browser.goto(&app.url("/register/apply")).await;
@@ -1441,99 +1515,30 @@ async fn the_guides_refusals_in_a_real_browser() {
 
     // (7) 忘記註冊密碼, then 30 minutes and a second pass: the reset link is dead.
     browser.goto(&app.url("/register/forgot")).await;
-    read_card(&browser).await;
-    browser
-        .click_css("input[name=mode][value=registered]")
-        .await;
-    browser.mark_old_page().await;
-    browser.click("login-submit").await;
-    browser
-        .wait_new_attr("notice", "data-outcome", "reset_sent")
-        .await;
+    send_reset_mail(&browser).await;
     let reset_prefix = app.url("/register/reset?t=");
     let expired_link = new_link(&smtp, 2, &reset_prefix, &[]).await;
     app.clock.advance(1801);
-    browser.goto(&expired_link).await;
-    browser
-        .wait_new_attr("notice", "data-outcome", "link_invalid")
-        .await;
-    assert_eq!(
-        browser.status().await,
-        Some(400),
-        "{}",
-        browser.page().await
-    );
-    assert_eq!(
-        browser.text("notice").await,
-        "重設註冊密碼連結已失效或已使用，請重新點選「忘記註冊密碼」"
-    );
+    let dead = "重設註冊密碼連結已失效或已使用，請重新點選「忘記註冊密碼」";
+    a_dead_link_page(&browser, &expired_link, dead).await;
     browser.wait_css("a[href=\"/register/forgot\"]").await;
 
     // (8) Five wrong passwords on the sign-in page of an authorization: the fifth locks.
     let client = app.add_client(|_| {});
-    let (_, challenge) = pkce();
-    let params = auth_params(&client, &challenge, &[("ui_locales", "zh-TW")]);
-    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
-    browser.goto(authorize.as_str()).await;
-    let login = browser.wait_url(&app.url("/interaction/")).await;
-    let card_page = format!("a[href=\"{}/card\"]", login.path());
-    browser.click_css(&card_page).await;
-    for attempt in 1..=5 {
-        read_card(&browser).await;
-        browser.clear("password").await;
-        browser.type_into("password", WRONG_PASSWORD).await;
-        browser.mark_old_page().await;
-        browser.click("login-submit").await;
-        if attempt < 5 {
-            browser
-                .wait_new_attr("form-error", "data-error", "wrong_password")
-                .await;
-            assert_eq!(
-                browser.text("form-error").await,
-                format!("註冊密碼錯誤，再錯誤 {} 次將鎖定您的註冊", 5 - attempt)
-            );
-        }
-    }
-    browser
-        .wait_new_attr("form-error", "data-error", "locked")
-        .await;
-    assert_eq!(
-        browser.text("form-error").await,
-        "註冊密碼連續錯誤已達上限，您的註冊已被鎖定，請使用「忘記註冊密碼」重設註冊密碼後再登入 忘記註冊密碼"
-    );
+    five_wrong_passwords_lock(&browser, &app, &client).await;
     // Its 忘記註冊密碼 link → 讀取, 寄送重設註冊密碼信 → the reset mail.
     browser
         .click_css("#form-error a[href=\"/register/forgot\"]")
         .await;
     browser.wait_url(&app.url("/register/forgot")).await;
-    read_card(&browser).await;
-    browser
-        .click_css("input[name=mode][value=registered]")
-        .await;
-    browser.mark_old_page().await;
-    browser.click("login-submit").await;
-    browser
-        .wait_new_attr("notice", "data-outcome", "reset_sent")
-        .await;
+    send_reset_mail(&browser).await;
     let reset_link = new_link(&smtp, 3, &reset_prefix, &[expired_link]).await;
     // The reset page: 讀取, the new 註冊密碼 twice, 確定.
-    browser.goto(&reset_link).await;
-    read_card(&browser).await;
-    browser.type_into("password", RESET_PASSWORD).await;
-    browser.type_into("password_confirm", RESET_PASSWORD).await;
-    browser.mark_old_page().await;
-    browser.click("login-submit").await;
-    browser
-        .wait_new_attr("notice", "data-outcome", "reset_done")
-        .await;
+    open_reset_link(&browser, &reset_link, RESET_PASSWORD).await;
+    confirm_reset(&browser, RESET_PASSWORD).await;
     // Unlocked: a new authorization with the new password reaches the client with a code.
-    let (verifier, challenge) = pkce();
-    let params = auth_params(&client, &challenge, &[("ui_locales", "zh-TW")]);
-    let authorize = url::Url::parse_with_params(&app.url("/authorize"), &params).unwrap();
-    let code = card_sign_in(&browser, &app, authorize.as_str(), RESET_PASSWORD, None).await;
-    let r = app.redeem(&client, &code, &verifier).await;
-    assert_eq!(r.status(), 200);
-    let tokens: Value = r.json().await.unwrap();
+    let zh = [("ui_locales", "zh-TW")];
+    let tokens = card_sign_in_and_redeem(&browser, &app, &client, &zh, RESET_PASSWORD, None).await;
     assert_eq!(
         jwt_claims(tokens["id_token"].as_str().unwrap())["acr"],
         "urn:cardinal:acr:card"
