@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Context};
 use x509_parser::prelude::*;
 
-use super::trust::{pem_or_der_blocks, Anchor};
+use super::anchors::{pem_or_der_blocks, Anchor};
 use super::{issuer_id, serial_hex, CardError, CardTrust};
 use crate::clock::format_rfc3339;
 use crate::configuration::RevocationCheck;

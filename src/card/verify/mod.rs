@@ -6,6 +6,7 @@
 //! SHA-256(SHA-256(origin) ‖ SHA-256(challenge)) with this IdP's own origin.
 //! docs/card-trust.md describes the settings.
 
+mod anchors;
 mod crl;
 #[cfg(test)]
 mod tests;
