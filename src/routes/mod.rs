@@ -14,6 +14,7 @@ pub mod limits;
 pub mod logout;
 pub mod member;
 pub mod messages;
+pub mod recovery;
 pub mod register;
 pub mod responses;
 pub mod site;
