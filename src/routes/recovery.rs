@@ -7,19 +7,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::CardForm;
-use super::register::{status_of, LinkFields};
+use super::register::{recovery_status, LinkFields};
 use super::responses::{blocking_failed, error_page};
 use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
 use crate::enroll::recovery::{RecoveryError, ResetDelivery, ResetForm};
 use crate::registry::ProofInput;
-
-pub(super) fn recovery_status(e: &RecoveryError) -> StatusCode {
-    match e {
-        RecoveryError::Apply(a) => status_of(a),
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
 
 /// What 忘記註冊密碼 posts besides the card.
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::{CardForm, NoFields};
-use super::recovery::recovery_status;
 use super::responses::{blocking_failed, error_page, see_other};
 use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
@@ -16,10 +15,17 @@ use crate::enroll::apply::{ApplyError, Step2};
 use crate::enroll::recovery::RecoveryError;
 use crate::registry::ProofInput;
 
-pub(super) fn status_of(e: &ApplyError) -> StatusCode {
+fn status_of(e: &ApplyError) -> StatusCode {
     match e {
         ApplyError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ApplyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub(super) fn recovery_status(e: &RecoveryError) -> StatusCode {
+    match e {
+        RecoveryError::Apply(a) => status_of(a),
         _ => StatusCode::BAD_REQUEST,
     }
 }
