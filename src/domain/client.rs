@@ -36,6 +36,8 @@ impl ClientId {
     }
 }
 
+serde_as_text!(ClientId, ClientId::parse);
+
 impl AsRef<str> for ClientId {
     fn as_ref(&self) -> &str {
         &self.0

@@ -49,6 +49,17 @@ impl CodeChallenge {
     }
 }
 
+impl std::fmt::Display for CodeChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+serde_as_text!(CodeChallenge, |v: &str| CodeChallenge::parse(
+    v,
+    Some("S256")
+));
+
 impl AsRef<str> for CodeChallenge {
     fn as_ref(&self) -> &str {
         &self.0

@@ -93,6 +93,14 @@ impl RedirectUri {
     }
 }
 
+impl std::fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+serde_as_text!(RedirectUri, RedirectUri::parse);
+
 impl AsRef<str> for RedirectUri {
     fn as_ref(&self) -> &str {
         &self.0

@@ -76,6 +76,8 @@ impl Scope {
     }
 }
 
+serde_as_text!(Scope, Scope::parse);
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let joined = self

@@ -24,7 +24,7 @@ use super::request::{self, AuthorizeRequest, RawParams, ResponseMode};
 use super::Engine;
 use crate::clock::UnixTime;
 use crate::crypto::{new_secret_token, random_token, token_hash};
-use crate::domain::{Acr, Client, GrantType, Scope};
+use crate::domain::{Acr, Client, GrantType, Prompt, RedirectUri, Scope};
 use crate::store::{CodeRecord, InteractionRecord, SessionRecord};
 
 /// Cookies the browser presented.
@@ -259,7 +259,10 @@ impl Engine {
         if let Some(v) = params.get("acr_values") {
             acr_values.extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_string));
         }
-        acr_values.retain(|a| Acr::parse_offered(a).is_some());
+        let acr_values: Vec<Acr> = acr_values
+            .iter()
+            .filter_map(|a| Acr::parse_offered(a))
+            .collect();
         let id_token_hint_sub = match params.get("id_token_hint") {
             None => None,
             Some(hint) => {
@@ -278,13 +281,15 @@ impl Engine {
             }
         };
         Ok(AuthorizeRequest {
-            client_id: client.client_id.to_string(),
-            redirect_uri: redirect_uri.to_string(),
+            client_id: client.client_id.clone(),
+            // Matched against the registered URIs before this step (a loopback URI may
+            // differ in its port), so it parses.
+            redirect_uri: RedirectUri::parse(redirect_uri).map_err(OAuthError::invalid_request)?,
             response_mode: mode,
             state: params.get("state").map(str::to_string),
             nonce: params.get("nonce").map(str::to_string),
-            scope: scope.to_string(),
-            code_challenge: challenge.map(|c| c.as_ref().to_string()),
+            scope,
+            code_challenge: challenge,
             prompt,
             max_age,
             acr_values,
@@ -442,7 +447,7 @@ impl Engine {
         interaction: Option<&InteractionRecord>,
         now: UnixTime,
     ) -> OAuthResult<Decision> {
-        let prompt_none = req.has_prompt("none");
+        let prompt_none = req.has_prompt(Prompt::None);
         let Some(session) = session else {
             return Ok(if prompt_none {
                 Decision::Fail(login_required("no one is signed in"))
@@ -475,7 +480,7 @@ impl Engine {
             let too_old = req.max_age.is_some_and(|m| now - session.auth_time > m);
             let reasons = [
                 (
-                    req.has_prompt("login"),
+                    req.has_prompt(Prompt::Login),
                     "prompt=login asks for a new sign-in",
                 ),
                 (too_old, "the sign-in is older than max_age"),
@@ -507,7 +512,7 @@ impl Engine {
                     .unwrap_or(false),
                 None => false,
             };
-            if req.has_prompt("consent") || !covered {
+            if req.has_prompt(Prompt::Consent) || !covered {
                 return Ok(if prompt_none {
                     Decision::Fail(OAuthError::new(
                         ErrorCode::ConsentRequired,
@@ -549,10 +554,10 @@ impl Engine {
             client_id: client.client_id.to_string(),
             person_id: current.person_id.clone(),
             sid: current.sid.clone(),
-            redirect_uri: req.redirect_uri.clone(),
+            redirect_uri: req.redirect_uri.to_string(),
             scope: scope.to_string(),
             nonce: req.nonce.clone(),
-            code_challenge: req.code_challenge.clone(),
+            code_challenge: req.code_challenge.as_ref().map(|c| c.to_string()),
             claims: req
                 .claims
                 .as_ref()
@@ -573,7 +578,7 @@ impl Engine {
         }
         params.push(("iss".into(), self.issuer().to_string()));
         Ok(AuthorizationResponse {
-            redirect_uri: req.redirect_uri.clone(),
+            redirect_uri: req.redirect_uri.to_string(),
             mode: req.response_mode,
             params,
         })

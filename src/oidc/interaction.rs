@@ -113,7 +113,7 @@ impl Engine {
         } = loaded;
         let respond_error = |e: &OAuthError| {
             ResumeOutcome::Respond(self.error_response(
-                &request.redirect_uri,
+                request.redirect_uri.as_ref(),
                 request.response_mode,
                 request.state.as_deref(),
                 e,
@@ -411,7 +411,7 @@ impl Engine {
         let e = OAuthError::new(ErrorCode::AccessDenied, why);
         let r = &loaded.request;
         ResumeOutcome::Respond(self.error_response(
-            &r.redirect_uri,
+            r.redirect_uri.as_ref(),
             r.response_mode,
             r.state.as_deref(),
             &e,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ErrorCode, OAuthError};
-use crate::domain::{Acr, CodeChallenge, Scope};
+use crate::domain::{Acr, ClientId, CodeChallenge, Prompt, RedirectUri, Scope};
 
 /// `response_mode` values this OP supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,18 +72,18 @@ impl ClaimsRequest {
 /// A validated authorization request, as kept while the user signs in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizeRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
     pub response_mode: ResponseMode,
     pub state: Option<String>,
     pub nonce: Option<String>,
     /// Requested scope after narrowing to what the client may ask for.
-    pub scope: String,
-    pub code_challenge: Option<String>,
-    pub prompt: Vec<String>,
+    pub scope: Scope,
+    pub code_challenge: Option<CodeChallenge>,
+    pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
-    /// Recognised `acr` values, most preferred first.
-    pub acr_values: Vec<String>,
+    /// Requested `acr` values that a sign-in here can reach, most preferred first.
+    pub acr_values: Vec<Acr>,
     /// Whether the acr requirement is essential (claims parameter) — unmet means error.
     pub essential_acr: bool,
     pub claims: Option<ClaimsRequest>,
@@ -94,20 +94,17 @@ pub struct AuthorizeRequest {
 }
 
 impl AuthorizeRequest {
-    pub fn has_prompt(&self, value: &str) -> bool {
-        self.prompt.iter().any(|p| p == value)
+    pub fn has_prompt(&self, value: Prompt) -> bool {
+        self.prompt.contains(&value)
     }
 
     pub fn scope(&self) -> Scope {
-        Scope::parse(&self.scope).unwrap_or_default()
+        self.scope.clone()
     }
 
-    /// The strongest acr this request demands, if any.
+    /// The acr values this request asks for, most preferred first.
     pub fn requested_acrs(&self) -> Vec<Acr> {
-        self.acr_values
-            .iter()
-            .filter_map(|a| Acr::parse_offered(a))
-            .collect()
+        self.acr_values.clone()
     }
 }
 
@@ -150,22 +147,17 @@ impl RawParams {
     }
 }
 
-pub(crate) fn parse_prompt(value: Option<&str>) -> Result<Vec<String>, OAuthError> {
+pub(crate) fn parse_prompt(value: Option<&str>) -> Result<Vec<Prompt>, OAuthError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
-    for p in value.split(' ').filter(|p| !p.is_empty()) {
-        match p {
-            "none" | "login" | "consent" | "select_account" => out.push(p.to_string()),
-            other => {
-                return Err(OAuthError::invalid_request(format!(
-                    "prompt value {other:?} is not supported"
-                )))
-            }
-        }
-    }
-    if out.iter().any(|p| p == "none") && out.len() > 1 {
+    let out = value
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(Prompt::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(OAuthError::invalid_request)?;
+    if out.contains(&Prompt::None) && out.len() > 1 {
         return Err(OAuthError::invalid_request(
             "prompt=none cannot be combined with other values",
         ));
