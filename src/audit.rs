@@ -1,7 +1,103 @@
 //! The audit log's vocabulary: who did something ([`Actor`]) and the event written for it
 //! ([`AuditEvent`]). A leaf module: the store writes these, every service makes them.
 
+use std::fmt;
+
 use crate::clock::UnixTime;
+
+macro_rules! audit_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)+) => {
+        /// Every kind of event the audit log holds. Written as its text (`login`,
+        /// `client_create`, …) in the `event` column; the console's filter offers [`AuditKind::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl AuditKind {
+            pub const ALL: &'static [AuditKind] = &[$(AuditKind::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditKind::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+audit_kinds! {
+    /// A sign-in (card, password) succeeded or failed.
+    Login = "login",
+    /// An SSO session ended (RP-initiated logout).
+    Logout = "logout",
+    /// Tokens issued at the token endpoint.
+    Token = "token",
+    /// A token revoked (RFC 7009).
+    Revoke = "revoke",
+    /// A client failed to authenticate.
+    ClientAuth = "client_auth",
+    /// An authorization code was presented again (its grant is revoked).
+    CodeReuse = "code_reuse",
+    /// A rotated refresh token was presented again (its grant is revoked).
+    RefreshReuse = "refresh_reuse",
+    /// Consent given or refused.
+    Consent = "consent",
+    /// A card token was checked (and refused).
+    CardCheck = "card_check",
+    /// A card's certificate was found revoked; its sessions ended.
+    CardRevoked = "card_revoked",
+    /// A registration application (申請).
+    Apply = "apply",
+    /// A registration confirmed by its mail link.
+    Confirm = "confirm",
+    /// 忘記註冊密碼: a reset link asked for.
+    Forgot = "forgot",
+    /// The registration password reset by its link.
+    Reset = "reset",
+    /// 註冊密碼變更.
+    PasswordChange = "password_change",
+    /// Too many wrong passwords: the registration locked and its sessions ended.
+    Lockout = "lockout",
+    /// 修改基本資料 (contact details).
+    ProfileUpdate = "profile_update",
+    /// A new mail address asked for or confirmed.
+    EmailChange = "email_change",
+    /// 重寄認證信.
+    Resend = "resend",
+    /// 刪除註冊申請.
+    DeleteApplication = "delete_application",
+    /// The resident registry imported.
+    RegistryImport = "registry_import",
+    /// A console sign-in.
+    AdminLogin = "admin_login",
+    /// A console sign-out.
+    AdminLogout = "admin_logout",
+    /// The admin role granted.
+    AdminGrant = "admin_grant",
+    /// The admin role revoked.
+    AdminRevoke = "admin_revoke",
+    ClientCreate = "client_create",
+    ClientUpdate = "client_update",
+    ClientDelete = "client_delete",
+    ClientRotateSecret = "client_rotate_secret",
+    RegistrationDeactivate = "registration_deactivate",
+    RegistrationReactivate = "registration_reactivate",
+    RegistrationUnlock = "registration_unlock",
+    RegistrationDelete = "registration_delete",
+    /// Every session of a person ended by an admin.
+    SessionsEnd = "sessions_end",
+    /// A signing key created or rotated.
+    KeyRotate = "key_rotate",
+    /// The audit log exported.
+    AuditExport = "audit_export",
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -76,7 +172,7 @@ impl Actor {
     pub fn event(
         &self,
         at: UnixTime,
-        event: &str,
+        event: AuditKind,
         outcome: &str,
         person_id: Option<&str>,
         client_id: Option<&str>,
@@ -84,7 +180,7 @@ impl Actor {
     ) -> AuditEvent {
         AuditEvent {
             at,
-            event: event.into(),
+            event: event.as_str().into(),
             outcome: outcome.into(),
             actor: Some(self.label.clone()),
             person_id: person_id.map(str::to_string),

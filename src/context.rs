@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::{Clock, UnixTime};
 use crate::configuration::Settings;
 use crate::crypto::{KeyPurpose, KeyRing};
@@ -116,7 +116,7 @@ impl Context {
     /// Appends an audit event; a failure is logged, never fatal to the request.
     pub fn audit(
         &self,
-        event: &str,
+        event: AuditKind,
         outcome: &str,
         person_id: Option<&str>,
         client_id: Option<&str>,
@@ -129,7 +129,7 @@ impl Context {
     pub fn audit_from(
         &self,
         ip: Option<&str>,
-        event: &str,
+        event: AuditKind,
         outcome: &str,
         person_id: Option<&str>,
         client_id: Option<&str>,
@@ -137,7 +137,7 @@ impl Context {
     ) {
         let e = AuditEvent {
             at: self.now(),
-            event: event.into(),
+            event: event.as_str().into(),
             outcome: outcome.into(),
             actor: None,
             person_id: person_id.map(str::to_string),
@@ -146,7 +146,7 @@ impl Context {
             detail,
         };
         if let Err(err) = self.store().append_audit(&e) {
-            tracing::error!(error = ?err, event, "Failed to write an audit event");
+            tracing::error!(error = ?err, event = event.as_str(), "Failed to write an audit event");
         }
     }
 }

@@ -51,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
             let n = cardinal::registry::import(engine.store(), engine.ring(), input, engine.now())?;
             engine.audit(
-                "registry_import",
+                cardinal::audit::AuditKind::RegistryImport,
                 "success",
                 None,
                 None,

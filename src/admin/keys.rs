@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, AdminError, AdminResult};
+use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::keys::SigningAlg;
 
@@ -87,7 +88,7 @@ pub fn rotate(ctx: &Context, by: &Actor, request: &RotateRequest) -> AdminResult
         let kid = ctx.keys().rotate_audited(alg, now, delay, |kid| {
             Some(by.event(
                 ctx.now(),
-                "key_rotate",
+                AuditKind::KeyRotate,
                 "success",
                 None,
                 None,

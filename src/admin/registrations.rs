@@ -9,6 +9,7 @@ use super::audit::AuditView;
 use super::{
     decode_cursor, encode_cursor, limit, masked_national_id, Actor, AdminError, AdminResult, Page,
 };
+use crate::audit::AuditKind;
 use crate::domain::NationalId;
 use crate::oidc::logout::LogoutDelivery;
 use crate::oidc::Engine;
@@ -211,7 +212,7 @@ fn change(
     person_id: &str,
     from: &[RegistrationStatus],
     change: StatusChange,
-    event: &str,
+    event: AuditKind,
     detail: Option<String>,
 ) -> AdminResult<Changed> {
     let status = current_status(engine, person_id)?;
@@ -293,7 +294,7 @@ pub fn deactivate(
         StatusChange::Deactivate {
             reason: reason.to_string(),
         },
-        "registration_deactivate",
+        AuditKind::RegistrationDeactivate,
         Some(format!("reason={reason}")),
     )
 }
@@ -305,7 +306,7 @@ pub fn reactivate(engine: &Engine, by: &Actor, person_id: &str) -> AdminResult<C
         person_id,
         &[RegistrationStatus::Deactivated],
         StatusChange::Reactivate,
-        "registration_reactivate",
+        AuditKind::RegistrationReactivate,
         None,
     )
 }
@@ -317,7 +318,7 @@ pub fn unlock(engine: &Engine, by: &Actor, person_id: &str) -> AdminResult<Chang
         person_id,
         &[RegistrationStatus::Locked],
         StatusChange::Unlock,
-        "registration_unlock",
+        AuditKind::RegistrationUnlock,
         None,
     )
 }
@@ -334,7 +335,7 @@ pub fn delete_pending(engine: &Engine, by: &Actor, person_id: &str) -> AdminResu
     }
     let audit = by.event(
         engine.now(),
-        "registration_delete",
+        AuditKind::RegistrationDelete,
         "success",
         Some(person_id),
         None,
@@ -353,7 +354,7 @@ pub fn end_sessions(engine: &Engine, by: &Actor, person_id: &str) -> AdminResult
     current_status(engine, person_id)?;
     let audit = by.event(
         engine.now(),
-        "sessions_end",
+        AuditKind::SessionsEnd,
         "success",
         Some(person_id),
         None,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{resolve_person, Actor, AdminError, AdminResult};
+use crate::audit::AuditKind;
 use crate::context::Context;
 
 /// A holder of the admin role.
@@ -28,7 +29,7 @@ pub fn grant(ctx: &Context, by: &Actor, who: &str) -> AdminResult<String> {
     let person_id = person(ctx, who)?;
     let audit = by.event(
         ctx.now(),
-        "admin_grant",
+        AuditKind::AdminGrant,
         "success",
         Some(&person_id),
         None,
@@ -50,7 +51,7 @@ pub fn revoke(ctx: &Context, by: &Actor, who: &str) -> AdminResult<String> {
     let person_id = person(ctx, who)?;
     let audit = by.event(
         ctx.now(),
-        "admin_revoke",
+        AuditKind::AdminRevoke,
         "success",
         Some(&person_id),
         None,

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::audit::AuditKind;
 use crate::configuration::RevocationCheck;
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::oidc::logout::LogoutDelivery;
@@ -230,7 +231,7 @@ impl CardService {
                     let now = self.engine.now();
                     let audit = AuditEvent {
                         at: now,
-                        event: "card_revoked".into(),
+                        event: AuditKind::CardRevoked.as_str().into(),
                         outcome: "success".into(),
                         actor: Some("system".into()),
                         person_id: None,

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Enrollment;
+use crate::audit::AuditKind;
 use crate::card::{CardError, CardKind, CardToken, VerifiedCard};
 use crate::crypto::{ct_eq, new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password, PasswordError};
@@ -213,7 +214,7 @@ impl Enrollment {
         let resident = self.engine.store().find_resident(&id_hash)?;
         if !registry::matches(resident.as_ref(), place) {
             self.engine
-                .audit_from(ip, "apply", "registry_mismatch", None, None, None);
+                .audit_from(ip, AuditKind::Apply, "registry_mismatch", None, None, None);
             return Err(ApplyError::Mismatch);
         }
         let proof = Proof {
@@ -350,7 +351,7 @@ impl Enrollment {
                 .map_err(|_| ApplyError::Email)?,
             audit: AuditEvent {
                 at: now,
-                event: "apply".into(),
+                event: AuditKind::Apply.as_str().into(),
                 outcome: "pending".into(),
                 actor: None,
                 person_id: None,
@@ -431,7 +432,7 @@ impl Enrollment {
         if owner.id != record.person_id {
             self.engine.audit_from(
                 ip,
-                "confirm",
+                AuditKind::Confirm,
                 "wrong_card",
                 Some(&record.person_id),
                 None,
@@ -441,7 +442,7 @@ impl Enrollment {
         }
         let audit = AuditEvent {
             at: self.engine.now(),
-            event: "confirm".into(),
+            event: AuditKind::Confirm.as_str().into(),
             outcome: "active".into(),
             actor: None,
             person_id: None,

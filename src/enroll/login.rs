@@ -1,6 +1,7 @@
 //! Sign-in with a card: NHI card + 註冊密碼 → acr card (amr sc, pwd, mfa). Rate limits per
 //! address and per card, the global lockout counter (R-REG-9), audit of every outcome.
 
+use crate::audit::AuditKind;
 use crate::card::{CardError, CardKind, CardToken};
 use crate::domain::password::Password;
 use crate::domain::Acr;
@@ -106,7 +107,7 @@ impl Enrollment {
     ) {
         let e = AuditEvent {
             at: self.engine.now(),
-            event: "login".into(),
+            event: AuditKind::Login.as_str().into(),
             outcome: outcome.into(),
             actor: None,
             person_id: person_id.map(str::to_string),

@@ -4,6 +4,7 @@
 use super::apply::{digits, mask_email, ApplyError};
 use super::recovery::RecoveryError;
 use super::{Enrollment, PasswordChangeVia};
+use crate::audit::AuditKind;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, random_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password};
@@ -53,10 +54,10 @@ pub struct Profile {
     pub email_backup: String,
 }
 
-fn audit(now: i64, event: &str, outcome: &str, person: &str, ip: Option<&str>) -> AuditEvent {
+fn audit(now: i64, event: AuditKind, outcome: &str, person: &str, ip: Option<&str>) -> AuditEvent {
     AuditEvent {
         at: now,
-        event: event.into(),
+        event: event.as_str().into(),
         outcome: outcome.into(),
         actor: None,
         person_id: Some(person.into()),
@@ -156,7 +157,7 @@ impl Enrollment {
             password_hash: hash,
             renewed: Some(renewed),
             notices,
-            audit: audit(now, "password_change", "success", person_id, ip),
+            audit: audit(now, AuditKind::PasswordChange, "success", person_id, ip),
         };
         let ended = self
             .engine
@@ -182,7 +183,7 @@ impl Enrollment {
             .record_failed_login(person_id, threshold, now)?;
         self.engine.audit_from(
             ip,
-            "password_change",
+            AuditKind::PasswordChange,
             "wrong_password",
             Some(person_id),
             None,
@@ -198,7 +199,7 @@ impl Enrollment {
                 let ended = self.engine.store().end_person_sessions(
                     person_id,
                     now,
-                    &audit(now, "lockout", "sessions_ended", person_id, ip),
+                    &audit(now, AuditKind::Lockout, "sessions_ended", person_id, ip),
                 )?;
                 Ok(PasswordChangeOutcome::LockedOut {
                     ended: self.engine.logout_deliveries_for(person_id, &ended),
@@ -235,7 +236,7 @@ impl Enrollment {
         reg.updated_at = now;
         self.engine.store().update_contact(
             &reg,
-            &audit(now, "profile_update", "success", person_id, ip),
+            &audit(now, AuditKind::ProfileUpdate, "success", person_id, ip),
         )?;
         let new_primary = form.email.trim();
         if new_primary.is_empty() || Some(new_primary) == person.email.as_deref() {
@@ -272,7 +273,7 @@ impl Enrollment {
         self.engine.store().replace_mail_token(
             &record,
             &message,
-            &audit(now, "email_change", "sent", person_id, ip),
+            &audit(now, AuditKind::EmailChange, "sent", person_id, ip),
         )?;
         Ok(Some(mask_email(new_primary)))
     }
@@ -310,7 +311,7 @@ impl Enrollment {
             .apply_new_email(
                 &hash,
                 now,
-                &audit(now, "email_change", "confirmed", &owner.id, ip),
+                &audit(now, AuditKind::EmailChange, "confirmed", &owner.id, ip),
             )?
             .ok_or(RecoveryError::LinkInvalid)?;
         Ok(())

@@ -4,6 +4,7 @@
 
 use super::apply::{mask_email, ApplyError};
 use super::{Enrollment, PasswordChangeVia};
+use crate::audit::AuditKind;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password};
@@ -95,10 +96,10 @@ impl From<crate::store::StoreError> for RecoveryError {
     }
 }
 
-fn audit(now: i64, event: &str, outcome: &str, person: &str, ip: Option<&str>) -> AuditEvent {
+fn audit(now: i64, event: AuditKind, outcome: &str, person: &str, ip: Option<&str>) -> AuditEvent {
     AuditEvent {
         at: now,
-        event: event.into(),
+        event: event.as_str().into(),
         outcome: outcome.into(),
         actor: None,
         person_id: Some(person.into()),
@@ -217,8 +218,14 @@ impl Enrollment {
                     .as_deref()
                     .is_some_and(|m| crate::crypto::ct_eq(m, &mobile_digits));
                 if !(place_ok && mobile_ok) {
-                    self.engine
-                        .audit_from(ip, "forgot", "mismatch", Some(&person.id), None, None);
+                    self.engine.audit_from(
+                        ip,
+                        AuditKind::Forgot,
+                        "mismatch",
+                        Some(&person.id),
+                        None,
+                        None,
+                    );
                     return Err(RecoveryError::Mismatch);
                 }
                 (address.clone(), Some(address))
@@ -258,7 +265,7 @@ impl Enrollment {
         self.engine.store().replace_mail_token(
             &record,
             &message,
-            &audit(now, "forgot", "sent", &person.id, ip),
+            &audit(now, AuditKind::Forgot, "sent", &person.id, ip),
         )?;
         Ok(mask_email(&to))
     }
@@ -308,7 +315,7 @@ impl Enrollment {
         if record.person_id != person.id {
             self.engine.audit_from(
                 ip,
-                "reset",
+                AuditKind::Reset,
                 "wrong_card",
                 Some(&record.person_id),
                 None,
@@ -363,7 +370,7 @@ impl Enrollment {
             password_hash,
             renewed: None,
             notices,
-            audit: audit(now, "reset", "success", &person.id, ip),
+            audit: audit(now, AuditKind::Reset, "success", &person.id, ip),
         };
         let (person_id, ended) = self
             .engine
@@ -411,7 +418,7 @@ impl Enrollment {
         self.engine.store().replace_mail_token(
             &record,
             &message,
-            &audit(now, "resend", "sent", &person.id, ip),
+            &audit(now, AuditKind::Resend, "sent", &person.id, ip),
         )?;
         Ok(mask_email(&to))
     }
@@ -432,7 +439,7 @@ impl Enrollment {
         let now = self.engine.now();
         if !self.engine.store().delete_pending(
             &person.id,
-            &audit(now, "delete_application", "deleted", &person.id, ip),
+            &audit(now, AuditKind::DeleteApplication, "deleted", &person.id, ip),
         )? {
             return Err(RecoveryError::NotPending);
         }

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use super::error::{OAuthError, OAuthResult};
 use super::request::RawParams;
 use super::Engine;
+use crate::audit::AuditKind;
 use crate::crypto::{ct_eq, token_hash};
 use crate::domain::{AuthMethod, Client};
 
@@ -108,7 +109,7 @@ impl Engine {
                 let stored = client.secret_hash.as_deref().ok_or_else(unknown)?;
                 if !ct_eq(&self.hash_client_secret(secret), stored) {
                     self.audit(
-                        "client_auth",
+                        AuditKind::ClientAuth,
                         "failure",
                         None,
                         Some(client.client_id.as_ref()),
@@ -147,7 +148,7 @@ impl Engine {
     fn verify_assertion(&self, client: &Client, p: &RawParams) -> OAuthResult<()> {
         let fail = |why: &str| {
             self.audit(
-                "client_auth",
+                AuditKind::ClientAuth,
                 "failure",
                 None,
                 Some(client.client_id.as_ref()),

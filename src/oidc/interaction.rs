@@ -6,6 +6,7 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::logout::LogoutDelivery;
 use super::request::AuthorizeRequest;
 use super::{AuthResult, Engine};
+use crate::audit::AuditKind;
 use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, new_secret_token, random_token, token_hash};
 use crate::domain::{Acr, Client};
@@ -244,7 +245,7 @@ impl Engine {
         self.metrics().login(&result.method, "success");
         self.audit_from(
             ctx.ip.as_deref(),
-            "login",
+            AuditKind::Login,
             "success",
             Some(&result.person_id),
             None,
@@ -290,7 +291,7 @@ impl Engine {
         self.metrics().login(&result.method, "success");
         self.audit_from(
             ctx.ip.as_deref(),
-            "login",
+            AuditKind::Login,
             "success",
             Some(&result.person_id),
             Some(loaded.client.client_id.as_ref()),
@@ -378,7 +379,7 @@ impl Engine {
             )?;
             self.store().record_consent(id, now)?;
             self.audit(
-                "consent",
+                AuditKind::Consent,
                 "granted",
                 Some(&session.person_id),
                 Some(loaded.client.client_id.as_ref()),

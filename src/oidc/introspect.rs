@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::error::OAuthResult;
 use super::Engine;
+use crate::audit::AuditKind;
 use crate::crypto::token_hash;
 use crate::domain::Client;
 
@@ -112,7 +113,7 @@ impl Engine {
                     self.store()
                         .revoke_access_token(&token_hash(&claims.jti), now)?;
                     self.audit(
-                        "revoke",
+                        AuditKind::Revoke,
                         "access_token",
                         None,
                         Some(caller.client_id.as_ref()),
@@ -126,7 +127,7 @@ impl Engine {
             if rt.client_id == caller.client_id.as_ref() {
                 self.store().revoke_grant(&rt.grant_id, now)?;
                 self.audit(
-                    "revoke",
+                    AuditKind::Revoke,
                     "refresh_token",
                     None,
                     Some(caller.client_id.as_ref()),

@@ -7,6 +7,7 @@ use super::authorize::BrowserContext;
 use super::claims::{LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT};
 use super::error::{OAuthError, OAuthResult};
 use super::Engine;
+use crate::audit::AuditKind;
 use crate::clock::UnixTime;
 use crate::crypto::{ct_eq, random_token, KeyPurpose};
 use crate::domain::Client;
@@ -205,7 +206,7 @@ impl Engine {
         }
         self.store().revoke_session_grants(&session.sid, now)?;
         self.audit(
-            "logout",
+            AuditKind::Logout,
             "success",
             Some(&session.person_id),
             None,

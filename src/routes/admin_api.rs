@@ -35,6 +35,7 @@ use crate::admin::registrations::{
     CardView, Changed, DeactivateRequest, RegistrationDetailView, RegistrationView,
 };
 use crate::admin::{self, Actor, AdminError, Page};
+use crate::audit::AuditKind;
 use crate::domain::scope::ADMIN_SCOPE;
 use crate::domain::Scope;
 use crate::oidc::logout::LogoutDelivery;
@@ -585,7 +586,14 @@ pub async fn export_audit(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     let result = web::block(move || {
         let actor = authenticate(&engine, &token, ip)?;
         let csv = admin::audit::csv(&engine, &q?)?;
-        let audit = actor.event(engine.now(), "audit_export", "success", None, None, None);
+        let audit = actor.event(
+            engine.now(),
+            AuditKind::AuditExport,
+            "success",
+            None,
+            None,
+            None,
+        );
         engine
             .store()
             .append_audit(&audit)

@@ -21,6 +21,7 @@ use crate::admin::audit::AuditQuery;
 use crate::admin::clients::ClientInput;
 use crate::admin::keys::RotateRequest;
 use crate::admin::{self, Actor, AdminError, CONSOLE_CLIENT_ID};
+use crate::audit::AuditKind;
 use crate::clock::format_rfc3339;
 use crate::crypto::{ct_eq, new_secret_token, random_token, token_hash, KeyPurpose};
 use crate::domain::{Acr, AuthMethod, GrantType, SubjectType};
@@ -389,7 +390,7 @@ pub async fn get_callback(
         let event = |outcome: &str, detail: &str| {
             Actor::person(&person_id, ip.clone()).event(
                 engine.now(),
-                "admin_login",
+                AuditKind::AdminLogin,
                 outcome,
                 Some(&person_id),
                 Some(CONSOLE_CLIENT_ID),
@@ -464,7 +465,7 @@ pub async fn post_logout(
     let _ = blocking(&state.engine, move |e| {
         let audit = c.actor().event(
             e.now(),
-            "admin_logout",
+            AuditKind::AdminLogout,
             "success",
             Some(&c.person_id),
             None,
@@ -1208,7 +1209,7 @@ pub async fn get_audit_csv(state: web::Data<AppState>, req: HttpRequest) -> Http
     let actor = c.actor();
     let result = blocking(&state.engine, move |e| {
         let csv = admin::audit::csv(e, &q)?;
-        let audit = actor.event(e.now(), "audit_export", "success", None, None, None);
+        let audit = actor.event(e.now(), AuditKind::AuditExport, "success", None, None, None);
         e.store().append_audit(&audit)?;
         Ok(csv)
     })

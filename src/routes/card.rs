@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::responses::cookie;
 use super::AppState;
+use crate::audit::AuditKind;
 use crate::card::{CardError, CardToken};
 use crate::crypto::new_secret_token;
 
@@ -142,7 +143,7 @@ pub async fn post_check(
         Ok(Ok(verified)) => {
             state.engine.audit_from(
                 state.browser(&req).ip.as_deref(),
-                "card_check",
+                AuditKind::CardCheck,
                 "success",
                 None,
                 None,
@@ -166,7 +167,7 @@ pub async fn post_check(
         Ok(Err(e)) => {
             state.engine.audit_from(
                 state.browser(&req).ip.as_deref(),
-                "card_check",
+                AuditKind::CardCheck,
                 "failure",
                 None,
                 None,

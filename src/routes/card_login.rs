@@ -9,6 +9,7 @@ use super::interaction::finish_login;
 use super::messages::Localize;
 use super::responses::{blocking_failed, error_page, page};
 use super::AppState;
+use crate::audit::AuditKind;
 use crate::card::CardToken;
 use crate::domain::password::Password;
 use crate::domain::Acr;
@@ -166,7 +167,7 @@ pub async fn post_card_login(
         if !hinted {
             enroll.engine.audit_from(
                 ctx.ip.as_deref(),
-                "login",
+                AuditKind::Login,
                 "hint_mismatch",
                 Some(&auth.person_id),
                 None,

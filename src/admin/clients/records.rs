@@ -4,6 +4,7 @@
 
 use super::draft::{apply, ClientDraft, ClientError, FieldError};
 use crate::audit::Actor;
+use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::crypto::new_secret_token;
 use crate::domain::Client;
@@ -29,7 +30,7 @@ fn audited(
     ctx: &Context,
     by: &Actor,
     change: ClientChange<'_>,
-    event: &str,
+    event: AuditKind,
     client_id: &str,
 ) -> Result<bool, ClientError> {
     let audit = by.event(ctx.now(), event, "success", None, Some(client_id), None);
@@ -58,7 +59,13 @@ pub fn create_by(
     let secret = client.auth_method.uses_secret().then(new_secret_token);
     client.secret_hash = secret.as_deref().map(|s| ctx.hash_client_secret(s));
     let id = client.client_id.to_string();
-    audited(ctx, by, ClientChange::Create(&client), "client_create", &id)?;
+    audited(
+        ctx,
+        by,
+        ClientChange::Create(&client),
+        AuditKind::ClientCreate,
+        &id,
+    )?;
     Ok((client, secret))
 }
 
@@ -104,7 +111,7 @@ pub fn update_by(
     } else {
         ClientChange::Update(&client)
     };
-    if !audited(ctx, by, change, "client_update", client_id)? {
+    if !audited(ctx, by, change, AuditKind::ClientUpdate, client_id)? {
         return Err(ClientError::NotFound(client_id.to_string()));
     }
     Ok((client, secret))
@@ -120,7 +127,7 @@ pub fn delete_by(ctx: &Context, client_id: &str, by: &Actor) -> Result<(), Clien
         ctx,
         by,
         ClientChange::Delete(client_id),
-        "client_delete",
+        AuditKind::ClientDelete,
         client_id,
     )? {
         return Err(ClientError::NotFound(client_id.to_string()));
@@ -151,7 +158,7 @@ pub fn rotate_secret_by(ctx: &Context, client_id: &str, by: &Actor) -> Result<St
         ctx,
         by,
         ClientChange::RotateSecret(&client),
-        "client_rotate_secret",
+        AuditKind::ClientRotateSecret,
         client_id,
     )? {
         return Err(ClientError::NotFound(client_id.to_string()));

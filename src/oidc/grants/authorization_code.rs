@@ -1,6 +1,7 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3).
 
 use super::{Consumes, Mint, TokenResponse};
+use crate::audit::AuditKind;
 use crate::crypto::token_hash;
 use crate::domain::{Client, CodeChallenge, CodeVerifier, GrantType, Scope};
 use crate::oidc::claims::IdTokenClaims;
@@ -138,7 +139,7 @@ impl Engine {
         let id_token =
             self.id_token(client, &grant, &person, subject, record.nonce.clone(), now)?;
         self.audit(
-            "token",
+            AuditKind::Token,
             "issued",
             Some(&person.id),
             Some(client.client_id.as_ref()),
@@ -160,7 +161,7 @@ impl Engine {
             return OAuthError::server(e);
         }
         self.audit(
-            "code_reuse",
+            AuditKind::CodeReuse,
             "revoked",
             None,
             Some(client.client_id.as_ref()),

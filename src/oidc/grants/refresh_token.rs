@@ -2,6 +2,7 @@
 //! (RFC 9700 §4.14.2): a used refresh token presented again revokes the whole grant.
 
 use super::{Consumes, Mint, TokenResponse};
+use crate::audit::AuditKind;
 use crate::crypto::token_hash;
 use crate::domain::{Client, GrantType, Scope};
 use crate::oidc::error::{ErrorCode, OAuthError, OAuthResult};
@@ -103,7 +104,7 @@ impl Engine {
             return OAuthError::server(e);
         }
         self.audit(
-            "refresh_reuse",
+            AuditKind::RefreshReuse,
             "revoked",
             None,
             Some(client.client_id.as_ref()),
