@@ -7,6 +7,8 @@ pub mod authorize;
 pub mod card;
 pub mod card_form;
 pub mod card_login;
+pub mod csrf;
+pub mod error;
 pub mod health;
 pub mod interaction;
 pub mod introspect;

@@ -14,19 +14,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::csrf::Csrf;
 use super::messages::{Localize, Message};
 use super::responses::{card_page_csp, cookie, page};
 use super::AppState;
-use crate::crypto::{ct_eq, new_secret_token, token_hash, KeyPurpose};
+use crate::crypto::{new_secret_token, token_hash};
 use crate::enroll::apply::ApplyError;
 use crate::enroll::recovery::RecoveryError;
 
 /// The CSRF token of the registration site's forms for a browser.
 pub fn csrf(state: &AppState, browser: &str) -> String {
-    state
-        .engine
-        .ring()
-        .keyed_hash(KeyPurpose::Csrf, format!("register|{browser}").as_bytes())
+    Csrf::site(&state.engine, browser).into()
 }
 
 /// The query parameter `name` of a request, decoded.
@@ -111,7 +109,7 @@ impl<'a> Site<'a> {
     }
 
     pub fn csrf_ok(&self, token: &str) -> bool {
-        !self.new_browser && ct_eq(token, &self.csrf())
+        !self.new_browser && Csrf::site(&self.state.engine, &self.browser).matches(token)
     }
 
     /// The challenge binding of a card form of `purpose` in this browser.
