@@ -705,13 +705,9 @@ impl Settings {
 
     /// The effective configuration as TOML, secrets redacted.
     pub fn redacted_toml(&self) -> anyhow::Result<String> {
-        let mut json = serde_json::to_value(self).context("Failed to serialize settings")?;
-        if let Some(url) = json.get_mut("database_url") {
-            if let Some(s) = url.as_str() {
-                *url = redact_url_password(s).into();
-            }
-        }
-        Ok(toml_from_json(&json))
+        let mut redacted = self.clone();
+        redacted.database_url = redact_url_password(&self.database_url);
+        toml::to_string_pretty(&redacted).context("Failed to serialize settings")
     }
 }
 
@@ -753,50 +749,6 @@ pub fn redact_url_password(url: &str) -> String {
     }
 }
 
-/// Renders a JSON object as TOML (tables after plain values); `null`s are left out.
-fn toml_from_json(json: &serde_json::Value) -> String {
-    fn scalar(v: &serde_json::Value) -> Option<String> {
-        match v {
-            serde_json::Value::Null => None,
-            serde_json::Value::Bool(b) => Some(b.to_string()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            serde_json::Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
-            serde_json::Value::Array(items) => Some(format!(
-                "[{}]",
-                items
-                    .iter()
-                    .filter_map(scalar)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            serde_json::Value::Object(_) => None,
-        }
-    }
-    fn table(out: &mut String, prefix: &str, map: &serde_json::Map<String, serde_json::Value>) {
-        for (k, v) in map {
-            if let Some(s) = scalar(v) {
-                out.push_str(&format!("{k} = {s}\n"));
-            }
-        }
-        for (k, v) in map {
-            if let serde_json::Value::Object(inner) = v {
-                let name = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                out.push_str(&format!("\n[{name}]\n"));
-                table(out, &name, inner);
-            }
-        }
-    }
-    let mut out = String::new();
-    if let serde_json::Value::Object(map) = json {
-        table(&mut out, "", map);
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
@@ -836,6 +788,28 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("[keys]"), "{text}");
         assert!(text.contains("secret_key = \"[redacted]\""), "{text}");
+    }
+
+    #[test]
+    fn printed_config_parses_back_to_the_same_settings() {
+        let mut s = Settings::default();
+        s.smtp_url = Some(SecretValue::new("smtp://mail.example.gov.tw:587"));
+        s.http.trusted_proxies = vec!["192.0.2.1".parse().unwrap()];
+        s.http.tls = Some(TlsSettings {
+            certificate: "cert.pem".into(),
+            private_key: "key.pem".into(),
+        });
+        s.card.nhi_ca_files = vec!["nhi.pem".into(), "nhi2.pem".into()];
+        s.password.min_length = Some(8);
+        let text = s.redacted_toml().unwrap();
+        let parsed: Settings = toml::from_str(&text).unwrap();
+        // Secrets come back as "[redacted]", which serializes as "[redacted]" again.
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            serde_json::to_value(&s).unwrap(),
+            "{text}"
+        );
+        assert!(text.contains("[http.tls]"), "{text}");
     }
 
     #[test]
