@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use secrecy::ExposeSecret;
+pub use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -30,7 +32,8 @@ pub struct Settings {
     pub templates_dir: Option<PathBuf>,
     /// Outgoing mail server (`CARDINAL_SMTP_URL`), e.g. `smtp://127.0.0.1:2525`,
     /// `smtp://user:pass@mail.example.gov.tw:587?tls=required` or `smtps://…:465`.
-    pub smtp_url: Option<SecretValue>,
+    #[serde(serialize_with = "redacted")]
+    pub smtp_url: Option<SecretString>,
     /// Without `smtp_url`: write mail as `.eml` files into this folder
     /// (`CARDINAL_MAIL_OUTBOX`; default `DATA_DIR/outbox`), for development.
     pub mail_outbox: Option<PathBuf>,
@@ -132,7 +135,8 @@ pub struct KeySettings {
     /// at rest and keys the hashes of client secrets and pairwise subjects. Every instance
     /// on one database needs the same value. When unset, `DATA_DIR/secret.key` is used
     /// (generated on first start, with a warning).
-    pub secret_key: Option<SecretValue>,
+    #[serde(serialize_with = "redacted")]
+    pub secret_key: Option<SecretString>,
     /// Signing algorithms to keep keys for: any of `RS256`, `ES256`, `EdDSA`.
     pub algorithms: Vec<String>,
     /// Algorithm for ID tokens of clients that do not choose one, and for access tokens.
@@ -631,7 +635,7 @@ impl Settings {
             .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("mail.from {:?} is not a mailbox", self.mail.from))?;
         if let Some(url) = &self.smtp_url {
-            let u = Url::parse(url.expose()).context("smtp_url is not a URL")?;
+            let u = Url::parse(url.expose_secret()).context("smtp_url is not a URL")?;
             if !matches!(u.scheme(), "smtp" | "smtps") {
                 bail!("smtp_url must start with smtp:// or smtps://");
             }
@@ -711,30 +715,15 @@ impl Settings {
     }
 }
 
-/// A configured secret: never printed, serialized only as `"[redacted]"`.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Serialize for SecretValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("[redacted]")
+/// Serializes a configured secret as `"[redacted]"`, never its value (`SecretString`
+/// itself does not serialize, and its `Debug` prints no value either).
+fn redacted<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_some("[redacted]"),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -779,7 +768,7 @@ mod tests {
     #[test]
     fn redacted_config_hides_secret_key_and_database_password() {
         let mut s = Settings::default();
-        s.keys.secret_key = Some(SecretValue::new(
+        s.keys.secret_key = Some(SecretString::from(
             "c3VwZXJzZWNyZXRzdXBlcnNlY3JldHN1cGVyc2VjcmV0MTI=",
         ));
         s.database_url = "postgres://cardinal:hunter2@db/cardinal".into();
@@ -793,7 +782,7 @@ mod tests {
     #[test]
     fn printed_config_parses_back_to_the_same_settings() {
         let mut s = Settings::default();
-        s.smtp_url = Some(SecretValue::new("smtp://mail.example.gov.tw:587"));
+        s.smtp_url = Some(SecretString::from("smtp://mail.example.gov.tw:587"));
         s.http.trusted_proxies = vec!["192.0.2.1".parse().unwrap()];
         s.http.tls = Some(TlsSettings {
             certificate: "cert.pem".into(),
