@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cardinal::clients::{self, ClientDraft};
-use cardinal::configuration::{SecretValue, Settings};
+use cardinal::configuration::{SecretString, Settings};
 use cardinal::startup::{Application, Options};
 
 #[tokio::main]
@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
     settings.database_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| dir.path().join("bench.db").to_string_lossy().into_owned());
     settings.data_dir = dir.path().to_path_buf();
-    settings.keys.secret_key = Some(SecretValue::new(
+    settings.keys.secret_key = Some(SecretString::from(
         "YmVuY2htYXJrLXNlY3JldC1rZXktMzItYnl0ZXMtbG9uZyE=",
     ));
     settings.database.pool_size = 16;

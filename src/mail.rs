@@ -13,6 +13,7 @@ use anyhow::{anyhow, Context};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
@@ -103,7 +104,7 @@ impl Mailer {
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
         let transport = match &settings.smtp_url {
             Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .context("smtp_url")?
                     .timeout(Some(Duration::from_secs(20)))
                     .build(),

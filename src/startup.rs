@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
 use base64::Engine as _;
 use futures_util::FutureExt;
+use secrecy::ExposeSecret;
 
 use crate::backchannel::BackchannelSender;
 use crate::card::{CardService, CardTrust};
@@ -72,7 +73,7 @@ pub fn load_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         Ok(bytes)
     };
     if let Some(secret) = &settings.keys.secret_key {
-        return decode(secret.expose());
+        return decode(secret.expose_secret());
     }
     let path = settings.data_dir.join("secret.key");
     if path.exists() {

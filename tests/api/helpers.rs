@@ -143,7 +143,7 @@ pub fn test_settings(db: &TestDb, data_dir: &std::path::Path) -> Settings {
     let mut s = Settings::default();
     s.database_url = db.url();
     s.data_dir = data_dir.to_path_buf();
-    s.keys.secret_key = Some(cardinal::configuration::SecretValue::new(SECRET_KEY));
+    s.keys.secret_key = Some(cardinal::configuration::SecretString::from(SECRET_KEY));
     s.database.pool_size = 16;
     // The metrics listener on a free port: tests run side by side.
     s.metrics.listen = "127.0.0.1:0".into();

@@ -151,7 +151,7 @@ async fn queued_mail_reaches_a_real_smtp_server_and_its_payload_is_erased() {
     let smtp = SmtpServer::start(free_port());
     let port = smtp.port;
     let app = spawn_app_with(|s| {
-        s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
+        s.smtp_url = Some(cardinal::configuration::SecretString::from(format!(
             "smtp://127.0.0.1:{port}"
         )));
         s.mail.send_interval_secs = 1;
@@ -192,7 +192,7 @@ async fn queued_mail_reaches_a_real_smtp_server_and_its_payload_is_erased() {
 async fn an_smtp_outage_delays_mail_without_losing_or_repeating_it() {
     let port = free_port();
     let app = spawn_app_with(|s| {
-        s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
+        s.smtp_url = Some(cardinal::configuration::SecretString::from(format!(
             "smtp://127.0.0.1:{port}"
         )));
         s.mail.send_interval_secs = 1;

@@ -926,7 +926,7 @@ async fn spawn_mailing_card_idp(
     smtp_port: u16,
 ) -> (TestApp, Authenticator) {
     let (app, authenticator) = spawn_card_idp_with(issuers, card, |s| {
-        s.smtp_url = Some(cardinal::configuration::SecretValue::new(format!(
+        s.smtp_url = Some(cardinal::configuration::SecretString::from(format!(
             "smtp://127.0.0.1:{smtp_port}"
         )));
         s.mail.send_interval_secs = 1;
