@@ -15,7 +15,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cardinal::clients::{self, ClientDraft};
+use cardinal::admin::clients::records as clients;
+use cardinal::admin::clients::ClientDraft;
 use cardinal::configuration::{SecretString, Settings};
 use cardinal::startup::{Application, Options};
 
