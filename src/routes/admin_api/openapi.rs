@@ -24,11 +24,50 @@ pub async fn get_openapi() -> HttpResponse {
         .body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
 }
 
+/// What every protected route shares, declared once: the bearer scheme, the security
+/// requirement (`cardinal:admin`) and the refusals 401 (no or bad token) and 403 (no admin
+/// scope), both with the [`ApiError`] body. Only this document itself is public.
 struct BearerScheme;
 
 impl utoipa::Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.ends_with("/openapi.json") {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                op.security = Some(vec![SecurityRequirement::new("bearer", ["cardinal:admin"])]);
+                for (status, why) in [
+                    (
+                        "401",
+                        "No token, or one that is expired, revoked or not from this server",
+                    ),
+                    ("403", "The token lacks the cardinal:admin scope"),
+                ] {
+                    let body = ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build();
+                    op.responses.responses.insert(
+                        status.into(),
+                        ResponseBuilder::new()
+                            .description(why)
+                            .content("application/json", body)
+                            .build()
+                            .into(),
+                    );
+                }
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
