@@ -189,23 +189,34 @@ impl Client {
     }
 
     /// Checks that the registration is coherent; returns what an operator must fix.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the rules that tie the fields together; the error names the field to fix.
+    pub fn validate(&self) -> Result<(), InvalidClient> {
         if self.name.trim().is_empty() {
-            return Err("name must not be empty".into());
+            return Err(invalid("name", "name must not be empty"));
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
-            return Err(
-                "a client with the authorization_code grant needs at least one redirect URI".into(),
-            );
+            return Err(invalid(
+                "redirect_uris",
+                "a client with the authorization_code grant needs at least one redirect URI",
+            ));
         }
         if self.grant_types.is_empty() {
-            return Err("a client needs at least one grant type".into());
+            return Err(invalid(
+                "grant_types",
+                "a client needs at least one grant type",
+            ));
         }
         if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
-            return Err("a public client (auth method none) cannot use client_credentials".into());
+            return Err(invalid(
+                "auth_method",
+                "a public client (auth method none) cannot use client_credentials",
+            ));
         }
         if self.auth_method == AuthMethod::PrivateKeyJwt && self.jwks.is_none() {
-            return Err("private_key_jwt needs the client's public keys (--jwks FILE)".into());
+            return Err(invalid(
+                "jwks",
+                "private_key_jwt needs the client's public keys (jwks)",
+            ));
         }
         if self.subject_type == SubjectType::Pairwise {
             let hosts: std::collections::BTreeSet<_> = self
@@ -214,45 +225,79 @@ impl Client {
                 .filter_map(RedirectUri::host)
                 .collect();
             if hosts.len() > 1 {
-                return Err("pairwise subjects need all redirect URIs on one host".into());
+                return Err(invalid(
+                    "subject_type",
+                    "pairwise subjects need all redirect URIs on one host",
+                ));
             }
         }
         for s in self.scopes.iter() {
             if !super::scope::KNOWN_SCOPES.contains(&s) && s != super::scope::ADMIN_SCOPE {
-                return Err(format!(
-                    "unknown scope {s:?}; known scopes: {}, {}",
-                    super::scope::KNOWN_SCOPES.join(", "),
-                    super::scope::ADMIN_SCOPE
+                return Err(invalid(
+                    "scopes",
+                    format!(
+                        "unknown scope {s:?}; known scopes: {}, {}",
+                        super::scope::KNOWN_SCOPES.join(", "),
+                        super::scope::ADMIN_SCOPE
+                    ),
                 ));
             }
         }
         if self.scopes.contains(super::scope::ADMIN_SCOPE)
             && (self.is_public() || !self.allows_grant(GrantType::ClientCredentials))
         {
-            return Err(format!(
-                "the {} scope is only for confidential clients with the client_credentials grant",
-                super::scope::ADMIN_SCOPE
+            return Err(invalid(
+                "scopes",
+                format!(
+                    "the {} scope is only for confidential clients with the client_credentials grant",
+                    super::scope::ADMIN_SCOPE
+                ),
             ));
         }
         if let Some(alg) = &self.id_token_alg {
             if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
-                return Err(format!(
-                    "id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"
+                return Err(invalid(
+                    "id_token_alg",
+                    format!("id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"),
                 ));
             }
         }
         if let Some(uri) = &self.backchannel_logout_uri {
-            RedirectUri::parse(uri).map_err(|e| format!("back-channel logout URI: {e}"))?;
+            RedirectUri::parse(uri).map_err(|e| {
+                invalid(
+                    "backchannel_logout_uri",
+                    format!("back-channel logout URI: {e}"),
+                )
+            })?;
             if !(uri.starts_with("https://") || uri.starts_with("http://")) {
-                return Err(
-                    "back-channel logout URI must be an https URL (http only on loopback)".into(),
-                );
+                return Err(invalid(
+                    "backchannel_logout_uri",
+                    "back-channel logout URI must be an https URL (http only on loopback)",
+                ));
             }
             if uri.contains('#') {
-                return Err("back-channel logout URI must not contain a fragment".into());
+                return Err(invalid(
+                    "backchannel_logout_uri",
+                    "back-channel logout URI must not contain a fragment",
+                ));
             }
         }
         Ok(())
+    }
+}
+
+/// A client that breaks a rule: the field to fix and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidClient {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> InvalidClient {
+    InvalidClient {
+        field,
+        message: message.into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::domain::client::InvalidClient;
 use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
 };
@@ -44,25 +45,12 @@ impl FieldError {
         }
     }
 
-    /// A message of [`Client::validate`], attributed to the field it names.
-    fn from_validation(message: String) -> Self {
-        let field = [
-            ("name", "name"),
-            ("a client with the authorization_code", "redirect_uris"),
-            ("a client needs at least one grant", "grant_types"),
-            ("a public client", "auth_method"),
-            ("private_key_jwt", "jwks"),
-            ("pairwise", "subject_type"),
-            ("unknown scope", "scopes"),
-            ("the cardinal:admin scope", "scopes"),
-            ("id_token_alg", "id_token_alg"),
-            ("back-channel", "backchannel_logout_uri"),
-        ]
-        .iter()
-        .find(|(prefix, _)| message.starts_with(prefix))
-        .map(|(_, f)| *f)
-        .unwrap_or("client");
-        FieldError { field, message }
+    /// The field and message of a [`Client::validate`] refusal.
+    fn from_validation(e: InvalidClient) -> Self {
+        FieldError {
+            field: e.field,
+            message: e.message,
+        }
     }
 }
 

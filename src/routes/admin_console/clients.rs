@@ -3,9 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{field, Console, ConsoleForm, Fields, Outcome, PageQuery, WithOutcome};
+use super::{Console, ConsoleForm, Outcome, PageQuery, WithOutcome};
 use crate::admin::clients::{self, ClientInput, ClientView, ClientWithSecret};
 use crate::admin::{AdminResult, MAX_LIMIT};
 use crate::domain::scope::{ADMIN_SCOPE, KNOWN_SCOPES};
@@ -56,8 +56,9 @@ pub async fn get_clients(c: Console, query: web::Query<PageQuery>) -> HttpRespon
     }
 }
 
-/// The values shown in the client form.
-#[derive(Default, Serialize)]
+/// The values shown in the client form, and read back from its post.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
 struct ClientForm {
     client_id: String,
     name: String,
@@ -102,32 +103,6 @@ impl ClientForm {
             subject_type: v.subject_type.clone(),
             id_token_alg: v.id_token_alg.clone().unwrap_or_default(),
             jwks: String::new(),
-        }
-    }
-
-    fn from_fields(fields: &Fields) -> Self {
-        let all = |n: &str| -> Vec<String> {
-            fields
-                .iter()
-                .filter(|(k, _)| k == n)
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        let get = |n: &str| field(fields, n).unwrap_or_default().to_string();
-        ClientForm {
-            client_id: get("client_id"),
-            name: get("name"),
-            redirect_uris: get("redirect_uris"),
-            post_logout_redirect_uris: get("post_logout_redirect_uris"),
-            backchannel_logout_uri: get("backchannel_logout_uri"),
-            grant_types: all("grant_types"),
-            auth_method: get("auth_method"),
-            scopes: all("scopes"),
-            min_acr: get("min_acr"),
-            skip_consent: field(fields, "skip_consent") == Some("true"),
-            subject_type: get("subject_type"),
-            id_token_alg: get("id_token_alg"),
-            jwks: get("jwks"),
         }
     }
 
@@ -311,7 +286,10 @@ fn secret_page(c: &Console, client_id: &str, secret: &str) -> HttpResponse {
 
 /// `POST /admin/clients`: registers a client.
 pub async fn post_new_client(form: ConsoleForm) -> HttpResponse {
-    let values = ClientForm::from_fields(&form.fields);
+    let values: ClientForm = match form.parse() {
+        Ok(v) => v,
+        Err(e) => return form.console.failed_home(&e),
+    };
     let input = values.input(true);
     let c = form.console;
     let result = c.call(move |e, a| clients::create(e, a, input)).await;
@@ -347,7 +325,10 @@ fn client_saved(
 /// `POST /admin/clients/{client_id}`: changes a client.
 pub async fn post_client(form: ConsoleForm, id: web::Path<String>) -> HttpResponse {
     let id = id.into_inner();
-    let mut values = ClientForm::from_fields(&form.fields);
+    let mut values: ClientForm = match form.parse() {
+        Ok(v) => v,
+        Err(e) => return form.console.failed_home(&e),
+    };
     values.client_id = id.clone();
     let input = values.input(false);
     let c = form.console;

@@ -141,6 +141,7 @@ type Fields = Vec<(String, String)>;
 /// A form post of a signed-in admin that carries the console's CSRF token.
 pub struct ConsoleForm {
     console: Console,
+    body: web::Bytes,
     fields: Fields,
 }
 
@@ -149,17 +150,23 @@ impl FromRequest for ConsoleForm {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let form = web::Form::<Fields>::from_request(req, payload);
+        let body = web::Bytes::from_request(req, payload);
         let console = Console::from_request(req, payload);
         Box::pin(async move {
-            let fields = form.await?.into_inner();
+            let body = body.await?;
+            let fields: Fields =
+                serde_urlencoded::from_bytes(&body).map_err(actix_web::error::ErrorBadRequest)?;
             let console = console.await?;
             let sent = field(&fields, "csrf_token").unwrap_or_default();
             if !console.csrf().matches(sent) {
                 let resp = denied(&console.state, &console.req, StatusCode::FORBIDDEN, "csrf");
                 return Err(InternalError::from_response("csrf", resp).into());
             }
-            Ok(ConsoleForm { console, fields })
+            Ok(ConsoleForm {
+                console,
+                body,
+                fields,
+            })
         })
     }
 }
@@ -167,6 +174,13 @@ impl FromRequest for ConsoleForm {
 impl ConsoleForm {
     fn field(&self, name: &str) -> Option<&str> {
         field(&self.fields, name)
+    }
+
+    /// The whole form as `T` (`serde_html_form`: a repeated key, such as a group of check
+    /// boxes, fills a list); a value of the wrong shape names its field.
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> AdminResult<T> {
+        serde_html_form::from_bytes(&self.body)
+            .map_err(|e| AdminError::invalid("form", format!("the form could not be read: {e}")))
     }
 }
 
