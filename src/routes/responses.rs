@@ -37,6 +37,19 @@ pub fn oauth_json_error(err: &OAuthError, basic: bool) -> HttpResponse {
 }
 
 /// RFC 6750 §3 error for the UserInfo endpoint.
+/// The token of an `Authorization: Bearer TOKEN` header (the scheme in any case), if one
+/// was sent: the one place the web layer reads bearer tokens (UserInfo, the admin API).
+pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
 pub fn bearer_error(err: &OAuthError) -> HttpResponse {
     log_if_server_error(err);
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::responses::{bearer_error, blocking_failed, no_store_json};
+use super::responses::{bearer_error, bearer_token, blocking_failed, no_store_json};
 use super::AppState;
 use crate::oidc::OAuthError;
 
@@ -18,16 +18,7 @@ pub async fn userinfo(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             "send the access token in the Authorization header, not the URL",
         ));
     }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim().to_string())
-        });
-    let Some(token) = token else {
+    let Some(token) = bearer_token(&req) else {
         return HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"cardinal\""))
             .json(serde_json::json!({"error": "invalid_request", "error_description": "an access token is required (Authorization: Bearer …)"}));

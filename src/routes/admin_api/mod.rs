@@ -138,16 +138,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiFailure> {
         description: "an access token is required: Authorization: Bearer TOKEN (client_credentials with the cardinal:admin scope)".into(),
     }
     };
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(missing)?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(missing());
-    }
-    Ok(token.trim().to_string())
+    crate::routes::responses::bearer_token(req).ok_or_else(missing)
 }
 
 /// Checks the token; the actor is the client it was issued to.
