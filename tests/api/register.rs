@@ -33,6 +33,20 @@ pub async fn wait_mail(dir: &std::path::Path, n: usize) -> Vec<String> {
     }
 }
 
+/// Waits (15 s at most) until a mail containing `needle` is in the outbox directory; returns
+/// every mail there. Mails are sent by a worker, so their order is not the order of the
+/// events that queued them.
+pub async fn wait_mail_with(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = mails(dir);
+        if m.iter().any(|mail| mail.contains(needle)) || Instant::now() > deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub fn link_in(mail: &str, prefix: &str) -> String {
     let start = mail
         .find(prefix)
@@ -783,7 +797,7 @@ async fn member_services_change_password_contact_data_and_primary_email() {
         "not yet changed"
     );
     assert_eq!(reg.unwrap().mobile.as_deref(), Some("0987654321"));
-    let got = wait_mail(outbox.path(), 2).await;
+    let got = wait_mail_with(outbox.path(), "/register/email?t=").await;
     let link = link_in(
         got.iter()
             .find(|m| m.contains("/register/email?t="))
