@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::CardForm;
-use super::register::{recovery_status, LinkFields};
+use super::register::{link_page, recovery_status, LinkFields};
 use super::responses::{blocking_failed, error_page};
 use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
@@ -123,14 +123,15 @@ pub async fn get_reset(
     req: HttpRequest,
     q: web::Query<LinkFields>,
 ) -> HttpResponse {
-    let t = q.into_inner().t;
-    let mut site = Site::new(&state, &req);
-    let enroll = state.enroll.clone();
-    let token = t.clone();
-    match web::block(move || enroll.reset_link_valid(&token)).await {
-        Ok(Ok(true)) => reset_page(site, &t, None),
-        _ => site.notice(&Notice::ResetLinkInvalid),
-    }
+    link_page(
+        &state,
+        &req,
+        q.into_inner().t,
+        |enroll, t| enroll.reset_link_valid(t).unwrap_or(false),
+        |site, t| reset_page(site, t, None),
+        Notice::ResetLinkInvalid,
+    )
+    .await
 }
 
 #[derive(Default, Deserialize)]

@@ -13,6 +13,7 @@ use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
 use crate::enroll::apply::{ApplyError, Step2};
 use crate::enroll::recovery::RecoveryError;
+use crate::enroll::Enrollment;
 use crate::registry::ProofInput;
 
 fn status_of(e: &ApplyError) -> StatusCode {
@@ -316,13 +317,33 @@ pub async fn get_confirm(
     req: HttpRequest,
     q: web::Query<LinkFields>,
 ) -> HttpResponse {
-    let t = q.into_inner().t;
-    let mut site = Site::new(&state, &req);
+    link_page(
+        &state,
+        &req,
+        q.into_inner().t,
+        |enroll, t| enroll.confirm_link_valid(t).unwrap_or(false),
+        |site, t| confirm_page(site, t, None),
+        Notice::ConfirmLinkInvalid,
+    )
+    .await
+}
+
+/// `GET` of a page a mail link opens (confirm, reset): the page while the link is still
+/// good, else the notice that it is not.
+pub(super) async fn link_page(
+    state: &AppState,
+    req: &HttpRequest,
+    t: String,
+    valid: impl FnOnce(&Enrollment, &str) -> bool + Send + 'static,
+    page: impl for<'a> FnOnce(Site<'a>, &str) -> HttpResponse,
+    invalid: Notice,
+) -> HttpResponse {
+    let mut site = Site::new(state, req);
     let enroll = state.enroll.clone();
     let token = t.clone();
-    match web::block(move || enroll.confirm_link_valid(&token)).await {
-        Ok(Ok(true)) => confirm_page(site, &t, None),
-        _ => site.notice(&Notice::ConfirmLinkInvalid),
+    match web::block(move || valid(&enroll, &token)).await {
+        Ok(true) => page(site, &t),
+        _ => site.notice(&invalid),
     }
 }
 
