@@ -190,8 +190,9 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ("admin_keys", include_str!("../templates/admin/keys.hbs")),
 ];
 
-/// The admin console's strings, merged into each language's dictionary.
-const ADMIN_LOCALES: &[(&str, &str)] = &[
+/// More strings per part (the admin console, …), merged into each language's dictionary.
+/// A part keeps its own files so that its keys stay together.
+const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("zh-TW", include_str!("../templates/i18n/admin.zh-TW.json")),
     ("en", include_str!("../templates/i18n/admin.en.json")),
 ];
@@ -252,9 +253,9 @@ impl Templates {
                 serde_json::from_str(text).with_context(|| format!("Locale {lang} is not JSON"))?;
             dictionaries.insert((*lang).to_string(), value);
         }
-        for (lang, text) in ADMIN_LOCALES {
+        for (lang, text) in EXTRA_LOCALES {
             let extra: Value = serde_json::from_str(text)
-                .with_context(|| format!("Admin locale {lang} is not JSON"))?;
+                .with_context(|| format!("A locale file for {lang} is not JSON"))?;
             if let (Some(Value::Object(dict)), Value::Object(extra)) =
                 (dictionaries.get_mut(*lang), extra)
             {
@@ -438,6 +439,24 @@ mod tests {
         let text = t.render("mail/confirm_text", "zh-TW", data).unwrap();
         assert!(text.starts_with("親愛的 王小明 您好：\n\n您申請「健保卡網路服務註冊」已審核完成"));
         assert!(text.contains("如您未於5日內完成健保卡註冊認證程序"));
+    }
+
+    #[test]
+    fn every_language_has_every_text() {
+        let t = templates();
+        let keys = |lang: &str| -> Vec<String> {
+            t.dictionaries
+                .get(lang)
+                .and_then(Value::as_object)
+                .map(|d| d.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let (zh, en) = (keys("zh-TW"), keys("en"));
+        assert!(zh.len() > 200, "{}", zh.len());
+        let only_zh: Vec<_> = zh.iter().filter(|k| !en.contains(k)).collect();
+        let only_en: Vec<_> = en.iter().filter(|k| !zh.contains(k)).collect();
+        assert!(only_zh.is_empty(), "missing in en: {only_zh:?}");
+        assert!(only_en.is_empty(), "missing in zh-TW: {only_en:?}");
     }
 
     #[test]
