@@ -276,6 +276,7 @@ impl Application {
                     })
                 })
                 .configure(|cfg| route_table(cfg, hook.as_ref()))
+                .default_service(web::to(routes::responses::not_found))
         })
         .shutdown_timeout(30);
         let server = match &settings.http.tls {
@@ -372,6 +373,7 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route("/revoke", web::post().to(introspect::post_revoke))
         .route("/logout", web::get().to(logout::get_logout))
         .route("/logout", web::post().to(logout::post_logout))
+        .route("/logout/done", web::get().to(logout::get_logout_done))
         .route(
             "/logout/confirm",
             web::post().to(logout::post_logout_confirm),

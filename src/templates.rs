@@ -23,6 +23,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/partials/footer.hbs"),
     ),
     ("error", include_str!("../templates/error.hbs")),
+    ("not_found", include_str!("../templates/not_found.hbs")),
     ("login", include_str!("../templates/login.hbs")),
     ("consent", include_str!("../templates/consent.hbs")),
     (
@@ -195,6 +196,8 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
 const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("zh-TW", include_str!("../templates/i18n/admin.zh-TW.json")),
     ("en", include_str!("../templates/i18n/admin.en.json")),
+    ("zh-TW", include_str!("../templates/i18n/site.zh-TW.json")),
+    ("en", include_str!("../templates/i18n/site.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

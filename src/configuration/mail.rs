@@ -16,6 +16,12 @@ pub struct MailSettings {
     pub warn_domains: Vec<String>,
     /// How often the outbox worker looks for mail to send (seconds).
     pub send_interval_secs: u64,
+    /// The service phone every mail names for questions (e.g. `0800-030598`); none when
+    /// empty.
+    pub service_phone: String,
+    /// The feedback address (意見信箱) every mail names, a web page or `mailto:`; none when
+    /// empty.
+    pub feedback_url: String,
 }
 
 impl Default for MailSettings {
@@ -26,6 +32,8 @@ impl Default for MailSettings {
                 .map(String::from)
                 .to_vec(),
             send_interval_secs: 2,
+            service_phone: String::new(),
+            feedback_url: String::new(),
         }
     }
 }
@@ -36,6 +44,20 @@ impl MailSettings {
         self.from
             .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("mail.from {:?} is not a mailbox", self.from))?;
+        if !self.feedback_url.is_empty() {
+            let u = Url::parse(&self.feedback_url).with_context(|| {
+                format!(
+                    "mail.feedback_url {:?} is not an address (https://… or mailto:…)",
+                    self.feedback_url
+                )
+            })?;
+            if !matches!(u.scheme(), "https" | "http" | "mailto") {
+                bail!("mail.feedback_url must start with https://, http:// or mailto:");
+            }
+        }
+        if self.service_phone.chars().count() > 80 {
+            bail!("mail.service_phone is longer than 80 characters");
+        }
         if let Some(url) = smtp_url {
             let u = Url::parse(url.expose_secret()).context("smtp_url is not a URL")?;
             if !matches!(u.scheme(), "smtp" | "smtps") {

@@ -29,8 +29,12 @@ pub enum ApplyError {
     UnsupportedCard,
     #[error("您輸入的戶號或戶籍地址與戶籍資料不符，請確認後再試一次")]
     Mismatch,
-    #[error("已註冊")]
+    #[error("此健保卡已完成網路服務註冊，請直接以健保卡及註冊密碼登入；如忘記註冊密碼，請點選「忘記註冊密碼」。")]
     AlreadyRegistered,
+    #[error("您已申請註冊，尚未完成電子信箱認證。請至信箱點選認證通知信中的連結；如未收到，請點選「重寄認證信」。")]
+    AwaitingConfirmation,
+    #[error("您的健保卡網路服務註冊已停用，無法於網路重新申請。如需恢復使用，請持身分證明文件臨櫃辦理（本署各地聯合服務中心及連絡辦公室）。")]
+    Deactivated,
     #[error("申請已逾時，請重新讀取健保卡")]
     ProofExpired,
     #[error("{0}")]
@@ -56,6 +60,8 @@ impl ApplyError {
             ApplyError::UnsupportedCard => "unsupported_card",
             ApplyError::Mismatch => "registry_mismatch",
             ApplyError::AlreadyRegistered => "already_registered",
+            ApplyError::AwaitingConfirmation => "awaiting_confirmation",
+            ApplyError::Deactivated => "deactivated",
             ApplyError::ProofExpired => "proof_expired",
             ApplyError::Password(e) => e.code(),
             ApplyError::Email => "bad_email",
@@ -196,20 +202,29 @@ impl Enrollment {
             .and_then(|id| NationalId::parse(id).ok())
             .ok_or(ApplyError::UnsupportedCard)?;
         let id_hash = registry::national_id_hash(self.engine.ring(), &national_id);
-        let registered = self
+        let registration = match self
             .engine
             .store()
             .find_by_card(&card.card_number)?
             .and_then(|(_, r)| r)
-            .is_some()
-            || self
+        {
+            Some(r) => Some(r),
+            None => self
                 .engine
                 .store()
                 .find_by_national_id(&id_hash)?
-                .and_then(|(_, r)| r)
-                .is_some();
-        if registered {
-            return Err(ApplyError::AlreadyRegistered);
+                .and_then(|(_, r)| r),
+        };
+        if let Some(r) = registration {
+            // Each state has its own way forward: sign in (or reset the password), confirm
+            // the e-mail address (or have the mail sent again), or go to the counter.
+            return Err(match r.status {
+                RegistrationStatus::Active | RegistrationStatus::Locked => {
+                    ApplyError::AlreadyRegistered
+                }
+                RegistrationStatus::Pending => ApplyError::AwaitingConfirmation,
+                RegistrationStatus::Deactivated => ApplyError::Deactivated,
+            });
         }
         let resident = self.engine.store().find_resident(&id_hash)?;
         if !registry::matches(resident.as_ref(), place) {

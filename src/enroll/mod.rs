@@ -53,6 +53,25 @@ impl Enrollment {
             data.insert((*k).to_string(), json!(v));
             html.insert((*k).to_string(), json!(escape_html(v)));
         }
+        // Whom to ask (the guide's mails end with the service phone and 意見信箱).
+        let mail = &self.engine.settings().mail;
+        if !mail.service_phone.is_empty() || !mail.feedback_url.is_empty() {
+            let key = match (mail.service_phone.is_empty(), mail.feedback_url.is_empty()) {
+                (false, false) => "mail_contact_both",
+                (false, true) => "mail_contact_phone",
+                _ => "mail_contact_feedback",
+            };
+            let contact = self.templates.text(
+                lang,
+                key,
+                &[
+                    ("phone", &mail.service_phone),
+                    ("feedback", &mail.feedback_url),
+                ],
+            );
+            html.insert("contact".into(), json!(escape_html(&contact)));
+            data.insert("contact".into(), json!(contact));
+        }
         data.insert("html".into(), Value::Object(html));
         let data = Value::Object(data);
         Ok(MailContent {

@@ -109,6 +109,23 @@ fn audit(now: i64, event: AuditKind, outcome: &str, person: &str, ip: Option<&st
     }
 }
 
+/// What 忘記註冊密碼 sent: the masked address, and whether the registration is locked (then
+/// the old password no longer works and the notice must not say it does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetMailSent {
+    pub masked: String,
+    pub locked: bool,
+}
+
+/// A template flag: non-empty is true.
+fn locked_flag(status: RegistrationStatus) -> &'static str {
+    if status == RegistrationStatus::Locked {
+        "1"
+    } else {
+        ""
+    }
+}
+
 impl Enrollment {
     /// The card holder and their registration, from a card signature.
     fn holder(
@@ -149,8 +166,9 @@ impl Enrollment {
     }
 
     /// 忘記註冊密碼: sends a reset link valid `registration.reset_link_ttl`; older reset links
-    /// stop working. The old password keeps working until the reset completes. The mail is in
-    /// `lang` (the page's language). Returns the masked address.
+    /// stop working. The old password keeps working until the reset completes (unless the
+    /// registration is locked: then only the reset unlocks it). The mail is in `lang` (the
+    /// page's language). Returns the masked address and whether the registration is locked.
     pub fn forgot(
         &self,
         binding: &str,
@@ -159,7 +177,7 @@ impl Enrollment {
         delivery: &ResetDelivery,
         lang: &str,
         ip: Option<&str>,
-    ) -> Result<String, RecoveryError> {
+    ) -> Result<ResetMailSent, RecoveryError> {
         self.limit("forgot", ip)?;
         let (person, reg, _) = self.holder(binding, challenge, token)?;
         match reg.status {
@@ -245,6 +263,7 @@ impl Enrollment {
                     ("name", person.name.clone()),
                     ("link", link.clone()),
                     ("minutes", minutes.to_string()),
+                    ("locked", locked_flag(reg.status).to_string()),
                 ],
             )
             .map_err(|e| {
@@ -267,7 +286,10 @@ impl Enrollment {
             &message,
             &audit(now, AuditKind::Forgot, "sent", &person.id, ip),
         )?;
-        Ok(mask_email(&to))
+        Ok(ResetMailSent {
+            masked: mask_email(&to),
+            locked: reg.status == RegistrationStatus::Locked,
+        })
     }
 
     /// The reset link page: whether the link is still good (without using it).

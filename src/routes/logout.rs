@@ -88,18 +88,52 @@ async fn end_session(
             state.backchannel.spawn(deliveries);
             let mut resp = match redirect {
                 Some(uri) => see_other(&uri),
-                None => page(
-                    &state,
-                    "logged_out",
-                    &lang,
-                    StatusCode::OK,
-                    json!({ "title": t.text(&lang, "logged_out_title", &[]), "signed_out": signed_out }),
-                ),
+                None => logged_out(&state, &lang, &signed_out),
             };
             let _ = resp.add_cookie(&removal(&state, &state.cookies.session));
             resp
         }
     }
+}
+
+const DONE_CONTEXT: &str = "logout.done";
+
+/// 已登出: which applications were signed out too, a language switch (to `/logout/done` with
+/// the list sealed in its address, so that switching signs nobody out again) and the way
+/// back to the sign-in page.
+fn logged_out(state: &AppState, lang: &str, signed_out: &[String]) -> HttpResponse {
+    let t = &state.templates;
+    let other = t.text(lang, "other_lang", &[]);
+    let sealed = serde_json::to_vec(signed_out)
+        .ok()
+        .and_then(|json| state.engine.ring().seal(DONE_CONTEXT, &json).ok())
+        .unwrap_or_default();
+    let switch = format!(
+        "/logout/done?{}",
+        serde_urlencoded::to_string([("s", sealed.as_str()), ("lang", other.as_str())])
+            .unwrap_or_default()
+    );
+    page(
+        state,
+        "logged_out",
+        lang,
+        StatusCode::OK,
+        json!({ "title": t.text(lang, "logged_out_title", &[]), "signed_out": signed_out,
+                "lang_switch": switch }),
+    )
+}
+
+/// `GET /logout/done`: the 已登出 page again (after the language switch).
+pub async fn get_logout_done(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let pairs: BTreeMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let signed_out: Vec<String> = pairs
+        .get("s")
+        .and_then(|s| state.engine.ring().open(DONE_CONTEXT, s).ok())
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .unwrap_or_default();
+    let lang = state.lang(&req, &[]);
+    logged_out(&state, &lang, &signed_out)
 }
 
 pub async fn get_logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

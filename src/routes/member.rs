@@ -43,7 +43,7 @@ fn home(mut site: Site<'_>, error: Option<&LoginError>) -> HttpResponse {
         Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         Some(_) => StatusCode::BAD_REQUEST,
     };
-    let data = json!({ "forgot_link": matches!(error, Some(LoginError::Locked)) });
+    let data = json!({});
     site.card_page("register_home", status, site.with_error(data, error))
 }
 
@@ -383,7 +383,7 @@ pub async fn post_email(
     })
     .await
     {
-        Ok(Ok(())) => site.notice(&Notice::EmailChanged),
+        Ok(Ok(())) => site.notice(&Notice::EmailChanged).await,
         Ok(Err(e)) => email_page(site, &link, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

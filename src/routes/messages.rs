@@ -40,7 +40,17 @@ pub trait Localize {
     fn field(&self) -> Option<&'static str> {
         None
     }
+    /// Where the person can go from here: (address, dictionary key of the link's text).
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
 }
+
+const COUNTER: (&str, &str) = ("/help/faq#deactivated", "reg_link_counter");
+const FORGOT: (&str, &str) = ("/register/forgot", "reg_link_forgot");
+const RESEND: (&str, &str) = ("/register/resend", "reg_link_resend");
+const APPLY: (&str, &str) = ("/register/terms", "reg_link_apply");
+const SIGN_IN: (&str, &str) = ("/register", "reg_link_home");
 
 impl Localize for CardError {
     fn error_code(&self) -> &'static str {
@@ -98,6 +108,14 @@ impl Localize for ApplyError {
             _ => None,
         }
     }
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            ApplyError::AlreadyRegistered => vec![SIGN_IN, FORGOT],
+            ApplyError::AwaitingConfirmation | ApplyError::LinkInvalid => vec![RESEND],
+            ApplyError::Deactivated => vec![COUNTER],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Localize for RecoveryError {
@@ -126,6 +144,17 @@ impl Localize for RecoveryError {
             RecoveryError::WrongOldPassword { .. } => Some("old_password"),
         }
     }
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            RecoveryError::Apply(e) => e.links(),
+            RecoveryError::NotRegistered => vec![APPLY],
+            RecoveryError::Pending => vec![RESEND],
+            RecoveryError::NotPending => vec![SIGN_IN],
+            RecoveryError::Deactivated => vec![COUNTER],
+            RecoveryError::LinkInvalid | RecoveryError::Locked => vec![FORGOT],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Localize for LoginError {
@@ -148,6 +177,15 @@ impl Localize for LoginError {
             LoginError::WrongPassword { .. } | LoginError::PasswordMissing => Some("password"),
             LoginError::RateLimited | LoginError::Internal => None,
             _ => Some("card"),
+        }
+    }
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            LoginError::NotRegistered => vec![APPLY],
+            LoginError::Pending => vec![RESEND],
+            LoginError::Locked => vec![FORGOT],
+            LoginError::Deactivated => vec![COUNTER],
+            _ => Vec::new(),
         }
     }
 }
@@ -195,6 +233,8 @@ mod tests {
             ApplyError::UnsupportedCard,
             ApplyError::Mismatch,
             ApplyError::AlreadyRegistered,
+            ApplyError::AwaitingConfirmation,
+            ApplyError::Deactivated,
             ApplyError::ProofExpired,
             ApplyError::Email,
             ApplyError::Phone,

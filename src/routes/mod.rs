@@ -74,6 +74,8 @@ pub struct CookieNames {
     pub session: String,
     pub browser: String,
     pub lang: String,
+    /// The application that sent the person to the registration site (its client id).
+    pub from: String,
     pub secure: bool,
 }
 
@@ -84,6 +86,7 @@ impl CookieNames {
             session: format!("{prefix}cardinal_session"),
             browser: format!("{prefix}cardinal_browser"),
             lang: format!("{prefix}cardinal_lang"),
+            from: format!("{prefix}cardinal_from"),
             secure,
         }
     }

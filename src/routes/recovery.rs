@@ -93,9 +93,14 @@ pub async fn post_forgot(
     })
     .await
     {
-        Ok(Ok(masked)) => {
+        Ok(Ok(sent)) => {
             let minutes = state.engine.settings().registration.reset_link_ttl / 60;
-            site.notice(&Notice::ResetSent { masked, minutes })
+            site.notice(&Notice::ResetSent {
+                masked: sent.masked,
+                minutes,
+                locked: sent.locked,
+            })
+            .await
         }
         Ok(Err(e)) => forgot_page(site, Some(&e), &fields).await,
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
@@ -185,9 +190,9 @@ pub async fn post_reset(
     {
         Ok(Ok(ended)) => {
             state.backchannel.spawn(ended);
-            site.notice(&Notice::ResetDone)
+            site.notice(&Notice::ResetDone).await
         }
-        Ok(Err(RecoveryError::LinkInvalid)) => site.notice(&Notice::ResetLinkInvalid),
+        Ok(Err(RecoveryError::LinkInvalid)) => site.notice(&Notice::ResetLinkInvalid).await,
         Ok(Err(e)) => reset_page(site, &fields.t, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

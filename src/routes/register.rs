@@ -62,7 +62,6 @@ async fn apply_page(
         "title": site.text("reg_title_apply", &[]),
         "places": places,
         "place_required": true,
-        "forgot_link": matches!(error, Some(ApplyError::AlreadyRegistered)),
         "household_no": form.household_no,
     });
     site.card_page(
@@ -236,7 +235,7 @@ pub async fn post_apply_submit(
     match result {
         Ok((Ok(masked), _)) => {
             let days = (state.engine.settings().registration.confirm_link_ttl + 86_399) / 86_400;
-            site.notice(&Notice::Applied { masked, days })
+            site.notice(&Notice::Applied { masked, days }).await
         }
         Ok((Err(ApplyError::ProofExpired), _)) | Ok((Err(_), None)) => {
             apply_page(
@@ -290,7 +289,7 @@ pub async fn get_notice(
 ) -> HttpResponse {
     let mut site = Site::new(&state, &req);
     match Notice::open(&state, site.browser(), &q.into_inner().n) {
-        Some(notice) => site.notice(&notice),
+        Some(notice) => site.notice(&notice).await,
         None => see_other("/register"),
     }
 }
@@ -343,7 +342,7 @@ pub(super) async fn link_page(
     let token = t.clone();
     match web::block(move || valid(&enroll, &token)).await {
         Ok(true) => page(site, &t),
-        _ => site.notice(&invalid),
+        _ => site.notice(&invalid).await,
     }
 }
 
@@ -367,8 +366,8 @@ pub async fn post_confirm(
     })
     .await
     {
-        Ok(Ok(())) => site.notice(&Notice::Confirmed),
-        Ok(Err(ApplyError::LinkInvalid)) => site.notice(&Notice::ConfirmLinkInvalid),
+        Ok(Ok(())) => site.notice(&Notice::Confirmed).await,
+        Ok(Err(ApplyError::LinkInvalid)) => site.notice(&Notice::ConfirmLinkInvalid).await,
         Ok(Err(e)) => confirm_page(site, &link, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
@@ -444,7 +443,7 @@ async fn card_action(
     })
     .await;
     match result {
-        Ok(Ok(notice)) => site.notice(&notice),
+        Ok(Ok(notice)) => site.notice(&notice).await,
         Ok(Err(e)) => action_page(site, action, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

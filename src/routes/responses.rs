@@ -4,7 +4,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
 
@@ -95,6 +95,55 @@ pub fn page(
     }
 }
 
+/// `path` with `query` and `lang` (any earlier `lang`/`ui_locales` dropped).
+pub fn with_lang(path: &str, query: &[(String, String)], lang: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| k != "lang" && k != "ui_locales")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push(("lang", lang));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// The language switch of a fetched page: the same address in the other language.
+fn switch_of(state: &AppState, req: &HttpRequest, lang: &str) -> Option<String> {
+    if req.method() != actix_web::http::Method::GET {
+        return None;
+    }
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let other = state.templates.text(lang, "other_lang", &[]);
+    Some(with_lang(req.path(), &query, &other))
+}
+
+/// Any address no route answers: a page (找不到網頁) with the way back, in the page's
+/// language with the switch; a short text for what is not a page.
+pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !wants_page || req.method() != actix_web::http::Method::GET {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("Not found");
+    }
+    let lang = state.lang(&req, &[]);
+    page(
+        &state,
+        "not_found",
+        &lang,
+        StatusCode::NOT_FOUND,
+        json!({ "title": state.templates.text(&lang, "not_found_title", &[]),
+                "lang_switch": switch_of(&state, &req, &lang) }),
+    )
+}
+
 /// The HTML error page (never a redirect).
 pub fn error_page(state: &AppState, req: &HttpRequest, err: &OAuthError) -> HttpResponse {
     log_if_server_error(err);
@@ -119,7 +168,8 @@ pub fn error_page(state: &AppState, req: &HttpRequest, err: &OAuthError) -> Http
         "error",
         &lang,
         status,
-        json!({ "title": title, "code": err.code.as_str(), "description": err.description, "explanation": explanation }),
+        json!({ "title": title, "code": err.code.as_str(), "description": err.description, "explanation": explanation,
+                "lang_switch": switch_of(state, req, &lang) }),
     )
 }
 
@@ -211,5 +261,24 @@ pub fn card_page_csp(resp: &mut HttpResponse, authenticator: &str, forms_stay_he
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_switch_keeps_the_address_and_replaces_the_language() {
+        let query = vec![
+            ("t".to_string(), "a b&c".to_string()),
+            ("lang".to_string(), "zh-TW".to_string()),
+            ("ui_locales".to_string(), "zh-TW".to_string()),
+        ];
+        assert_eq!(
+            with_lang("/register/reset", &query, "en"),
+            "/register/reset?t=a+b%26c&lang=en"
+        );
+        assert_eq!(with_lang("/register", &[], "zh-TW"), "/register?lang=zh-TW");
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::csrf::Csrf;
 use super::messages::{Localize, Message};
-use super::responses::{card_page_csp, cookie, page};
+use super::responses::{card_page_csp, cookie, page, with_lang};
 use super::AppState;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::enroll::apply::ApplyError;
@@ -34,20 +34,6 @@ fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
-}
-
-/// `path` with `query` and `lang` (any earlier `lang`/`ui_locales` dropped).
-fn with_lang(path: &str, query: &[(String, String)], lang: &str) -> String {
-    let mut pairs: Vec<(&str, &str)> = query
-        .iter()
-        .filter(|(k, _)| k != "lang" && k != "ui_locales")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    pairs.push(("lang", lang));
-    format!(
-        "{path}?{}",
-        serde_urlencoded::to_string(&pairs).unwrap_or_default()
-    )
 }
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -73,6 +59,9 @@ pub struct Site<'a> {
     browser: String,
     new_browser: bool,
     remember_lang: bool,
+    /// `client_id` in the address: the application that sent the person here, remembered
+    /// (cookie) so that the pages that end a task can lead back to it.
+    came_from: Option<String>,
     switch: Option<Switch>,
 }
 
@@ -90,6 +79,8 @@ impl<'a> Site<'a> {
             browser,
             new_browser,
             remember_lang: query_param(req, "lang").is_some(),
+            came_from: query_param(req, "client_id")
+                .filter(|id| crate::domain::ClientId::parse(id).is_ok()),
             switch: None,
         }
     }
@@ -175,6 +166,12 @@ impl<'a> Site<'a> {
             }
             map.insert("error".into(), json!(self.say(&e.message())));
             map.insert("error_code".into(), json!(e.error_code()));
+            let links: Vec<Value> = e
+                .links()
+                .into_iter()
+                .map(|(href, key)| json!({ "href": href, "text": self.text(key, &[]) }))
+                .collect();
+            map.insert("error_links".into(), json!(links));
             map.insert("invalid".into(), Value::Object(invalid));
         }
         data
@@ -190,6 +187,9 @@ impl<'a> Site<'a> {
         }
         let mut resp = page(self.state, name, &self.lang, status, data);
         let names = &self.state.cookies;
+        if let Some(client) = &self.came_from {
+            let _ = resp.add_cookie(&cookie(self.state, &names.from, client.clone(), 24 * 3600));
+        }
         for (name, value, set) in [
             (&names.browser, &self.browser, self.new_browser),
             (&names.lang, &self.lang, self.remember_lang),
@@ -218,21 +218,51 @@ impl<'a> Site<'a> {
         resp
     }
 
+    /// A link back to the application that sent the person here (`client_id` in an earlier
+    /// address): its first registered post-logout address — a page the application itself
+    /// registered as a landing page, so never an open redirect.
+    async fn back_to_client(&self) -> Option<Value> {
+        let id = self.came_from.clone().or_else(|| {
+            self.req
+                .cookie(&self.state.cookies.from)
+                .map(|c| c.value().to_string())
+        })?;
+        let engine = self.state.engine.clone();
+        let client = web::block(move || engine.store().find_client(&id))
+            .await
+            .ok()?
+            .ok()??;
+        let home = client.post_logout_redirect_uris.first()?;
+        Some(json!({
+            "href": home.as_ref() as &str,
+            "text": self.text("reg_next_back_to", &[("client", &client.name)]),
+            "id": "back-to-client",
+        }))
+    }
+
     /// A notice page; after a form post its switch opens the notice sealed in its address.
-    pub fn notice(&mut self, notice: &Notice) -> HttpResponse {
+    pub async fn notice(&mut self, notice: &Notice) -> HttpResponse {
         if self.req.method() != Method::GET {
             if let Some(sealed) = notice.seal(self.state, &self.browser) {
                 self.page_address("/register/notice", &[("n", &sealed)]);
             }
         }
         let heading = self.text(notice.heading(), &[]);
-        let link = notice.link();
+        let mut links: Vec<Value> = notice
+            .links()
+            .into_iter()
+            .map(|(href, key)| json!({ "href": href, "text": self.text(key, &[]) }))
+            .collect();
+        if let Some(back) = self.back_to_client().await {
+            links.push(back);
+        }
         self.render(
             "notice",
             notice.status(),
             json!({ "title": heading, "heading": heading, "outcome": notice.outcome(),
                     "message": self.say(&notice.message()),
-                    "link": link.map(|l| l.0), "link_text": link.map(|l| self.text(l.1, &[])) }),
+                    "next": notice.next().map(|k| self.text(k, &[])),
+                    "links": links }),
         )
     }
 }
@@ -242,13 +272,23 @@ impl<'a> Site<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "n", rename_all = "snake_case")]
 pub enum Notice {
-    Applied { masked: String, days: i64 },
+    Applied {
+        masked: String,
+        days: i64,
+    },
     Confirmed,
     ConfirmLinkInvalid,
-    ResetSent { masked: String, minutes: i64 },
+    ResetSent {
+        masked: String,
+        minutes: i64,
+        #[serde(default)]
+        locked: bool,
+    },
     ResetDone,
     ResetLinkInvalid,
-    Resent { masked: String },
+    Resent {
+        masked: String,
+    },
     Deleted,
     EmailChanged,
 }
@@ -294,8 +334,16 @@ impl Notice {
             },
             Notice::Confirmed => plain("reg_notice_confirmed"),
             Notice::ConfirmLinkInvalid => ApplyError::LinkInvalid.message(),
-            Notice::ResetSent { masked, minutes } => Message {
-                key: "reg_notice_reset_sent".into(),
+            Notice::ResetSent {
+                masked,
+                minutes,
+                locked,
+            } => Message {
+                key: if *locked {
+                    "reg_notice_reset_sent_locked".into()
+                } else {
+                    "reg_notice_reset_sent".into()
+                },
                 vars: vec![("masked", masked.clone()), ("minutes", minutes.to_string())],
             },
             Notice::ResetDone => plain("reg_notice_password_changed"),
@@ -309,12 +357,24 @@ impl Notice {
         }
     }
 
-    /// A link under the message: (address, dictionary key of its text).
-    fn link(&self) -> Option<(&'static str, &'static str)> {
+    /// What to do next, when the message alone does not say it (dictionary key).
+    fn next(&self) -> Option<&'static str> {
         match self {
-            Notice::ResetLinkInvalid => Some(("/register/forgot", "reg_link_forgot")),
-            Notice::Deleted => Some(("/register/terms", "reg_link_apply")),
+            Notice::Applied { .. } | Notice::Resent { .. } => Some("reg_next_applied"),
+            Notice::Confirmed | Notice::ResetDone => Some("reg_next_signin"),
             _ => None,
+        }
+    }
+
+    /// The links under the message: (address, dictionary key of its text). Every notice
+    /// leads somewhere: at least back to the sign-in page.
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        const HOME: (&str, &str) = ("/register", "reg_link_home");
+        match self {
+            Notice::ConfirmLinkInvalid => vec![("/register/resend", "reg_link_resend"), HOME],
+            Notice::ResetLinkInvalid => vec![("/register/forgot", "reg_link_forgot"), HOME],
+            Notice::Deleted => vec![("/register/terms", "reg_link_apply"), HOME],
+            _ => vec![HOME],
         }
     }
 
@@ -392,24 +452,5 @@ impl PlaceFields {
             "villages": options(lists.2, &self.village),
             "neighborhood": self.neighborhood.trim(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_switch_keeps_the_address_and_replaces_the_language() {
-        let query = vec![
-            ("t".to_string(), "a b&c".to_string()),
-            ("lang".to_string(), "zh-TW".to_string()),
-            ("ui_locales".to_string(), "zh-TW".to_string()),
-        ];
-        assert_eq!(
-            with_lang("/register/reset", &query, "en"),
-            "/register/reset?t=a+b%26c&lang=en"
-        );
-        assert_eq!(with_lang("/register", &[], "zh-TW"), "/register?lang=zh-TW");
     }
 }

@@ -35,3 +35,4 @@ mod token_code;
 mod token_refresh;
 mod trust;
 mod userinfo;
+mod wayfinding;
