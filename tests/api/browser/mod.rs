@@ -36,6 +36,8 @@ use crate::card_login::{register, PASSWORD};
 use crate::helpers::*;
 use crate::mail::decode_mail;
 
+mod a11y;
+
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------
@@ -331,8 +333,10 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the window as `name`; returns its path.
+    /// Saves a PNG of the window as `name`; returns its path. The page is checked with
+    /// axe-core first ([`a11y`]): every page worth a picture must be accessible.
     async fn screenshot(&self, name: &str) -> PathBuf {
+        self.assert_accessible(name).await;
         let png = self.client.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
         let path = self.shots.join(name);
