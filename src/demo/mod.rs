@@ -135,6 +135,9 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
         &authenticator_url,
         &outbox,
     );
+    if settings.templates_dir.is_none() {
+        settings.templates_dir = Some(demo_templates(&data_dir)?);
+    }
     let options = Options {
         clock,
         listener: Some(Arc::new(cardinal)),
@@ -171,6 +174,24 @@ pub async fn start(setup: DemoSetup) -> anyhow::Result<Demo> {
         reader,
         tasks,
     })
+}
+
+/// The demo's page footer: no mail leaves the demo, so every page says where to read it (the
+/// dev page's mailbox), through the operator's override of the footer (`templates_dir`).
+const DEMO_FOOTER: &str = r#"<p class="demo-note" id="demo-note">{{#if (eq lang "en")}}Demo: no mail is sent; read it in the <a href="/dev#mailbox" id="demo-mailbox">demo mailbox</a>.{{else}}示範環境：信件不會寄出，請至<a href="/dev#mailbox" id="demo-mailbox">示範信箱</a>查看。{{/if}}</p>
+</main>
+</body>
+</html>
+"#;
+
+fn demo_templates(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = data_dir.join("templates");
+    let partials = dir.join("partials");
+    std::fs::create_dir_all(&partials)
+        .with_context(|| format!("Failed to create {}", partials.display()))?;
+    std::fs::write(partials.join("footer.hbs"), DEMO_FOOTER)
+        .with_context(|| format!("Failed to write {}", partials.display()))?;
+    Ok(dir)
 }
 
 /// Points Cardinal's settings at the demo: its addresses, the outbox instead of SMTP, the
