@@ -143,6 +143,19 @@ async fn a_used_confirmation_link_leads_to_resend_and_every_notice_back_to_sign_
         "the applied page says what happens next: {done}"
     );
     assert!(links_in(&done, "id=\"next-links\"").contains(&"/register".to_string()));
+    // The switch of the page that answered the form opens the same notice in English.
+    let switch = attr_of(&done, "id=\"lang-switch\"", "href")
+        .replace("&amp;", "&")
+        .replace("&#x3D;", "=");
+    let r = app.get(&switch).await;
+    assert_eq!(r.status(), 200, "{switch}");
+    let english = r.text().await.unwrap();
+    assert!(
+        english.contains("data-outcome=\"applied\"") && english.contains("What happens next"),
+        "{english}"
+    );
+    // (The choice is remembered: back to Chinese for the rest.)
+    app.get("/register?lang=zh-TW").await;
 
     let got = wait_mail(outbox.path(), 1).await;
     let link = link_in(&got[0], &format!("{}/register/confirm?t=", app.address));
@@ -432,7 +445,10 @@ async fn the_signed_out_page_switches_language_without_signing_out_again() {
         .text()
         .await
         .unwrap();
-    assert!(!forged.contains("signed-out-apps") && forged.contains("Signed out"), "{forged}");
+    assert!(
+        !forged.contains("signed-out-apps") && forged.contains("Signed out"),
+        "{forged}"
+    );
 }
 
 /// The value of attribute `attr` of the tag that contains `marker`.
