@@ -175,6 +175,10 @@ impl<'a> Site<'a> {
             }
             map.insert("error".into(), json!(self.say(&e.message())));
             map.insert("error_code".into(), json!(e.error_code()));
+            map.insert(
+                "error_help".into(),
+                json!(super::help::card_error_link(e.error_code())),
+            );
             map.insert("invalid".into(), Value::Object(invalid));
         }
         data

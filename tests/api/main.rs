@@ -23,6 +23,7 @@ mod demo;
 mod discovery;
 mod enrollment_store;
 mod helpers;
+mod help;
 mod logout;
 mod mail;
 mod multi_instance;
