@@ -167,7 +167,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/help/manual.en.hbs"),
     ),
     ("help/setup", include_str!("../templates/help/setup.hbs")),
-    ("help/setup.en", include_str!("../templates/help/setup.en.hbs")),
+    (
+        "help/setup.en",
+        include_str!("../templates/help/setup.en.hbs"),
+    ),
 ];
 
 /// The admin console's pages (`routes::admin_console`); partials start with `partials/`.

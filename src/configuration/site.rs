@@ -87,7 +87,9 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("absolute URL"), "{e}");
-        let e = settings(link("https://x.example", &[])).validate().unwrap_err();
+        let e = settings(link("https://x.example", &[]))
+            .validate()
+            .unwrap_err();
         assert!(e.to_string().contains("label"), "{e}");
         let e = settings(link("https://x.example", &[("en", " ")]))
             .validate()

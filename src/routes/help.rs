@@ -67,7 +67,76 @@ pub fn card_error_link(code: &str) -> Option<String> {
 /// The screenshots of the manual (`templates/static/manual/`, written by the browser test
 /// `tests/api/browser/manual.rs` with `UPDATE_SCREENSHOTS=1`), served at
 /// `/help/manual/<name>`.
-const MANUAL_IMAGES: &[(&str, &[u8])] = &[];
+const MANUAL_IMAGES: &[(&str, &[u8])] = &[
+    (
+        "applied.png",
+        include_bytes!("../../templates/static/manual/applied.png"),
+    ),
+    (
+        "apply-step1.png",
+        include_bytes!("../../templates/static/manual/apply-step1.png"),
+    ),
+    (
+        "apply-step2.png",
+        include_bytes!("../../templates/static/manual/apply-step2.png"),
+    ),
+    (
+        "card-login.png",
+        include_bytes!("../../templates/static/manual/card-login.png"),
+    ),
+    (
+        "confirm.png",
+        include_bytes!("../../templates/static/manual/confirm.png"),
+    ),
+    (
+        "confirmed.png",
+        include_bytes!("../../templates/static/manual/confirmed.png"),
+    ),
+    (
+        "delete.png",
+        include_bytes!("../../templates/static/manual/delete.png"),
+    ),
+    (
+        "forgot.png",
+        include_bytes!("../../templates/static/manual/forgot.png"),
+    ),
+    (
+        "home.png",
+        include_bytes!("../../templates/static/manual/home.png"),
+    ),
+    (
+        "member-password.png",
+        include_bytes!("../../templates/static/manual/member-password.png"),
+    ),
+    (
+        "member-profile.png",
+        include_bytes!("../../templates/static/manual/member-profile.png"),
+    ),
+    (
+        "member.png",
+        include_bytes!("../../templates/static/manual/member.png"),
+    ),
+    (
+        "resend.png",
+        include_bytes!("../../templates/static/manual/resend.png"),
+    ),
+    (
+        "reset-done.png",
+        include_bytes!("../../templates/static/manual/reset-done.png"),
+    ),
+    (
+        "reset.png",
+        include_bytes!("../../templates/static/manual/reset.png"),
+    ),
+    (
+        "sign-in.png",
+        include_bytes!("../../templates/static/manual/sign-in.png"),
+    ),
+    (
+        "terms.png",
+        include_bytes!("../../templates/static/manual/terms.png"),
+    ),
+];
 
 /// The related services an operator configured (`[site] related_links`), named in `lang`.
 pub fn related_links(state: &AppState, lang: &str) -> Value {
@@ -211,9 +280,13 @@ mod tests {
     fn authenticator_errors() -> Vec<AuthenticatorError> {
         let io = || std::io::Error::other("x");
         let all = vec![
-            AuthenticatorError::NoReader { message: "x".into() },
+            AuthenticatorError::NoReader {
+                message: "x".into(),
+            },
             AuthenticatorError::NoCard { reader: None },
-            AuthenticatorError::CardUnsupported { message: "x".into() },
+            AuthenticatorError::CardUnsupported {
+                message: "x".into(),
+            },
             AuthenticatorError::PinRequired,
             AuthenticatorError::PinWrong { tries_left: 2 },
             AuthenticatorError::PinBlocked,

