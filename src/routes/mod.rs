@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod error;
 pub mod health;
 pub mod help;
+pub mod help_links;
 pub mod interaction;
 pub mod introspect;
 pub mod limits;

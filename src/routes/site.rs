@@ -177,7 +177,7 @@ impl<'a> Site<'a> {
             map.insert("error_code".into(), json!(e.error_code()));
             map.insert(
                 "error_help".into(),
-                json!(super::help::card_error_link(e.error_code())),
+                json!(super::help_links::card_error_link(e.error_code())),
             );
             map.insert("invalid".into(), Value::Object(invalid));
         }

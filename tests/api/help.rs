@@ -221,7 +221,8 @@ async fn every_card_error_a_page_shows_links_to_its_section() {
     assert!(!html.contains("class=\"error-help\""), "{html}");
 
     // … and the registration site's forms, in the page's language.
-    let forms: [(&str, &str, &[(&str, &str)]); 2] = [
+    type Form<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let forms: [Form; 2] = [
         ("/register/resend?lang=en", "resend", &[]),
         (
             "/register/forgot?lang=zh-TW",
