@@ -384,6 +384,12 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         )
         .route("/card/check", web::post().to(card::post_check))
         .route("/help/environment", web::get().to(card::get_environment))
+        .route("/help", web::get().to(help::get_index))
+        .route("/help/faq", web::get().to(help::get_faq))
+        .route("/help/card-errors", web::get().to(help::get_card_errors))
+        .route("/help/manual", web::get().to(help::get_manual))
+        .route("/help/manual/{name}", web::get().to(help::get_manual_image))
+        .route("/help/setup", web::get().to(help::get_setup))
         .route(
             "/download/cardinal-authenticator",
             web::get().to(card::get_download),

@@ -146,6 +146,32 @@ const BUILT_IN: &[(&str, &str)] = &[
         "partials/password_fields",
         include_str!("../templates/partials/password_fields.hbs"),
     ),
+    // The help center (routes::help); long pages are written per language.
+    (
+        "partials/help_nav",
+        include_str!("../templates/help/nav.hbs"),
+    ),
+    ("help/index", include_str!("../templates/help/index.hbs")),
+    ("help/faq", include_str!("../templates/help/faq.hbs")),
+    ("help/faq.en", include_str!("../templates/help/faq.en.hbs")),
+    (
+        "help/card_errors",
+        include_str!("../templates/help/card_errors.hbs"),
+    ),
+    (
+        "help/card_errors.en",
+        include_str!("../templates/help/card_errors.en.hbs"),
+    ),
+    ("help/manual", include_str!("../templates/help/manual.hbs")),
+    (
+        "help/manual.en",
+        include_str!("../templates/help/manual.en.hbs"),
+    ),
+    ("help/setup", include_str!("../templates/help/setup.hbs")),
+    (
+        "help/setup.en",
+        include_str!("../templates/help/setup.en.hbs"),
+    ),
 ];
 
 /// The admin console's pages (`routes::admin_console`); partials start with `partials/`.
@@ -198,6 +224,8 @@ const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("en", include_str!("../templates/i18n/admin.en.json")),
     ("zh-TW", include_str!("../templates/i18n/site.zh-TW.json")),
     ("en", include_str!("../templates/i18n/site.en.json")),
+    ("zh-TW", include_str!("../templates/i18n/help.zh-TW.json")),
+    ("en", include_str!("../templates/i18n/help.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

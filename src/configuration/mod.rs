@@ -19,6 +19,7 @@ mod http;
 mod mail;
 mod operations;
 mod registration;
+mod site;
 mod tokens;
 
 pub use card::{CardSettings, RevocationCheck};
@@ -27,6 +28,7 @@ pub use http::{HttpSettings, LimitSettings, TlsSettings};
 pub use mail::MailSettings;
 pub use operations::{LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
 pub use registration::{AdminSettings, PasswordSettings, RegistrationSettings};
+pub use site::{RelatedLink, SiteSettings};
 pub use tokens::{KeySettings, OidcSettings, TokenSettings};
 
 /// The whole configuration.
@@ -66,6 +68,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub limits: LimitSettings,
     pub maintenance: MaintenanceSettings,
+    pub site: SiteSettings,
 }
 
 impl Default for Settings {
@@ -92,6 +95,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             limits: LimitSettings::default(),
             maintenance: MaintenanceSettings::default(),
+            site: SiteSettings::default(),
         }
     }
 }
@@ -134,6 +138,7 @@ impl Settings {
         self.card.validate()?;
         self.admin.validate(&self.tokens)?;
         self.oidc.validate()?;
+        self.site.validate()?;
         self.database_target()?;
         Ok(())
     }

@@ -48,6 +48,7 @@ fn render(
             "authenticator_url": authenticator,
             "error": error.map(|e| e.message().text(t, &lang)),
             "error_code": error.map(|e| e.code()),
+            "error_help": error.and_then(|e| super::help_links::card_error_link(e.code())),
             "locked": matches!(error, Some(LoginError::Locked)),
         }),
     );

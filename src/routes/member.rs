@@ -43,7 +43,7 @@ fn home(mut site: Site<'_>, error: Option<&LoginError>) -> HttpResponse {
         Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         Some(_) => StatusCode::BAD_REQUEST,
     };
-    let data = json!({});
+    let data = json!({ "related_links": super::help::related_links(site.state, &site.lang) });
     site.card_page("register_home", status, site.with_error(data, error))
 }
 

@@ -46,7 +46,7 @@ pub trait Localize {
     }
 }
 
-const COUNTER: (&str, &str) = ("/help/faq#deactivated", "reg_link_counter");
+const COUNTER: (&str, &str) = ("/help/faq#deactivate", "reg_link_counter");
 const FORGOT: (&str, &str) = ("/register/forgot", "reg_link_forgot");
 const RESEND: (&str, &str) = ("/register/resend", "reg_link_resend");
 const APPLY: (&str, &str) = ("/register/terms", "reg_link_apply");

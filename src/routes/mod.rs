@@ -10,6 +10,8 @@ pub mod card_login;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod help;
+pub mod help_links;
 pub mod interaction;
 pub mod introspect;
 pub mod limits;

@@ -172,6 +172,10 @@ impl<'a> Site<'a> {
                 .map(|(href, key)| json!({ "href": href, "text": self.text(key, &[]) }))
                 .collect();
             map.insert("error_links".into(), json!(links));
+            map.insert(
+                "error_help".into(),
+                json!(super::help_links::card_error_link(e.error_code())),
+            );
             map.insert("invalid".into(), Value::Object(invalid));
         }
         data

@@ -17,6 +17,20 @@
     return text;
   }
 
+  // A 「說明」 link after an error message, to its section of /help/card-errors.
+  function helpLink(el, code, list) {
+    var messages = document.getElementById(list);
+    var label = messages && messages.getAttribute("data-help-label");
+    if (!label) { return; }
+    if (!/^[a-z_]+$/.test(code) || !messages.querySelector('[data-code="' + code + '"]')) { code = "other"; }
+    var a = document.createElement("a");
+    a.href = "/help/card-errors#" + code;
+    a.className = "error-help";
+    a.textContent = label;
+    el.appendChild(document.createTextNode(" "));
+    el.appendChild(a);
+  }
+
   function json(resp) {
     return resp.json().catch(function () { return {}; }).then(function (body) {
       if (!resp.ok) { throw body; }
@@ -59,6 +73,7 @@
       var code = (body && body.error) || "other";
       statusEl.textContent = msg(code, { tries: body && body.tries_left !== undefined ? body.tries_left : "" });
       statusEl.setAttribute("data-error", code);
+      helpLink(statusEl, code, "card-messages");
     }).then(function () { if (pinInput) { pinInput.value = ""; } });
   });
 })();

@@ -26,9 +26,24 @@
     });
   }
 
+  // A 「說明」 link after an error message, to its section of /help/card-errors.
+  function helpLink(el, code, list) {
+    var messages = document.getElementById(list);
+    var label = messages && messages.getAttribute("data-help-label");
+    if (!label) { return; }
+    if (!/^[a-z_]+$/.test(code) || !messages.querySelector('[data-code="' + code + '"]')) { code = "other"; }
+    var a = document.createElement("a");
+    a.href = "/help/card-errors#" + code;
+    a.className = "error-help";
+    a.textContent = label;
+    el.appendChild(document.createTextNode(" "));
+    el.appendChild(a);
+  }
+
   function fail(body) {
     var code = (body && body.error) || "other";
     show([msg(code, { tries: body && body.tries_left !== undefined ? body.tries_left : "" })], false);
+    helpLink(result.lastChild, code, "env-messages");
     result.setAttribute("data-error", code);
   }
 

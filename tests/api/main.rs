@@ -22,6 +22,7 @@ mod crash;
 mod demo;
 mod discovery;
 mod enrollment_store;
+mod help;
 mod helpers;
 mod logout;
 mod mail;

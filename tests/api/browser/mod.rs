@@ -633,6 +633,11 @@ async fn environment_page_checks_the_authenticator_and_the_card_in_a_real_browse
     let result = browser.text("result").await;
     assert!(result.contains("無法連線至讀卡元件"), "{result}");
     assert_eq!(browser.attr("result", "data-ok").await, None);
+    // The message's 說明 link opens its section of 讀取健保卡發生錯誤說明.
+    browser.click_css("#result a.error-help").await;
+    let help = browser.wait_url(&app.url("/help/card-errors")).await;
+    assert_eq!(help.fragment(), Some("not_running"));
+    browser.wait_css("section#not_running h3").await;
     browser.close().await;
 }
 
@@ -1394,8 +1399,18 @@ async fn confirm_with_the_wrong_card_then_the_right_one(
     assert_eq!(browser.text("card-name").await, "李小華");
     browser.mark_old_page().await;
     browser.click("login-submit").await;
-    let wrong_card = "此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡";
+    // The message, then its 說明 link to the card error's help section.
+    let wrong_card = "此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡 說明";
     expect_form_error(browser, "wrong_card", wrong_card).await;
+    assert_eq!(
+        browser
+            .eval(
+                "return document.querySelector('#form-error a.error-help').getAttribute('href');",
+                vec![],
+            )
+            .await,
+        json!("/help/card-errors#wrong_card")
+    );
     // The applicant inserts the right card, 讀取 again on the same page, 確定.
     authenticator.insert(card);
     read_card(browser).await;
@@ -1642,3 +1657,6 @@ mod trust;
 
 // The admin console in the browser, with the helpers above.
 mod admin_browser;
+
+// The manual's screenshots (/help/manual).
+mod manual;
