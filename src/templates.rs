@@ -195,6 +195,11 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
 const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("zh-TW", include_str!("../templates/i18n/admin.zh-TW.json")),
     ("en", include_str!("../templates/i18n/admin.en.json")),
+    (
+        "zh-TW",
+        include_str!("../templates/i18n/console.zh-TW.json"),
+    ),
+    ("en", include_str!("../templates/i18n/console.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");
