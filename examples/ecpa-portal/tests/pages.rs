@@ -1,5 +1,11 @@
 //! The pages as rendered: the login box, 應用系統 with grey systems, the instructions
 //! and its links to Cardinal, in both languages.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use ecpa_portal::claims::acr;
 use ecpa_portal::i18n::Lang;
