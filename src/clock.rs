@@ -56,9 +56,32 @@ pub fn format_rfc3339(t: UnixTime) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// A time as people in Taiwan read it, the zone named: `2026-12-03 22:15 (UTC+8)`
+/// (Asia/Taipei has had no daylight saving since 1979). For pages; APIs keep RFC 3339.
+pub fn format_taipei(t: UnixTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::UtcOffset::from_hms(8, 0, 0)
+        .ok()
+        .and_then(|offset| {
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .ok()
+                .map(|d| d.to_offset(offset))
+        })
+        .and_then(|d| d.format(&format).ok())
+        .map(|s| format!("{s} (UTC+8)"))
+        .unwrap_or_else(|| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn taipei_time_is_utc_plus_eight_and_says_so() {
+        // 2026-12-03T14:15:00Z
+        assert_eq!(format_taipei(1_796_307_300), "2026-12-03 22:15 (UTC+8)");
+        assert_eq!(format_taipei(0), "1970-01-01 08:00 (UTC+8)");
+    }
 
     #[test]
     fn offset_clock_moves_forward_for_every_clone() {

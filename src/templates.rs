@@ -226,6 +226,11 @@ const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("en", include_str!("../templates/i18n/site.en.json")),
     ("zh-TW", include_str!("../templates/i18n/help.zh-TW.json")),
     ("en", include_str!("../templates/i18n/help.en.json")),
+    (
+        "zh-TW",
+        include_str!("../templates/i18n/console.zh-TW.json"),
+    ),
+    ("en", include_str!("../templates/i18n/console.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

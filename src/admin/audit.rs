@@ -82,7 +82,9 @@ pub fn filter_of(ctx: &Context, q: &AuditQuery) -> AdminResult<Option<AuditFilte
     let to = non_empty(&q.to).map(|v| parse_time("to", &v)).transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
-            return Err(AdminError::invalid("to", "to must be later than from"));
+            return Err(
+                AdminError::invalid("to", "to must be later than from").coded("to_before_from")
+            );
         }
     }
     let person_id = match non_empty(&q.person) {
@@ -112,6 +114,7 @@ pub fn list(ctx: &Context, q: &AuditQuery) -> AdminResult<Page<AuditView>> {
                 "cursor",
                 "cursor is not one this server made; use next_cursor",
             )
+            .coded("cursor_invalid")
         })?),
     };
     let Some(filter) = filter_of(ctx, q)? else {

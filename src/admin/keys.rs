@@ -65,7 +65,8 @@ pub fn rotate(ctx: &Context, by: &Actor, request: &RotateRequest) -> AdminResult
     };
     let mut algs = Vec::new();
     for name in &names {
-        let alg = SigningAlg::parse(name).map_err(|e| AdminError::invalid("alg", e))?;
+        let alg = SigningAlg::parse(name)
+            .map_err(|e| AdminError::invalid("alg", e).coded("alg_unknown"))?;
         if !ctx.settings().keys.algorithms.iter().any(|a| a == name) {
             return Err(AdminError::invalid(
                 "alg",
@@ -73,7 +74,8 @@ pub fn rotate(ctx: &Context, by: &Actor, request: &RotateRequest) -> AdminResult
                     "{name} is not among this deployment's keys.algorithms ({})",
                     ctx.settings().keys.algorithms.join(", ")
                 ),
-            ));
+            )
+            .coded("alg_not_deployed"));
         }
         algs.push(alg);
     }

@@ -21,9 +21,14 @@ use crate::store::StoreError;
 /// Why an administrative operation was refused. Each maps to one HTTP status in the API.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// Bad input (422): the field and what to fix.
+    /// Bad input (422): the field, the rule broken (a stable code the console
+    /// translates; `invalid` when none more precise) and what to fix (English).
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        code: &'static str,
+        message: String,
+    },
     /// No such record (404).
     #[error("{0}")]
     NotFound(String),
@@ -40,7 +45,28 @@ impl AdminError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AdminError::Invalid {
             field: field.to_string(),
+            code: "invalid",
             message: message.into(),
+        }
+    }
+
+    /// The same error naming the rule it broke (see [`AdminError::rule`]).
+    pub fn coded(self, rule: &'static str) -> Self {
+        match self {
+            AdminError::Invalid { field, message, .. } => AdminError::Invalid {
+                field,
+                code: rule,
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// The rule a validation error broke (`redirect_uri_required`, `reason_required`, …).
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            AdminError::Invalid { code, .. } => Some(code),
+            _ => None,
         }
     }
 
@@ -95,7 +121,8 @@ pub fn limit(value: Option<i64>) -> AdminResult<i64> {
         Some(_) => Err(AdminError::invalid(
             "limit",
             format!("limit must be between 1 and {MAX_LIMIT}"),
-        )),
+        )
+        .coded("limit_range")),
     }
 }
 
@@ -115,6 +142,7 @@ pub fn decode_cursor(cursor: &str) -> AdminResult<String> {
                 "cursor",
                 "cursor is not one this server made; use next_cursor",
             )
+            .coded("cursor_invalid")
         })
 }
 
@@ -123,10 +151,10 @@ pub fn decode_cursor(cursor: &str) -> AdminResult<String> {
 pub fn resolve_person(ctx: &Context, who: &str) -> AdminResult<Option<String>> {
     let who = who.trim();
     if who.is_empty() {
-        return Err(AdminError::invalid(
-            "person",
-            "name a card number, national ID or person id",
-        ));
+        return Err(
+            AdminError::invalid("person", "name a card number, national ID or person id")
+                .coded("person_empty"),
+        );
     }
     let store = ctx.store();
     if who.len() == 12 && who.chars().all(|c| c.is_ascii_digit()) {
@@ -168,7 +196,8 @@ pub fn parse_time(field: &str, value: &str) -> AdminResult<i64> {
         format!(
             "{field} must be RFC 3339 (2026-11-27T08:00:00Z), a date (2026-11-27) or Unix seconds"
         ),
-    ))
+    )
+    .coded("time_format"))
 }
 
 /// The client id of the admin console, registered by Cardinal itself at startup.

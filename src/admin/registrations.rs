@@ -84,7 +84,9 @@ pub fn query_of(engine: &Engine, q: Option<&str>) -> AdminResult<RegistrationQue
     }
     if q.chars().all(|c| c.is_ascii_digit()) {
         if q.len() != 12 {
-            return Err(AdminError::invalid("q", "a card number has 12 digits"));
+            return Err(
+                AdminError::invalid("q", "a card number has 12 digits").coded("card_number_digits")
+            );
         }
         return Ok(RegistrationQuery::Card(q.to_string()));
     }
@@ -94,10 +96,9 @@ pub fn query_of(engine: &Engine, q: Option<&str>) -> AdminResult<RegistrationQue
         ));
     }
     if q.chars().count() > 100 {
-        return Err(AdminError::invalid(
-            "q",
-            "a name has at most 100 characters",
-        ));
+        return Err(
+            AdminError::invalid("q", "a name has at most 100 characters").coded("name_too_long"),
+        );
     }
     Ok(RegistrationQuery::Name(q.to_string()))
 }
@@ -119,6 +120,7 @@ pub fn search(
                     "cursor",
                     "cursor is not one this server made; use next_cursor",
                 )
+                .coded("cursor_invalid")
             })?;
             Some((name.to_string(), id.to_string()))
         }
@@ -268,19 +270,21 @@ pub fn deactivate(
         return Err(AdminError::invalid(
             "reason",
             "a reason is required to deactivate a registration",
-        ));
+        )
+        .coded("reason_required"));
     }
     if reason.chars().count() > 500 {
-        return Err(AdminError::invalid(
-            "reason",
-            "the reason has at most 500 characters",
-        ));
+        return Err(
+            AdminError::invalid("reason", "the reason has at most 500 characters")
+                .coded("reason_too_long"),
+        );
     }
     if reason.chars().any(|c| c.is_control() && c != '\n') {
         return Err(AdminError::invalid(
             "reason",
             "the reason must not contain control characters",
-        ));
+        )
+        .coded("reason_control"));
     }
     change(
         engine,

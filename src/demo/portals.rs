@@ -29,6 +29,8 @@ pub(super) async fn start(
         webhr_url: url::Url::parse(&format!("{webhr_url}/")).ok(),
         ecpa_url: url::Url::parse(&format!("{ecpa_url}/")).ok(),
         help_url: Some(help.clone()),
+        register_url: None,
+        manual_url: None,
     };
     let portals = [
         (

@@ -192,29 +192,33 @@ impl Client {
     /// Checks the rules that tie the fields together; the error names the field to fix.
     pub fn validate(&self) -> Result<(), InvalidClient> {
         if self.name.trim().is_empty() {
-            return Err(invalid("name", "name must not be empty"));
+            return Err(invalid("name", "name_empty", "name must not be empty"));
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err(invalid(
                 "redirect_uris",
+                "redirect_uri_required",
                 "a client with the authorization_code grant needs at least one redirect URI",
             ));
         }
         if self.grant_types.is_empty() {
             return Err(invalid(
                 "grant_types",
+                "grant_types_empty",
                 "a client needs at least one grant type",
             ));
         }
         if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
             return Err(invalid(
                 "auth_method",
+                "public_client_credentials",
                 "a public client (auth method none) cannot use client_credentials",
             ));
         }
         if self.auth_method == AuthMethod::PrivateKeyJwt && self.jwks.is_none() {
             return Err(invalid(
                 "jwks",
+                "jwks_required",
                 "private_key_jwt needs the client's public keys (jwks)",
             ));
         }
@@ -227,6 +231,7 @@ impl Client {
             if hosts.len() > 1 {
                 return Err(invalid(
                     "subject_type",
+                    "pairwise_hosts",
                     "pairwise subjects need all redirect URIs on one host",
                 ));
             }
@@ -235,6 +240,7 @@ impl Client {
             if !super::scope::KNOWN_SCOPES.contains(&s) && s != super::scope::ADMIN_SCOPE {
                 return Err(invalid(
                     "scopes",
+                    "scope_unknown",
                     format!(
                         "unknown scope {s:?}; known scopes: {}, {}",
                         super::scope::KNOWN_SCOPES.join(", "),
@@ -248,6 +254,7 @@ impl Client {
         {
             return Err(invalid(
                 "scopes",
+                "admin_scope",
                 format!(
                     "the {} scope is only for confidential clients with the client_credentials grant",
                     super::scope::ADMIN_SCOPE
@@ -258,6 +265,7 @@ impl Client {
             if !matches!(alg.as_str(), "RS256" | "ES256" | "EdDSA") {
                 return Err(invalid(
                     "id_token_alg",
+                    "id_token_alg_unsupported",
                     format!("id_token_alg {alg:?} is not supported (RS256, ES256, EdDSA)"),
                 ));
             }
@@ -266,18 +274,21 @@ impl Client {
             RedirectUri::parse(uri).map_err(|e| {
                 invalid(
                     "backchannel_logout_uri",
+                    "backchannel_uri_invalid",
                     format!("back-channel logout URI: {e}"),
                 )
             })?;
             if !(uri.starts_with("https://") || uri.starts_with("http://")) {
                 return Err(invalid(
                     "backchannel_logout_uri",
+                    "backchannel_uri_invalid",
                     "back-channel logout URI must be an https URL (http only on loopback)",
                 ));
             }
             if uri.contains('#') {
                 return Err(invalid(
                     "backchannel_logout_uri",
+                    "backchannel_uri_invalid",
                     "back-channel logout URI must not contain a fragment",
                 ));
             }
@@ -286,17 +297,20 @@ impl Client {
     }
 }
 
-/// A client that breaks a rule: the field to fix and what is wrong.
+/// A client that breaks a rule: the field to fix, the rule (a stable code that pages
+/// translate) and what is wrong (English, for the API and the CLI).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct InvalidClient {
     pub field: &'static str,
+    pub code: &'static str,
     pub message: String,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> InvalidClient {
+fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> InvalidClient {
     InvalidClient {
         field,
+        code,
         message: message.into(),
     }
 }

@@ -48,6 +48,10 @@ pub struct ApiError {
     /// The field a validation error is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The rule a validation error broke, a stable code (`redirect_uri_required`,
+    /// `uri_invalid`, `reason_required`, …; `invalid` when none is more precise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl ApiError {
@@ -56,6 +60,7 @@ impl ApiError {
             error: error.into(),
             error_description: description.into(),
             field: field.map(str::to_string),
+            code: None,
         }
     }
 }
@@ -136,7 +141,10 @@ impl ResponseError for ApiFailure {
             ApiFailure::Admin(e) => (
                 reported_status(e),
                 None,
-                ApiError::new(e.code(), &e.public_message(), e.field()),
+                ApiError {
+                    code: e.rule().map(str::to_string),
+                    ..ApiError::new(e.code(), &e.public_message(), e.field())
+                },
             ),
         };
         let mut resp = HttpResponse::build(status);

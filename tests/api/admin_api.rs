@@ -225,6 +225,11 @@ async fn the_admin_scope_is_refused_to_public_clients_and_ends_with_the_scope_or
     )
     .await;
     assert_invalid(&got, "scopes", "client_credentials");
+    assert_eq!(
+        got.1["code"], "admin_scope",
+        "the rule, for programs: {}",
+        got.1
+    );
 
     // Taking the scope away from a client stops its live tokens at once.
     let (status, _) = call(&app, Method::GET, "/keys", Some(&token), None).await;
@@ -388,6 +393,7 @@ async fn update_ecpa(app: &TestApp, t: Option<&str>, id: &str) {
     let wildcard = json!({"redirect_uris": ["https://*.x/cb"]});
     let got = call(app, Method::PATCH, &path, t, Some(wildcard)).await;
     assert_invalid(&got, "redirect_uris", "wildcard");
+    assert_eq!(got.1["code"], "uri_invalid", "{}", got.1);
     let rename = json!({"name": "n"});
     let (status, _) = call(app, Method::PATCH, "/clients/nope", t, Some(rename)).await;
     assert_eq!(status, 404);

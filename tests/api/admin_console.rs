@@ -134,6 +134,29 @@ async fn only_admins_get_in_and_every_form_needs_its_csrf_token() {
         en.contains("Card number, national ID or name"),
         "the choice stays"
     );
+    // A field error on an English page is in English.
+    let search = [("csrf_token", csrf(&en)), ("q", "12345".into())];
+    let r = post_form(&app, "/admin/registrations", &search).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        form_error(&page).contains("a card number has 12 digits"),
+        "{page}"
+    );
+    // And in Chinese on a zh-TW page.
+    let zh = app
+        .get("/admin/registrations?lang=zh-TW")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let search = [("csrf_token", csrf(&zh)), ("q", "12345".into())];
+    let page = post_form(&app, "/admin/registrations", &search)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(form_error(&page), "健保卡卡號為 12 位數字。");
 
     // Revoking the role ends the console at once.
     cardinal::admin::roles::revoke(&app.engine, &cardinal::admin::Actor::cli(), &someone).unwrap();
@@ -169,6 +192,14 @@ async fn create_ecpa_on_the_form(app: &TestApp) -> String {
         page.contains("http://ecpa.example.gov.tw/cb"),
         "the input is kept"
     );
+    // Said in Chinese on a zh-TW page (the rule, not the API's English message).
+    let error = form_error(&page);
+    assert!(error.contains("URI 不符規定：須為 https"), "{error}");
+    assert!(
+        !error.contains("must"),
+        "no English on a zh-TW page: {error}"
+    );
+    assert_eq!(client_count(app), 1, "only the console's own client");
     let r = post(vec![
         ("csrf_token", token.clone()),
         ("client_id", "ecpa".into()),
@@ -187,14 +218,61 @@ async fn create_ecpa_on_the_form(app: &TestApp) -> String {
         ("skip_consent", "true".into()),
     ])
     .await;
+    // Post/redirect/get: the secret is shown by the page the post leads to.
+    assert_eq!(location(&r), "/admin/clients/ecpa/secret");
+    let r = app.get("/admin/clients/ecpa/secret").await;
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let page = r.text().await.unwrap();
     let secret = shown_secret(&page);
     assert!(secret.len() >= 43, "{page}");
+    assert!(page.contains("新用戶端已建立"), "{page}");
+    assert!(
+        !page.contains("舊密鑰已失效"),
+        "a new client had no old secret"
+    );
     let client = cardinal::admin::clients::records::find(&app.engine, "ecpa").unwrap();
     assert_eq!(client.redirect_uris.len(), 2);
     assert!(client.skip_consent);
+
+    // A reload neither shows the secret again nor makes a second client.
+    let again = app.get("/admin/clients/ecpa/secret").await;
+    assert_eq!(again.status(), 410);
+    let page = again.text().await.unwrap();
+    assert!(
+        !page.contains(&secret) && page.contains("id=\"secret-gone\""),
+        "{page}"
+    );
+    assert_eq!(client_count(app), 2, "the console's client and ecpa");
     secret
+}
+
+/// How many clients are registered.
+fn client_count(app: &TestApp) -> usize {
+    app.engine.store().list_clients().unwrap().len()
+}
+
+/// The text of the page's error.
+fn form_error(page: &str) -> String {
+    let start = page
+        .find("id=\"form-error\"")
+        .expect("an error on the page");
+    let start = start + page[start..].find('>').unwrap() + 1;
+    let end = start + page[start..].find("</p>").unwrap();
+    page[start..end].to_string()
+}
+
+/// How many `kind` events the audit log has.
+fn audit_count(app: &TestApp, kind: &str) -> usize {
+    let filter = cardinal::store::AuditFilter {
+        event: Some(kind.into()),
+        ..Default::default()
+    };
+    app.engine
+        .store()
+        .query_audit(&filter, None, 100)
+        .unwrap()
+        .len()
 }
 
 /// Finds `target` by national ID `national` and deactivates it, first refused without a reason.
@@ -236,7 +314,9 @@ async fn find_and_deactivate_on_the_console(app: &TestApp, target: &str, nationa
     let no_reason = [("csrf_token", token.as_str()), ("reason", "")];
     let r = post_form(app, &deactivate, &no_reason).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("data-field=\"reason\""));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-field=\"reason\""));
+    assert_eq!(form_error(&page), "停用註冊須填寫原因。");
     let reason = [("csrf_token", token.as_str()), ("reason", "臨櫃停用")];
     let r = post_form(app, &deactivate, &reason).await;
     assert_eq!(
@@ -268,8 +348,39 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
         &[("csrf_token", csrf(&edit))],
     )
     .await;
-    assert_eq!(r.status(), 200);
-    assert!(!r.text().await.unwrap().contains(&secret));
+    assert_eq!(location(&r), "/admin/clients/ecpa/secret");
+    let page = app
+        .get("/admin/clients/ecpa/secret")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rotated = shown_secret(&page);
+    assert_ne!(rotated, secret);
+    assert!(page.contains("舊密鑰已失效"), "a rotation says so: {page}");
+    // A reload does not rotate again: the secret shown still works, one rotation audited.
+    assert_eq!(app.get("/admin/clients/ecpa/secret").await.status(), 410);
+    assert_eq!(audit_count(&app, "client_rotate_secret"), 1);
+    let introspect = app
+        .api
+        .post(app.url("/introspect"))
+        .basic_auth("ecpa", Some(&rotated))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspect.status(), 200);
+    // The handoff is bound to this console session: another browser gets nothing.
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = other
+        .get(app.url("/admin/clients/ecpa/secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/admin/login");
 
     // Find the registration and deactivate it: a reason is required.
     find_and_deactivate_on_the_console(&app, &target, &national_id(72)).await;
@@ -282,17 +393,37 @@ async fn the_console_manages_clients_registrations_and_exports_the_audit_log() {
         .text()
         .await
         .unwrap();
-    for event in [
-        "admin_login",
-        "client_create",
-        "client_rotate_secret",
-        "registration_deactivate",
+    for (event, label) in [
+        ("admin_login", "管理後台登入"),
+        ("client_create", "建立應用系統"),
+        ("client_rotate_secret", "更換用戶端密鑰"),
+        ("registration_deactivate", "停用註冊"),
     ] {
         assert!(
             page.contains(&format!("data-event=\"{event}\"")),
             "{event}: {page}"
         );
+        assert!(page.contains(label), "{event} labelled {label}");
     }
+    // Times in Taiwan time with the zone named; no UTC time on the page.
+    assert!(page.contains(" (UTC+8)</td>"), "{page}");
+    assert!(!page.contains("Z</td>"), "{page}");
+    assert!(page.contains(">成功</td>"));
+    let en = app
+        .get(&format!("/admin/audit?actor={actor}&lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Client created") && en.contains("Registration deactivated"));
+    assert!(en.contains(" (UTC+8)</td>"));
+    let keys = app.get("/admin/keys").await.text().await.unwrap();
+    assert!(
+        keys.contains("(UTC+8)") && !keys.contains("Z</td>"),
+        "{keys}"
+    );
+    // Back to zh-TW for what follows.
+    app.get("/admin?lang=zh-TW").await;
     let r = app.get(&format!("/admin/audit.csv?actor={actor}")).await;
     assert!(r.headers()["content-type"]
         .to_str()

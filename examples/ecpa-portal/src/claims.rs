@@ -73,13 +73,14 @@ pub mod acr {
     pub const PASSKEY: &str = "urn:cardinal:acr:passkey";
     pub const CITIZEN_CERTIFICATE: &str = "urn:cardinal:acr:citizen-certificate";
 
-    /// How the portal names a sign-in level, as the guide does: 個人資料 (健保卡).
-    pub fn label(acr: &str) -> &'static str {
+    /// The dictionary key of how the portal names a sign-in level, as the guide does:
+    /// 個人資料 (健保卡).
+    pub fn label_key(acr: &str) -> &'static str {
         match acr {
-            CARD => "健保卡",
-            PASSKEY => "行動裝置",
-            CITIZEN_CERTIFICATE => "自然人憑證",
-            _ => "其他方式",
+            CARD => "method_card",
+            PASSKEY => "method_passkey",
+            CITIZEN_CERTIFICATE => "method_citizen_certificate",
+            _ => "method_other",
         }
     }
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::i18n::Lang;
+
 /// The two faces of the example: the eCPA portal itself and WebHR, the second relying
 /// party that shows single sign-on and single logout (docs/requirements.md R-RP-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,6 +31,14 @@ impl PortalKind {
         match self {
             PortalKind::Ecpa => "人事服務網 eCPA",
             PortalKind::WebHr => "人力資源管理資訊系統",
+        }
+    }
+
+    /// The default title in English.
+    pub fn default_title_en(self) -> &'static str {
+        match self {
+            PortalKind::Ecpa => "eCPA Personnel Portal",
+            PortalKind::WebHr => "WebHR Human Resource Management System",
         }
     }
 
@@ -68,8 +78,13 @@ pub struct PortalConfig {
     pub webhr_url: Option<Url>,
     /// On WebHR: the eCPA portal, linked back.
     pub ecpa_url: Option<Url>,
-    /// 使用健保卡注意事項: Cardinal's environment help page (`{issuer}/help/environment`).
+    /// 電腦環境說明 and 人事服務網環境檢測程式: Cardinal's environment help page (`None`:
+    /// `{issuer}/help/environment`).
     pub help_url: Option<Url>,
+    /// 健保卡網路服務註冊: Cardinal's registration site (`None`: `{issuer}/register`).
+    pub register_url: Option<Url>,
+    /// 使用手冊: Cardinal's manual (`None`: `{issuer}/help/manual`).
+    pub manual_url: Option<Url>,
 }
 
 impl fmt::Debug for PortalConfig {
@@ -87,6 +102,8 @@ impl fmt::Debug for PortalConfig {
             .field("webhr_url", &self.webhr_url.as_ref().map(Url::as_str))
             .field("ecpa_url", &self.ecpa_url.as_ref().map(Url::as_str))
             .field("help_url", &self.help_url.as_ref().map(Url::as_str))
+            .field("register_url", &self.register_url.as_ref().map(Url::as_str))
+            .field("manual_url", &self.manual_url.as_ref().map(Url::as_str))
             .finish()
     }
 }
@@ -117,6 +134,15 @@ impl PortalConfig {
             self.kind.default_title().to_string()
         } else {
             self.title.clone()
+        }
+    }
+
+    /// The title in `lang`: a configured title as it is, the default one translated.
+    pub fn title_in(&self, lang: Lang) -> String {
+        let default = self.title.trim().is_empty() || self.title == self.kind.default_title();
+        match (default, lang) {
+            (true, Lang::En) => self.kind.default_title_en().to_string(),
+            _ => self.effective_title(),
         }
     }
 
@@ -161,6 +187,8 @@ mod tests {
             webhr_url: None,
             ecpa_url: None,
             help_url: None,
+            register_url: None,
+            manual_url: None,
         }
     }
 
@@ -200,5 +228,16 @@ mod tests {
         a.kind = PortalKind::WebHr;
         a.public_url = Url::parse("http://127.0.0.1:8082/").unwrap();
         assert_eq!(a.cookie_prefix(), "webhr_8082");
+    }
+
+    #[test]
+    fn the_default_title_is_translated_a_chosen_one_is_not() {
+        let mut c = config("http://127.0.0.1:8081/");
+        assert_eq!(c.title_in(Lang::ZhTw), "人事服務網 eCPA");
+        assert_eq!(c.title_in(Lang::En), "eCPA Personnel Portal");
+        c.title = "人事服務網 eCPA".into();
+        assert_eq!(c.title_in(Lang::En), "eCPA Personnel Portal");
+        c.title = "臺北市人事服務網".into();
+        assert_eq!(c.title_in(Lang::En), "臺北市人事服務網");
     }
 }

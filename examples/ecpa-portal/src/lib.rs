@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod i18n;
 pub mod logout_token;
 pub mod portal;
 pub mod provider;

@@ -41,9 +41,15 @@ struct Args {
     /// On WebHR: the eCPA portal, linked back.
     #[arg(long, env = "ECPA_ECPA_URL")]
     ecpa_url: Option<Url>,
-    /// 使用健保卡注意事項 (default: {issuer}/help/environment).
+    /// 電腦環境說明 (default: {issuer}/help/environment).
     #[arg(long, env = "ECPA_CARDINAL_HELP_URL")]
     cardinal_help_url: Option<Url>,
+    /// 健保卡網路服務註冊 (default: {issuer}/register).
+    #[arg(long, env = "ECPA_CARDINAL_REGISTER_URL")]
+    cardinal_register_url: Option<Url>,
+    /// 使用手冊 (default: {issuer}/help/manual).
+    #[arg(long, env = "ECPA_CARDINAL_MANUAL_URL")]
+    cardinal_manual_url: Option<Url>,
 }
 
 fn parse_kind(value: &str) -> Result<PortalKind, String> {
@@ -60,10 +66,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Url::parse(&format!("http://{addr}/"))?
         }
     };
-    let help_url = match args.cardinal_help_url {
-        Some(u) => Some(u),
-        None => Some(args.issuer.join("/help/environment")?),
-    };
     let config = PortalConfig {
         issuer: args.issuer,
         client_id: args.client_id,
@@ -73,7 +75,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         kind: args.kind,
         webhr_url: args.webhr_url,
         ecpa_url: args.ecpa_url,
-        help_url,
+        help_url: args.cardinal_help_url,
+        register_url: args.cardinal_register_url,
+        manual_url: args.cardinal_manual_url,
     };
     println!("{} on {}", config.effective_title(), config.public_url);
     println!("  redirect URI:             {}", config.redirect_uri()?);

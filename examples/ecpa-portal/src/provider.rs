@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::claims::{PortalClient, PortalIdToken, PortalTokenResponse, PortalUserInfoClaims};
 use crate::config::PortalConfig;
+use crate::i18n::Lang;
 use crate::verify::TokenExpectations;
 
 /// Scopes the portal asks for. No `offline_access`: a portal session should not outlive
@@ -176,8 +177,14 @@ impl Provider {
     }
 
     /// A code-flow request with PKCE S256, `state` and `nonce`; `acr` becomes
-    /// `acr_values`, `prompt_login` adds `prompt=login` (step-up).
-    pub fn start_authorization(&self, acr: Option<&str>, prompt_login: bool) -> AuthorizationStart {
+    /// `acr_values`, `prompt_login` adds `prompt=login` (step-up), `lang` is sent as
+    /// `ui_locales`.
+    pub fn start_authorization(
+        &self,
+        acr: Option<&str>,
+        prompt_login: bool,
+        lang: Lang,
+    ) -> AuthorizationStart {
         let (challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
         let client = self.client();
         let mut request = client
@@ -187,8 +194,8 @@ impl Provider {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge)
-            // The portal speaks Traditional Chinese; Cardinal's pages follow.
-            .add_ui_locale(LanguageTag::new("zh-TW".into()));
+            // Cardinal's pages speak the portal's current language.
+            .add_ui_locale(LanguageTag::new(lang.tag().into()));
         for scope in SCOPES {
             request = request.add_scope(Scope::new(scope.to_string()));
         }
@@ -266,7 +273,12 @@ impl Provider {
     /// The RP-initiated logout URL (with `id_token_hint`, `client_id`,
     /// `post_logout_redirect_uri`, `state`), or `None` when the provider has no end-session endpoint
     /// or the stored ID token cannot be read.
-    pub fn end_session_url(&self, id_token: &str, post_logout_redirect_uri: &Url) -> Option<Url> {
+    pub fn end_session_url(
+        &self,
+        id_token: &str,
+        post_logout_redirect_uri: &Url,
+        lang: Lang,
+    ) -> Option<Url> {
         let endpoint = self
             .metadata()
             .additional_metadata()
@@ -283,7 +295,7 @@ impl Provider {
                 // Comes back on the home page, which then says 您已登出. Not a secret:
                 // a forged one only shows that notice.
                 .set_state(CsrfToken::new(SIGNED_OUT_STATE.to_string()))
-                .add_ui_locale(LanguageTag::new("zh-TW".into()))
+                .add_ui_locale(LanguageTag::new(lang.tag().into()))
                 .http_get_url(),
         )
     }

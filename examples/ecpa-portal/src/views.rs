@@ -6,10 +6,13 @@ use anyhow::Context;
 use chrono::{DateTime, FixedOffset};
 use handlebars::Handlebars;
 use serde::Serialize;
+use serde_json::Value;
+use url::Url;
 
 use crate::catalog::{self, App};
 use crate::claims::acr;
 use crate::config::{PortalConfig, PortalKind};
+use crate::i18n::Lang;
 use crate::sessions::Session;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -22,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("whoami", include_str!("../templates/partials/whoami.hbs")),
     ("my_area", include_str!("../templates/partials/my_area.hbs")),
     (
+        "guide_menu",
+        include_str!("../templates/partials/guide_menu.hbs"),
+    ),
+    (
         "app_link",
         include_str!("../templates/partials/app_link.hbs"),
     ),
@@ -30,6 +37,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("app", include_str!("../templates/app.hbs")),
     ("webhr", include_str!("../templates/webhr.hbs")),
     ("error", include_str!("../templates/error.hbs")),
+    ("guide.zh-TW", include_str!("../templates/guide.zh-TW.hbs")),
+    ("guide.en", include_str!("../templates/guide.en.hbs")),
 ];
 
 /// The stylesheet, served at `/static/portal.css`.
@@ -47,6 +56,7 @@ impl Pages {
     pub fn new() -> anyhow::Result<Pages> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
+        registry.register_escape_fn(escape);
         for (name, source) in TEMPLATES {
             registry
                 .register_template_string(name, *source)
@@ -55,14 +65,48 @@ impl Pages {
         Ok(Pages { registry })
     }
 
-    pub fn render<T: Serialize>(&self, name: &str, context: &T) -> anyhow::Result<String> {
+    /// Renders page `name` in `lang`: the context plus `t` (the dictionary). A page
+    /// written per language (`guide.en`) is used for its language.
+    pub fn render<T: Serialize>(
+        &self,
+        name: &str,
+        lang: Lang,
+        context: &T,
+    ) -> anyhow::Result<String> {
+        let mut data = serde_json::to_value(context).context("page data")?;
+        if let Value::Object(map) = &mut data {
+            map.insert("t".into(), lang.texts().clone());
+        }
+        let localized = format!("{name}.{}", lang.tag());
+        let page = if self.registry.has_template(&localized) {
+            localized.as_str()
+        } else {
+            name
+        };
         self.registry
-            .render(name, context)
-            .with_context(|| format!("Failed to render page {name}"))
+            .render(page, &data)
+            .with_context(|| format!("Failed to render page {page}"))
     }
 }
 
-/// What every page shows: the portal's name and links.
+/// HTML escaping for text and double-quoted attributes (every attribute of the templates
+/// is quoted), leaving `=` and `` ` `` readable in addresses.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What every page shows: the portal's name, its links and the language switch.
 #[derive(Debug, Clone, Serialize)]
 pub struct Site {
     pub title: String,
@@ -70,31 +114,101 @@ pub struct Site {
     pub ecpa: bool,
     /// Path prefix of every link, ending in `/`.
     pub base: String,
-    pub help_url: Option<String>,
+    /// The page's language (`lang` attribute) and the one the switch offers.
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    /// This page in the other language.
+    pub switch_href: String,
+    /// 使用健保卡登入人事服務網操作說明 (this portal's `/guide`).
+    pub guide_url: String,
+    /// Cardinal's pages, in the page's language: 電腦環境說明, 健保卡網路服務註冊,
+    /// 忘記註冊密碼, 使用手冊.
+    pub help_url: String,
+    pub register_url: String,
+    pub forgot_url: String,
+    pub manual_url: String,
     /// Entry of WebHR (its `/login`, so that single sign-on takes one click).
     pub webhr_url: Option<String>,
     /// eCPA's 應用系統 page, linked from WebHR.
     pub ecpa_url: Option<String>,
 }
 
+/// `url` with `lang` in its query (Cardinal's pages and the other portal follow it).
+fn with_lang(url: &Url, lang: Lang) -> String {
+    let mut u = url.clone();
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    u.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("lang", lang.tag());
+    u.to_string()
+}
+
+/// `path` below `url`'s path (`url` taken as a directory).
+fn below(url: &Url, path: &str) -> Option<Url> {
+    let mut base = url.clone();
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    base.set_query(None);
+    base.join(path).ok()
+}
+
 impl Site {
-    pub fn new(config: &PortalConfig) -> Site {
-        let join = |u: &url::Url, path: &str| {
-            let mut base = u.clone();
-            if !base.path().ends_with('/') {
-                let p = format!("{}/", base.path());
-                base.set_path(&p);
+    /// The site in `lang`; `switch_href` is this page in the other language.
+    pub fn new(config: &PortalConfig, lang: Lang, switch_href: String) -> Site {
+        // Links into Cardinal's registration and help pages name this portal (`client_id`),
+        // so that the page that ends a task there leads back here.
+        let named = |url: Url| {
+            let mut url = url;
+            if !url.query_pairs().any(|(k, _)| k == "client_id") {
+                url.query_pairs_mut()
+                    .append_pair("client_id", &config.client_id);
             }
-            base.join(path).map(|j| j.to_string()).ok()
+            url
         };
+        let cardinal = |configured: &Option<Url>, default: &str| {
+            let url = configured
+                .clone()
+                .or_else(|| config.issuer.join(default).ok())
+                .unwrap_or_else(|| config.issuer.clone());
+            (with_lang(&named(url.clone()), lang), url)
+        };
+        let (help_url, _) = cardinal(&config.help_url, "/help/environment");
+        let (register_url, register) = cardinal(&config.register_url, "/register");
+        let (manual_url, _) = cardinal(&config.manual_url, "/help/manual");
+        let forgot_url = below(&register, "forgot")
+            .map(|u| with_lang(&named(u), lang))
+            .unwrap_or_else(|| register_url.clone());
+        let base = config.base_url().path().to_string();
         Site {
-            title: config.effective_title(),
+            title: config.title_in(lang),
             kind: config.kind.slug(),
             ecpa: config.kind == PortalKind::Ecpa,
-            base: config.base_url().path().to_string(),
-            help_url: config.help_url.as_ref().map(url::Url::to_string),
-            webhr_url: config.webhr_url.as_ref().and_then(|u| join(u, "login")),
-            ecpa_url: config.ecpa_url.as_ref().and_then(|u| join(u, "apps")),
+            guide_url: format!("{base}guide"),
+            base,
+            lang: lang.tag(),
+            other_lang: lang.other().tag(),
+            switch_href,
+            help_url,
+            register_url,
+            forgot_url,
+            manual_url,
+            webhr_url: config
+                .webhr_url
+                .as_ref()
+                .and_then(|u| below(u, "login"))
+                .map(|u| with_lang(&u, lang)),
+            ecpa_url: config
+                .ecpa_url
+                .as_ref()
+                .and_then(|u| below(u, "apps"))
+                .map(|u| with_lang(&u, lang)),
         }
     }
 }
@@ -104,7 +218,7 @@ impl Site {
 pub struct WhoAmI {
     pub name: String,
     /// 健保卡 / 自然人憑證 / 行動裝置.
-    pub label: &'static str,
+    pub label: String,
     pub citizen_certificate: bool,
     pub acr: String,
     pub amr: String,
@@ -116,31 +230,29 @@ pub struct WhoAmI {
 }
 
 impl WhoAmI {
-    pub fn of(session: &Session) -> WhoAmI {
+    pub fn of(session: &Session, lang: Lang) -> WhoAmI {
         let id = &session.identity;
         let acr_value = id.acr.clone().unwrap_or_default();
+        let missing = || lang.text("not_provided");
         WhoAmI {
             name: id
                 .name
                 .clone()
                 .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| "（未提供姓名）".into()),
-            label: acr::label(&acr_value),
+                .unwrap_or_else(|| lang.text("no_name")),
+            label: lang.text(acr::label_key(&acr_value)),
             citizen_certificate: acr::is_citizen_certificate(id.acr.as_deref()),
             acr: if acr_value.is_empty() {
-                "（未提供）".into()
+                missing()
             } else {
                 acr_value
             },
             amr: if id.amr.is_empty() {
-                "（未提供）".into()
+                missing()
             } else {
                 id.amr.join(" ")
             },
-            auth_time: id
-                .auth_time
-                .map(format_taipei)
-                .unwrap_or_else(|| "（未提供）".into()),
+            auth_time: id.auth_time.map(format_taipei).unwrap_or_else(missing),
             sub: mask_middle(&id.sub),
             email: id.email.as_deref().map(mask_email),
             phone: id.phone_number.as_deref().map(mask_middle),
@@ -149,7 +261,8 @@ impl WhoAmI {
     }
 }
 
-/// `2025-03-06 04:00:00 (UTC+8)`.
+/// `2025-03-06 04:00:00 (UTC+8)`: every time the portal shows is Taiwan time, the zone
+/// named (the same in both languages).
 pub fn format_taipei(unix: i64) -> String {
     let offset = FixedOffset::east_opt(TAIPEI_OFFSET_SECS);
     match (DateTime::from_timestamp(unix, 0), offset) {
@@ -185,31 +298,44 @@ pub fn mask_email(value: &str) -> String {
     }
 }
 
-/// One link of 應用系統.
+/// One system of 應用系統: a link, or — when it needs the citizen certificate and the
+/// session does not have it — grey text that says why, with a separate link that signs
+/// in again with the citizen certificate and then opens the system.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppLink {
     pub element_id: String,
     pub code: String,
     pub name: String,
+    /// The system (`apps/B5`), or for a grey one the step-up (`step-up?target=B5`).
     pub href: String,
-    /// Needs the citizen certificate and the session does not have it: shown grey, the
-    /// link starts the step-up.
     pub greyed: bool,
+    /// `(連結)`, or why the system is grey.
+    pub note: String,
+    /// The step-up link's text (grey systems).
+    pub stepup_label: String,
 }
 
 impl AppLink {
-    pub fn new(app: &App, base: &str, citizen_certificate: bool, id_prefix: &str) -> AppLink {
+    pub fn new(
+        app: &App,
+        base: &str,
+        citizen_certificate: bool,
+        id_prefix: &str,
+        lang: Lang,
+    ) -> AppLink {
         let greyed = app.needs_citizen_certificate && !citizen_certificate;
         AppLink {
             element_id: format!("{id_prefix}{}", app.code),
             code: app.code.into(),
-            name: app.name.into(),
+            name: app.name_in(lang).into(),
             href: if greyed {
                 format!("{base}step-up?target={}", app.code)
             } else {
                 format!("{base}apps/{}", app.code)
             },
             greyed,
+            note: lang.text(if greyed { "greyed_reason" } else { "link" }),
+            stepup_label: lang.text("stepup_open"),
         }
     }
 }
@@ -226,7 +352,7 @@ pub struct AppGroup {
 #[derive(Debug, Serialize)]
 pub struct HomePage {
     pub site: Site,
-    pub page_title: &'static str,
+    pub page_title: String,
     pub user: Option<WhoAmI>,
     pub message: Option<String>,
 }
@@ -234,7 +360,7 @@ pub struct HomePage {
 #[derive(Debug, Serialize)]
 pub struct AppsPage {
     pub site: Site,
-    pub page_title: &'static str,
+    pub page_title: String,
     pub user: WhoAmI,
     pub favourites: Vec<AppLink>,
     pub groups: Vec<AppGroup>,
@@ -245,31 +371,31 @@ pub struct AppsPage {
 }
 
 impl AppsPage {
-    pub fn new(site: Site, session: &Session, message: Option<String>) -> AppsPage {
-        let user = WhoAmI::of(session);
+    pub fn new(site: Site, session: &Session, message: Option<String>, lang: Lang) -> AppsPage {
+        let user = WhoAmI::of(session, lang);
         let cc = user.citizen_certificate;
         let base = site.base.clone();
         let favourites = catalog::FAVOURITES
             .iter()
             .filter_map(|code| catalog::find(code))
-            .map(|a| AppLink::new(a, &base, cc, "fav-"))
+            .map(|a| AppLink::new(a, &base, cc, "fav-", lang))
             .collect();
         let groups: Vec<AppGroup> = catalog::GROUPS
             .iter()
             .map(|g| AppGroup {
                 id: g.id,
-                title: g.title,
+                title: g.title_in(lang),
                 apps: g
                     .apps
                     .iter()
-                    .map(|a| AppLink::new(a, &base, cc, "app-"))
+                    .map(|a| AppLink::new(a, &base, cc, "app-", lang))
                     .collect(),
                 webhr_url: (g.id == "X").then(|| site.webhr_url.clone()).flatten(),
             })
             .collect();
         let show_stepup_note = groups.iter().flat_map(|g| &g.apps).any(|a| a.greyed);
         AppsPage {
-            page_title: "應用系統",
+            page_title: lang.text("title_apps"),
             favourites,
             groups,
             show_stepup_note,
@@ -293,15 +419,23 @@ pub struct AppPage {
 #[derive(Debug, Serialize)]
 pub struct WebHrPage {
     pub site: Site,
-    pub page_title: &'static str,
+    pub page_title: String,
     pub user: Option<WhoAmI>,
     pub message: Option<String>,
+}
+
+/// 使用健保卡登入人事服務網操作說明 (written per language).
+#[derive(Debug, Serialize)]
+pub struct GuidePage {
+    pub site: Site,
+    pub page_title: String,
+    pub user: Option<WhoAmI>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ErrorPage {
     pub site: Site,
-    pub page_title: &'static str,
+    pub page_title: String,
     pub heading: String,
     pub message: String,
 }
@@ -331,92 +465,16 @@ mod tests {
         Pages::new().unwrap();
     }
 
-    fn config() -> PortalConfig {
-        PortalConfig {
-            issuer: url::Url::parse("http://127.0.0.1:8080").unwrap(),
-            client_id: "ecpa".into(),
-            client_secret: None,
-            public_url: url::Url::parse("http://127.0.0.1:8081/").unwrap(),
-            title: String::new(),
-            kind: PortalKind::Ecpa,
-            webhr_url: Some(url::Url::parse("http://127.0.0.1:8082/").unwrap()),
-            ecpa_url: None,
-            help_url: Some(url::Url::parse("http://127.0.0.1:8080/help/environment").unwrap()),
-        }
-    }
-
-    fn session(acr_value: &str) -> Session {
-        Session {
-            identity: crate::verify::Identity {
-                sub: "person-1".into(),
-                sid: Some("sid-1".into()),
-                acr: Some(acr_value.into()),
-                amr: vec!["hwk".into(), "pwd".into()],
-                auth_time: Some(0),
-                name: Some("王小明".into()),
-                email: None,
-                phone_number: None,
-                issued_at: 0,
-                expires_at: 600,
-            },
-            id_token: "x.y.z".into(),
-            access_token: "at".into(),
-            refresh_token: None,
-            nonce: None,
-            csrf: "csrf-token".into(),
-            unmet_acr: None,
-            created_at: 0,
-            expires_at: 600,
-        }
-    }
-
     #[test]
-    fn card_sign_in_greys_the_citizen_certificate_links_and_says_why() {
-        let page = AppsPage::new(Site::new(&config()), &session(acr::CARD), None);
-        let html = Pages::new().unwrap().render("apps", &page).unwrap();
-
-        assert!(html.contains("現在位置：<a href=\"/\">首頁</a> &gt; 我的專區 &gt; 應用系統"));
-        assert!(html.contains(r#"id="app-B5" class="greyed" aria-disabled="true""#));
-        assert!(html.contains("/step-up?target"));
-        assert!(html.contains(r#"id="stepup-note""#));
-        assert!(html.contains("上述反灰的連結請使用自然人憑證登入才可使用"));
-        assert!(html.contains(r#"id="app-A1" href="/apps/A1""#));
-        assert!(html.contains(r#"id="webhr-link" href="http://127.0.0.1:8082/login""#));
-        assert!(html.contains(r#"id="acr">urn:cardinal:acr:card<"#));
-    }
-
-    #[test]
-    fn citizen_certificate_sign_in_enables_every_link() {
-        let page = AppsPage::new(
-            Site::new(&config()),
-            &session(acr::CITIZEN_CERTIFICATE),
-            None,
+    fn text_is_escaped_for_html() {
+        assert_eq!(
+            escape(r#"<a href="x?a=1&b='2'">"#),
+            "&lt;a href=&quot;x?a=1&amp;b=&#x27;2&#x27;&quot;&gt;"
         );
-        let html = Pages::new().unwrap().render("apps", &page).unwrap();
-
-        assert!(!html.contains("class=\"greyed\""));
-        assert!(!html.contains(r#"id="stepup-note""#));
-        assert!(html.contains(r#"id="app-B5" href="/apps/B5""#));
-        assert!(html.contains("(自然人憑證)"));
     }
 
     #[test]
-    fn home_shows_the_notice_and_the_three_login_boxes() {
-        let page = HomePage {
-            site: Site::new(&config()),
-            page_title: "首頁",
-            user: None,
-            message: None,
-        };
-        let html = Pages::new().unwrap().render("home", &page).unwrap();
-
-        assert!(
-            html.contains("<strong>重要訊息：</strong>本系統之個人資料僅供作必要人事資料管理之用")
-        );
-        for id in ["login-account", "login-citizen", "login-card", "nhi-help"] {
-            assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
-        }
-        assert!(html.contains("使用健保卡注意事項"));
-        assert!(html.contains(r#"href="/login/card""#));
+    fn the_stylesheet_never_cuts_words() {
+        assert!(!STYLESHEET.contains("break-all"));
     }
 }

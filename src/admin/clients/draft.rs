@@ -34,21 +34,27 @@ pub struct ClientDraft {
 pub struct FieldError {
     /// The field of [`ClientDraft`] (and of the admin API) the message is about.
     pub field: &'static str,
+    /// The rule broken, a stable code (`redirect_uri_invalid`, `name_empty`, …): the
+    /// console shows it in the page's language; the API returns it with the message.
+    pub code: &'static str,
+    /// What to fix, in English (API, CLI).
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
         FieldError {
             field,
+            code,
             message: message.into(),
         }
     }
 
-    /// The field and message of a [`Client::validate`] refusal.
+    /// The field, code and message of a [`Client::validate`] refusal.
     fn from_validation(e: InvalidClient) -> Self {
         FieldError {
             field: e.field,
+            code: e.code,
             message: e.message,
         }
     }
@@ -132,7 +138,7 @@ impl From<&Client> for ClientView {
 fn uris(values: &[String], field: &'static str) -> Result<Vec<RedirectUri>, FieldError> {
     values
         .iter()
-        .map(|v| RedirectUri::parse(v).map_err(|e| FieldError::new(field, e)))
+        .map(|v| RedirectUri::parse(v).map_err(|e| FieldError::new(field, "uri_invalid", e)))
         .collect()
 }
 
@@ -148,10 +154,11 @@ fn tokens(values: &[String]) -> Vec<String> {
 
 /// Applies `draft` over `base` (or the defaults) and validates the result.
 pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Client, FieldError> {
-    let f = |field: &'static str| move |e: String| FieldError::new(field, e);
+    let f =
+        |field: &'static str, code: &'static str| move |e: String| FieldError::new(field, code, e);
     let client_id = match (base, &draft.client_id) {
         (Some(b), _) => b.client_id.clone(),
-        (None, Some(id)) => ClientId::parse(id).map_err(f("client_id"))?,
+        (None, Some(id)) => ClientId::parse(id).map_err(f("client_id", "client_id_invalid"))?,
         (None, None) => ClientId::generate(),
     };
     let grant_types = match &draft.grant_types {
@@ -159,19 +166,21 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
             .iter()
             .map(|s| GrantType::parse(s))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(f("grant_types"))?,
+            .map_err(f("grant_types", "grant_type_unknown"))?,
         _ => base
             .map(|b| b.grant_types.clone())
             .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
     };
     let auth_method = match &draft.auth_method {
-        Some(m) => AuthMethod::parse(m).map_err(f("auth_method"))?,
+        Some(m) => AuthMethod::parse(m).map_err(f("auth_method", "auth_method_unknown"))?,
         None => base
             .map(|b| b.auth_method)
             .unwrap_or(AuthMethod::ClientSecretBasic),
     };
     let scopes = match &draft.scopes {
-        Some(s) if !s.is_empty() => Scope::parse(&tokens(s).join(" ")).map_err(f("scopes"))?,
+        Some(s) if !s.is_empty() => {
+            Scope::parse(&tokens(s).join(" ")).map_err(f("scopes", "scope_invalid"))?
+        }
         _ => base.map(|b| b.scopes.clone()).unwrap_or_else(|| {
             let mut s = vec!["openid", "profile", "email", "phone"];
             if grant_types.contains(&GrantType::RefreshToken) {
@@ -181,7 +190,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
         }),
     };
     let min_acr = match &draft.min_acr {
-        Some(Some(a)) => Some(a.parse::<Acr>().map_err(f("min_acr"))?),
+        Some(Some(a)) => Some(a.parse::<Acr>().map_err(f("min_acr", "min_acr_unknown"))?),
         Some(None) => None,
         None => base.and_then(|b| b.min_acr),
     };
@@ -216,7 +225,7 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
             .or(base.map(|b| b.skip_consent))
             .unwrap_or(false),
         subject_type: match &draft.subject_type {
-            Some(s) => SubjectType::parse(s).map_err(f("subject_type"))?,
+            Some(s) => SubjectType::parse(s).map_err(f("subject_type", "subject_type_unknown"))?,
             None => base.map(|b| b.subject_type).unwrap_or(SubjectType::Public),
         },
         jwks: draft
@@ -233,14 +242,17 @@ pub fn apply(draft: &ClientDraft, base: Option<&Client>, now: i64) -> Result<Cli
     };
     if let Some(jwks) = &client.jwks {
         let parsed: serde_json::Value = serde_json::from_str(jwks)
-            .map_err(|_| FieldError::new("jwks", "the JWKS is not JSON"))?;
+            .map_err(|_| FieldError::new("jwks", "jwks_not_json", "the JWKS is not JSON"))?;
         let keys = parsed
             .get("keys")
             .and_then(|k| k.as_array())
-            .ok_or_else(|| FieldError::new("jwks", "the JWKS has no \"keys\" array"))?;
+            .ok_or_else(|| {
+                FieldError::new("jwks", "jwks_no_keys", "the JWKS has no \"keys\" array")
+            })?;
         if keys.iter().any(|k| k.get("d").is_some()) {
             return Err(FieldError::new(
                 "jwks",
+                "jwks_private",
                 "the JWKS contains a private key; register only public keys",
             ));
         }
@@ -276,6 +288,7 @@ mod tests {
         let err = apply(&d, None, 1).unwrap_err();
         assert!(err.message.contains("https"), "{err}");
         assert_eq!(err.field, "redirect_uris");
+        assert_eq!(err.code, "uri_invalid");
     }
 
     #[test]

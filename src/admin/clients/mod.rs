@@ -146,7 +146,7 @@ pub fn show(ctx: &Context, client_id: &str) -> AdminResult<ClientView> {
 
 pub fn create(ctx: &Context, by: &Actor, input: ClientInput) -> AdminResult<ClientWithSecret> {
     if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-        return Err(AdminError::invalid("name", "name is required"));
+        return Err(AdminError::invalid("name", "name is required").coded("name_empty"));
     }
     let (client, secret) = clients::create_by(ctx, &input.into(), by)?;
     Ok(ClientWithSecret {
@@ -167,10 +167,10 @@ pub fn update(
         ));
     }
     if input.client_id.as_deref().is_some_and(|id| id != client_id) {
-        return Err(AdminError::invalid(
-            "client_id",
-            "the client_id of a client cannot change",
-        ));
+        return Err(
+            AdminError::invalid("client_id", "the client_id of a client cannot change")
+                .coded("client_id_fixed"),
+        );
     }
     let (client, secret) = clients::update_by(ctx, client_id, &input.into(), by)?;
     Ok(ClientWithSecret {
@@ -206,6 +206,7 @@ impl From<ClientError> for AdminError {
         match e {
             ClientError::Invalid(f) => AdminError::Invalid {
                 field: f.field.to_string(),
+                code: f.code,
                 message: f.message,
             },
             ClientError::NotFound(id) => AdminError::NotFound(format!("no client {id}")),

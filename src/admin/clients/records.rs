@@ -16,6 +16,7 @@ fn check_deployment(ctx: &Context, client: &Client) -> Result<(), ClientError> {
         if !ctx.settings().keys.algorithms.iter().any(|a| a == alg) {
             return Err(ClientError::Invalid(FieldError::new(
                 "id_token_alg",
+                "id_token_alg_not_deployed",
                 format!(
                     "id_token_alg {alg} is not among this deployment's keys.algorithms ({})",
                     ctx.settings().keys.algorithms.join(", ")
@@ -145,6 +146,7 @@ pub fn rotate_secret_by(ctx: &Context, client_id: &str, by: &Actor) -> Result<St
     if !client.auth_method.uses_secret() {
         return Err(ClientError::Invalid(FieldError::new(
             "auth_method",
+            "no_secret",
             format!(
                 "client {client_id} authenticates with {}, not a secret",
                 client.auth_method

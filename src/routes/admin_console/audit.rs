@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::words::{taipei_day, AuditRow, EventChoice};
 use super::{Console, Nothing};
-use crate::admin::audit::{self, AuditQuery, AuditView};
+use crate::admin::audit::{self, AuditQuery};
 use crate::admin::AdminError;
 use crate::audit::AuditKind;
 use crate::routes::admin_api::{csv_export, csv_response};
@@ -28,7 +29,26 @@ fn audit_query(req: &HttpRequest) -> Result<AuditQuery, AdminError> {
             "filters",
             format!("the filters could not be read ({e}); correct them and search again"),
         )
+        .coded("filters_unreadable")
     })
+}
+
+/// The filters as searched: dates are days in Taiwan (the form shows what was typed).
+fn in_taipei(mut q: AuditQuery) -> AuditQuery {
+    q.from = q.from.as_deref().map(taipei_day);
+    q.to = q.to.as_deref().map(taipei_day);
+    q
+}
+
+/// Every kind of event with its label, for the filter.
+fn event_choices(c: &Console) -> Vec<EventChoice> {
+    AuditKind::ALL
+        .iter()
+        .map(|k| EventChoice {
+            value: k.as_str(),
+            label: c.event_label(k.as_str()),
+        })
+        .collect()
 }
 
 /// The filters as shown in the form.
@@ -49,7 +69,7 @@ struct Filters<F: Serialize> {
     title: String,
     nav_audit: bool,
     /// Every kind of event, for the filter's suggestions.
-    events: &'static [AuditKind],
+    events: Vec<EventChoice>,
     f: F,
     #[serde(skip_serializing_if = "Option::is_none")]
     query: Option<String>,
@@ -60,7 +80,7 @@ struct Filters<F: Serialize> {
 struct Found<'a, F: Serialize> {
     #[serde(flatten)]
     filters: &'a Filters<F>,
-    audit: Vec<AuditView>,
+    audit: Vec<AuditRow>,
     next: Option<String>,
 }
 
@@ -72,7 +92,7 @@ pub async fn get_audit(c: Console) -> HttpResponse {
             let filters = Filters {
                 title: c.text("admin_audit"),
                 nav_audit: true,
-                events: AuditKind::ALL,
+                events: event_choices(&c),
                 f: Nothing {},
                 query: None,
             };
@@ -82,7 +102,7 @@ pub async fn get_audit(c: Console) -> HttpResponse {
     let filters = Filters {
         title: c.text("admin_audit"),
         nav_audit: true,
-        events: AuditKind::ALL,
+        events: event_choices(&c),
         f: Shown {
             from: &q.from,
             to: &q.to,
@@ -94,12 +114,12 @@ pub async fn get_audit(c: Console) -> HttpResponse {
         },
         query: Some(filter_query(&c.req)),
     };
-    let wanted = q.clone();
+    let wanted = in_taipei(q.clone());
     match c.call(move |e, _| audit::list(e, &wanted)).await {
         Ok(p) => {
             let found = Found {
                 filters: &filters,
-                audit: p.items,
+                audit: c.audit_rows(&p.items),
                 next: p.next_cursor,
             };
             c.render("admin_audit", StatusCode::OK, &found)
@@ -115,9 +135,10 @@ pub async fn get_audit_csv(c: Console) -> HttpResponse {
         Err(e) => {
             return HttpResponse::build(reported_status(&e))
                 .content_type("text/plain; charset=utf-8")
-                .body(e.public_message())
+                .body(c.error_text(&e))
         }
     };
+    let q = in_taipei(q);
     match c.call(move |e, a| csv_export(e, a, &q)).await {
         Ok(csv) => csv_response(csv),
         Err(e) => c.failed_home(&e),

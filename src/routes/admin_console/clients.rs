@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{Console, ConsoleForm, Outcome, PageQuery, WithOutcome};
 use crate::admin::clients::{self, ClientInput, ClientView, ClientWithSecret};
 use crate::admin::{AdminResult, MAX_LIMIT};
+use crate::crypto::{ct_eq, token_hash};
 use crate::domain::scope::{ADMIN_SCOPE, KNOWN_SCOPES};
 use crate::domain::{Acr, AuthMethod, GrantType, SubjectType};
-use crate::routes::responses::see_other;
+use crate::routes::responses::{cookie, removal, see_other};
 
 /// The list of clients.
 #[derive(Serialize)]
@@ -262,6 +263,62 @@ pub async fn get_client(
     }
 }
 
+/// How long a new secret waits for the page that shows it (the redirect right after the
+/// post that made it).
+const HANDOFF_SECS: i64 = 120;
+
+/// A new secret on its way from the post that made it to the page that shows it
+/// (post/redirect/get: a reload of that page never creates or rotates again). Sealed
+/// (encrypted and authenticated with the key ring) into a short-lived cookie bound to the
+/// console session, which the page deletes when it shows the secret: nothing is kept in
+/// a server's memory, so any instance can show it, and only once.
+#[derive(Serialize, Deserialize)]
+struct Handoff {
+    client_id: String,
+    secret: String,
+    /// A rotation (the old secret stopped working), not a new client.
+    rotated: bool,
+    /// `token_hash` of the console session that made it.
+    session: String,
+    expires_at: i64,
+}
+
+const HANDOFF_CONTEXT: &str = "admin.secret";
+
+fn handoff_cookie_name(c: &Console) -> &'static str {
+    if c.state.cookies.secure {
+        "__Host-cardinal_admin_secret"
+    } else {
+        "cardinal_admin_secret"
+    }
+}
+
+/// The answer to a post that made `secret`: to its page, with the secret sealed.
+fn hand_off(c: &Console, client_id: &str, secret: String, rotated: bool) -> HttpResponse {
+    let handoff = Handoff {
+        client_id: client_id.to_string(),
+        secret,
+        rotated,
+        session: token_hash(&c.token),
+        expires_at: c.state.engine.now() + HANDOFF_SECS,
+    };
+    let sealed = serde_json::to_vec(&handoff)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| c.state.engine.ring().seal(HANDOFF_CONTEXT, &b));
+    let mut resp = see_other(&format!("/admin/clients/{client_id}/secret"));
+    match sealed {
+        Ok(value) => {
+            let mut jar = cookie(&c.state, handoff_cookie_name(c), value, HANDOFF_SECS);
+            jar.set_same_site(actix_web::cookie::SameSite::Strict);
+            let _ = resp.add_cookie(&jar);
+        }
+        // The client exists (or was rotated) either way; its page then says the secret
+        // can no longer be shown, and a rotation gives a new one.
+        Err(e) => tracing::error!(error = ?e, "cannot seal the new client secret"),
+    }
+    resp
+}
+
 /// The new secret, shown once.
 #[derive(Serialize)]
 struct SecretPage<'a> {
@@ -269,19 +326,38 @@ struct SecretPage<'a> {
     heading: String,
     nav_clients: bool,
     client_id: &'a str,
-    secret: &'a str,
+    secret: Option<&'a str>,
+    rotated: bool,
 }
 
-fn secret_page(c: &Console, client_id: &str, secret: &str) -> HttpResponse {
-    let heading = c.text("admin_secret_title");
+/// `GET /admin/clients/{client_id}/secret`: the secret the previous post made, once; on a
+/// reload (or without it) a page saying it was shown and how to get a new one.
+pub async fn get_client_secret(c: Console, id: web::Path<String>) -> HttpResponse {
+    let name = handoff_cookie_name(&c);
+    let now = c.state.engine.now();
+    let handoff: Option<Handoff> = c
+        .req
+        .cookie(name)
+        .and_then(|k| c.state.engine.ring().open(HANDOFF_CONTEXT, k.value()).ok())
+        .and_then(|b| serde_json::from_slice::<Handoff>(&b).ok())
+        .filter(|h| {
+            h.client_id == *id && h.expires_at > now && ct_eq(&h.session, &token_hash(&c.token))
+        });
+    let (status, heading) = match handoff {
+        Some(_) => (StatusCode::OK, c.text("admin_secret_title")),
+        None => (StatusCode::GONE, c.text("admin_secret_gone_title")),
+    };
     let page = SecretPage {
         title: heading.clone(),
         heading,
         nav_clients: true,
-        client_id,
-        secret,
+        client_id: &id,
+        secret: handoff.as_ref().map(|h| h.secret.as_str()),
+        rotated: handoff.as_ref().is_some_and(|h| h.rotated),
     };
-    c.render("admin_secret", StatusCode::OK, &page)
+    let mut resp = c.render("admin_secret", status, &page);
+    let _ = resp.add_removal_cookie(&removal(&c.state, name));
+    resp
 }
 
 /// `POST /admin/clients`: registers a client.
@@ -308,7 +384,7 @@ fn client_saved(
         Ok(saved) => {
             let id = saved.client.client_id;
             match saved.client_secret {
-                Some(secret) => secret_page(c, &id, &secret),
+                Some(secret) => hand_off(c, &id, secret, false),
                 None => {
                     let done = if new { "created" } else { "saved" };
                     see_other(&format!("/admin/clients/{id}?done={done}"))
@@ -317,7 +393,7 @@ fn client_saved(
         }
         Err(e) => {
             let status = crate::routes::error::reported_status(&e);
-            client_page(c, status, values, new, Outcome::failed(&e))
+            client_page(c, status, values, new, Outcome::failed(c, &e))
         }
     }
 }
@@ -344,7 +420,7 @@ pub async fn post_client_secret(form: ConsoleForm, id: web::Path<String>) -> Htt
         .call(move |e, a| clients::rotate_secret(e, a, &client_id))
         .await
     {
-        Ok(r) => secret_page(&c, &id, &r.client_secret),
+        Ok(r) => hand_off(&c, &id, r.client_secret, true),
         Err(e) => c.failed_home(&e),
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Console, ConsoleForm, Outcome, PageQuery, WithOutcome};
 use crate::admin::keys::{self, RotateRequest};
-use crate::clock::format_rfc3339;
+use crate::clock::format_taipei;
 use crate::routes::error::reported_status;
 use crate::routes::responses::see_other;
 
@@ -38,8 +38,8 @@ async fn keys_page(c: &Console, status: StatusCode, outcome: Outcome) -> HttpRes
             kid: k.kid,
             alg: k.alg,
             state: k.state,
-            active_from: format_rfc3339(k.active_from),
-            retired_at: k.retired_at.map(format_rfc3339),
+            active_from: format_taipei(k.active_from),
+            retired_at: k.retired_at.map(format_taipei),
         })
         .collect();
     let page = KeysPage {
@@ -77,6 +77,6 @@ pub async fn post_rotate_keys(form: ConsoleForm) -> HttpResponse {
     let c = form.console;
     match c.call(move |e, a| keys::rotate(e, a, &request)).await {
         Ok(_) => see_other("/admin/keys?done=rotated"),
-        Err(e) => keys_page(&c, reported_status(&e), Outcome::failed(&e)).await,
+        Err(e) => keys_page(&c, reported_status(&e), Outcome::failed(&c, &e)).await,
     }
 }

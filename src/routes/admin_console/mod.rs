@@ -17,6 +17,7 @@ mod clients;
 mod keys;
 mod registrations;
 mod session;
+mod words;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -179,8 +180,10 @@ impl ConsoleForm {
     /// The whole form as `T` (`serde_html_form`: a repeated key, such as a group of check
     /// boxes, fills a list); a value of the wrong shape names its field.
     fn parse<T: serde::de::DeserializeOwned>(&self) -> AdminResult<T> {
-        serde_html_form::from_bytes(&self.body)
-            .map_err(|e| AdminError::invalid("form", format!("the form could not be read: {e}")))
+        serde_html_form::from_bytes(&self.body).map_err(|e| {
+            AdminError::invalid("form", format!("the form could not be read: {e}"))
+                .coded("form_unreadable")
+        })
     }
 }
 
@@ -219,7 +222,7 @@ impl Console {
     fn failed(&self, name: &str, data: &impl Serialize, e: &AdminError) -> HttpResponse {
         let page = WithOutcome {
             data,
-            outcome: Outcome::failed(e),
+            outcome: Outcome::failed(self, e),
         };
         self.render(name, reported_status(e), &page)
     }
@@ -271,9 +274,10 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn failed(e: &AdminError) -> Self {
+    /// The failure `e`, said in the page's language.
+    fn failed(c: &Console, e: &AdminError) -> Self {
         Outcome::Failed {
-            error: e.public_message(),
+            error: c.error_text(e),
             error_field: e.field().map(str::to_string),
         }
     }
@@ -410,6 +414,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/clients/{client_id}/secret",
             web::post().to(c::post_client_secret),
+        )
+        .route(
+            "/admin/clients/{client_id}/secret",
+            web::get().to(c::get_client_secret),
         )
         .route(
             "/admin/clients/{client_id}/delete",

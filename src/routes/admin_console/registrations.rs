@@ -6,11 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{Console, ConsoleForm, Outcome, PageQuery, WithOutcome};
-use crate::admin::audit::AuditView;
+use super::{words, Console, ConsoleForm, Outcome, PageQuery, WithOutcome};
 use crate::admin::registrations::{self, RegistrationDetailView, RegistrationView};
 use crate::admin::AdminError;
-use crate::clock::format_rfc3339;
+use crate::clock::format_taipei;
 use crate::routes::error::reported_status;
 use crate::routes::responses::see_other;
 
@@ -121,7 +120,7 @@ struct RegistrationPage<'a> {
     can_reactivate: bool,
     can_unlock: bool,
     can_delete: bool,
-    audit: &'a [AuditView],
+    audit: Vec<words::AuditRow>,
     r: &'a RegistrationDetailView,
 }
 
@@ -143,12 +142,12 @@ async fn registration_page(
         title: &r.name,
         nav_registrations: true,
         status_label: status_label(c, s),
-        applied: format_rfc3339(r.created_at),
+        applied: format_taipei(r.created_at),
         can_deactivate: s != "deactivated",
         can_reactivate: s == "deactivated",
         can_unlock: s == "locked",
         can_delete: s == "pending",
-        audit: &r.audit,
+        audit: c.audit_rows(&r.audit),
         r: &r,
     };
     c.render(
@@ -214,7 +213,7 @@ pub async fn post_registration(
         Ok(None) => see_other("/admin/registrations?done=deleted"),
         Err(e) => {
             let status = reported_status(&e);
-            registration_page(&c, person_id, status, Outcome::failed(&e)).await
+            registration_page(&c, person_id, status, Outcome::failed(&c, &e)).await
         }
     }
 }

@@ -86,7 +86,20 @@ async fn create_ecpa_in_the_console(browser: &Browser, app: &TestApp) -> String 
     let first = value(browser, "client-secret").await;
     assert!(first.len() >= 43, "a 256-bit secret: {first}");
     assert_eq!(browser.text("secret-client-id").await, "ecpa");
+    let hint = browser.text("secret-hint").await;
+    assert!(
+        hint.contains("新用戶端已建立") && !hint.contains("舊密鑰已失效"),
+        "{hint}"
+    );
     browser.screenshot("admin-client-secret.png").await;
+    // Reloading the page (post/redirect/get) shows no secret and makes no second client.
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/admin/clients/ecpa/secret");
+    browser.mark_old_page().await;
+    browser.client.refresh().await.unwrap();
+    browser.wait_css("#secret-gone").await;
+    assert!(!browser.page().await.contains(&first));
+    assert_eq!(app.engine.store().list_clients().unwrap().len(), 2);
     let client = cardinal::admin::clients::records::find(&app.engine, "ecpa").unwrap();
     assert_eq!(client.name, "人事服務網");
     assert_eq!(
@@ -112,6 +125,7 @@ async fn rotate_ecpa_in_the_console(browser: &Browser, app: &TestApp, first: &st
         .await;
     let second = value(browser, "client-secret").await;
     assert!(second.len() >= 43 && second != first);
+    assert!(browser.text("secret-hint").await.contains("舊密鑰已失效"));
     let introspect = |secret: String| async move {
         app.api
             .post(app.url("/introspect"))
@@ -177,6 +191,36 @@ async fn audit_log_shows_each_step(
         .goto(&app.url(&format!("/admin/audit?actor={actor}")))
         .await;
     browser.wait_css("#audit").await;
+    // The table stays within its box at 1280px (it scrolls inside it on a phone).
+    let fits = browser
+        .eval(
+            "var box = document.querySelector('.table-scroll'); var main = document.getElementById('content'); \
+             return box.getBoundingClientRect().right <= main.getBoundingClientRect().right + 1 \
+                 && document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await;
+    assert_eq!(fits, json!(true), "the audit table overflows its box");
+    // On a phone's width the page does not scroll sideways: the table scrolls in its box.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let page_fits = browser
+        .eval(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await;
+    browser.screenshot("admin-audit-phone.png").await;
+    browser.client.set_window_size(1280, 1000).await.unwrap();
+    assert_eq!(
+        page_fits,
+        json!(true),
+        "the page scrolls sideways on a phone"
+    );
+    let labels = browser.text("audit").await;
+    assert!(
+        labels.contains("建立應用系統") && labels.contains("(UTC+8)"),
+        "{labels}"
+    );
     let events = browser
         .eval(
             "return Array.from(document.querySelectorAll('#audit tbody tr')).map(r => r.dataset.event);",

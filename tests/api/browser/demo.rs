@@ -144,7 +144,8 @@ pub(super) async fn open_webhr_through_sso(browser: &Browser, demo: &Demo) {
     }
 }
 
-/// From eCPA's apps, a greyed `target` link: Cardinal asks for the MOICA card and its PIN.
+/// From eCPA's apps, the step-up link `target` of a grey system: Cardinal asks for the
+/// MOICA card and its PIN, then the system that was chosen opens.
 async fn step_up_to_the_citizen_certificate(
     browser: &Browser,
     demo: &Demo,
@@ -153,9 +154,9 @@ async fn step_up_to_the_citizen_certificate(
 ) {
     let ecpa = format!("{}/", demo.ecpa_url);
     browser.goto(&format!("{ecpa}apps")).await;
-    browser.wait_css("#apps a.greyed").await;
+    browser.wait_css("#apps .greyed").await;
     browser
-        .click_css(&format!("#apps a.greyed[href=\"{target}\"]"))
+        .click_css(&format!("#apps a.stepup[href=\"{target}\"]"))
         .await;
     choose_card_method(browser, app).await;
     assert!(
@@ -176,16 +177,25 @@ async fn step_up_to_the_citizen_certificate(
         .and_then(|c| c.file.pin.clone())
         .unwrap();
     card_page_sign_in(browser, None, Some(&pin)).await;
-    browser.wait_url(&ecpa).await;
-    browser.wait_css("#apps").await;
+    // The system that was chosen opens, not the list.
+    let code = target.rsplit('=').next().unwrap_or_default();
+    browser.wait_url(&format!("{ecpa}apps/{code}")).await;
+    browser.wait_css("#app-entered").await;
+    assert!(
+        browser.text("app-entered").await.contains(code),
+        "{}",
+        browser.page().await
+    );
     assert!(
         browser.text("acr").await.contains(ACR_CITIZEN),
         "{}",
         browser.page().await
     );
+    browser.goto(&format!("{ecpa}apps")).await;
+    browser.wait_css("#apps").await;
     let still_greyed = browser
         .eval(
-            "return document.querySelectorAll('#apps a.greyed').length;",
+            "return document.querySelectorAll('#apps .greyed').length;",
             vec![],
         )
         .await;
@@ -268,14 +278,23 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
         browser.page().await
     );
     assert!(browser.text("whoami").await.contains("王小明"));
+    // A grey system is text, not a link (nothing focusable pretends to be disabled); its
+    // step-up link is the way in.
+    let grey_links = browser
+        .eval(
+            "return document.querySelectorAll('#apps a.greyed, #apps [aria-disabled]').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(grey_links, json!(0), "{}", browser.page().await);
     let greyed = browser
         .eval(
-            "return Array.from(document.querySelectorAll('#apps a.greyed')).map(a => a.getAttribute('href'));",
+            "return Array.from(document.querySelectorAll('#apps a.stepup')).map(a => a.getAttribute('href'));",
             vec![],
         )
         .await;
     let greyed: Vec<String> = serde_json::from_value(greyed).unwrap();
-    assert!(!greyed.is_empty(), "card sign-in greys some links");
+    assert!(!greyed.is_empty(), "card sign-in greys some systems");
     assert!(browser
         .text("stepup-note")
         .await
@@ -537,4 +556,72 @@ async fn the_dev_page_refuses_other_sites_and_unknown_cards() {
             .unwrap();
         assert_eq!(r.status(), 404, "{name}");
     }
+}
+
+/// Issue 12's path by links alone: eCPA's home → 使用健保卡注意事項 → the instructions →
+/// 健保卡網路服務註冊 on Cardinal; 人事服務網環境檢測程式 → 電腦環境說明; the login box's
+/// 清除 clears the choice; the switch turns eCPA English (remembered), and Cardinal's
+/// sign-in page follows (`ui_locales`).
+#[tokio::test(flavor = "multi_thread")]
+async fn ecpa_leads_by_links_to_the_instructions_and_the_registration_site_in_both_languages() {
+    let (demo, _app) = spawn_demo().await;
+    let cardinal = demo.cardinal_url.clone();
+    let ecpa = format!("{}/", demo.ecpa_url);
+    let browser = Browser::start().await;
+    let checked = "return Array.from(document.querySelectorAll('#login-certificate input[name=method]')).filter(i => i.checked).length;";
+
+    // 清除 resets the sign-in box.
+    browser.goto(&ecpa).await;
+    browser.click("method-card").await;
+    assert_eq!(browser.eval(checked, vec![]).await, json!(1));
+    browser.click("login-clear").await;
+    assert_eq!(browser.eval(checked, vec![]).await, json!(0));
+
+    // 使用健保卡注意事項 → the instructions → 健保卡網路服務註冊.
+    browser.click("nhi-help").await;
+    browser.wait_url(&format!("{ecpa}guide")).await;
+    assert!(browser
+        .text("guide-title")
+        .await
+        .contains("使用健保卡登入人事服務網(eCPA)操作說明"));
+    browser.screenshot("ecpa-guide.png").await;
+    browser.click("guide-register").await;
+    browser.wait_url(&format!("{cardinal}/register")).await;
+    assert!(browser.page().await.contains("健保卡網路服務註冊"));
+
+    // 新手上路 leads there too; 人事服務網環境檢測程式 → 電腦環境說明 on Cardinal.
+    browser.goto(&ecpa).await;
+    browser.click("menu-guide").await;
+    browser.wait_url(&format!("{ecpa}guide")).await;
+    browser.click("guide-environment").await;
+    browser
+        .wait_url(&format!("{cardinal}/help/environment"))
+        .await;
+    browser.goto(&ecpa).await;
+    browser.click("env-check").await;
+    browser
+        .wait_url(&format!("{cardinal}/help/environment"))
+        .await;
+
+    // English, remembered; the grey systems, the instructions and Cardinal follow.
+    browser.goto(&ecpa).await;
+    browser.click("lang-switch").await;
+    browser.wait_css("html[lang=en]").await;
+    assert_eq!(
+        browser.text("nhi-help").await,
+        "Using the NHI card: read first"
+    );
+    browser.goto(&ecpa).await;
+    browser.wait_css("html[lang=en]").await;
+    browser.click("nhi-help").await;
+    browser.wait_url(&format!("{ecpa}guide")).await;
+    assert!(browser
+        .text("guide-title")
+        .await
+        .contains("Signing in to the eCPA personnel portal"));
+    browser.goto(&ecpa).await;
+    browser.click("login-card").await;
+    browser.wait_url(&format!("{cardinal}/interaction/")).await;
+    browser.wait_css("html[lang=en]").await;
+    browser.close().await;
 }

@@ -24,7 +24,11 @@ pub fn start(
     prompt_login: bool,
     return_to: String,
 ) -> HttpResponse {
-    let authorization = portal.provider.start_authorization(acr_value, prompt_login);
+    // Cardinal's pages speak the portal's current language.
+    let view = portal.view(req);
+    let authorization = portal
+        .provider
+        .start_authorization(acr_value, prompt_login, view.lang);
     let binding = req
         .cookie(portal.binding_cookie_name())
         .map(|c| c.value().to_string())
@@ -42,13 +46,15 @@ pub fn start(
             created_at: portal.now(),
         },
     );
-    Portal::see_other(authorization.url.as_str())
+    let mut response = Portal::see_other(authorization.url.as_str())
         .cookie(portal.cookie(
             portal.binding_cookie_name(),
             binding,
             Some(PENDING_TTL_SECS),
         ))
-        .finish()
+        .finish();
+    portal.remember_lang(&view, &mut response);
+    response
 }
 
 /// 登入 without a level: whatever sign-in the provider's session has (single sign-on).
@@ -85,33 +91,69 @@ pub async fn get_login_citizen_certificate(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct CertificateQuery {
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// 憑證登入 (the form of the login box): the chosen certificate, 自然人憑證 or 健保卡.
+/// Nothing chosen (e.g. after 清除) goes back to the box with a note.
+pub async fn get_login_certificate(
+    req: HttpRequest,
+    portal: web::Data<Portal>,
+    query: web::Query<CertificateQuery>,
+) -> HttpResponse {
+    let acr_value = match query.method.as_deref() {
+        Some("citizen-certificate") => acr::CITIZEN_CERTIFICATE,
+        Some("card") => acr::CARD,
+        _ => {
+            return Portal::see_other(&format!("{}?m=choose-certificate", portal.path(""))).finish()
+        }
+    };
+    start(
+        &req,
+        &portal,
+        Some(acr_value),
+        false,
+        portal.after_login_path(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
 pub struct StepUpQuery {
     #[serde(default)]
     target: Option<String>,
 }
 
-/// A grey link was clicked: sign in again with the citizen certificate (`prompt=login`),
-/// then come back to 應用系統 with the links enabled.
+/// The step-up link of a grey system: sign in again with the citizen certificate
+/// (`prompt=login`), then open that system. The target is a code of the catalog (anything
+/// else is refused), and the path it leads to is built here and kept server-side with the
+/// pending sign-in: no address from the request is ever followed.
 pub async fn get_step_up(
     req: HttpRequest,
     portal: web::Data<Portal>,
     query: web::Query<StepUpQuery>,
 ) -> HttpResponse {
-    if let Some(target) = query.target.as_deref() {
-        if catalog::find(target).is_none() {
-            return portal.error_page(
-                StatusCode::BAD_REQUEST,
-                "找不到這個應用系統",
-                "請回應用系統頁重新選擇。",
-            );
-        }
-    }
+    let return_to = match query.target.as_deref() {
+        None | Some("") => portal.path("apps"),
+        Some(target) => match catalog::find(target) {
+            Some(app) => portal.path(&format!("apps/{}", app.code)),
+            None => {
+                return portal.error_page(
+                    &portal.view(&req),
+                    StatusCode::BAD_REQUEST,
+                    "error_no_app",
+                    "error_no_app_text",
+                )
+            }
+        },
+    };
     start(
         &req,
         &portal,
         Some(acr::CITIZEN_CERTIFICATE),
         true,
-        portal.path("apps"),
+        return_to,
     )
 }
 
@@ -127,16 +169,15 @@ pub struct CallbackQuery {
     iss: Option<String>,
 }
 
-/// The user-facing text of an error the provider returned (never its description).
+/// The dictionary key of the text for an error the provider returned (never its
+/// description).
 fn provider_error_text(code: &str) -> &'static str {
     match code {
-        "access_denied" => "您已取消登入，或未同意提供資料給本系統。",
-        "login_required" | "interaction_required" | "consent_required" => {
-            "需要在 Cardinal 重新登入，請回首頁再登入一次。"
-        }
-        "unmet_authentication_requirements" => "登入方式未達到要求的認證等級。",
-        "temporarily_unavailable" | "server_error" => "Cardinal 暫時無法處理登入，請稍後再試。",
-        _ => "Cardinal 無法完成這次登入，請回首頁再試一次。",
+        "access_denied" => "callback_access_denied",
+        "login_required" | "interaction_required" | "consent_required" => "callback_login_required",
+        "unmet_authentication_requirements" => "callback_unmet_acr",
+        "temporarily_unavailable" | "server_error" => "callback_unavailable",
+        _ => "callback_failed",
     }
 }
 
@@ -177,12 +218,24 @@ fn merge_userinfo(identity: &mut Identity, info: &PortalUserInfoClaims) {
     }
 }
 
-fn bad_callback(portal: &Portal, message: &str) -> HttpResponse {
-    portal.error_page(StatusCode::BAD_REQUEST, "登入失敗", message)
+fn bad_callback(req: &HttpRequest, portal: &Portal, message: &str) -> HttpResponse {
+    let view = portal.view(req);
+    portal.error_page(
+        &view,
+        StatusCode::BAD_REQUEST,
+        "error_login_failed",
+        message,
+    )
 }
 
-fn upstream_failure(portal: &Portal, message: &str) -> HttpResponse {
-    portal.error_page(StatusCode::BAD_GATEWAY, "登入失敗", message)
+fn upstream_failure(req: &HttpRequest, portal: &Portal, message: &str) -> HttpResponse {
+    let view = portal.view(req);
+    portal.error_page(
+        &view,
+        StatusCode::BAD_GATEWAY,
+        "error_login_failed",
+        message,
+    )
 }
 
 /// The authorization response (RFC 6749 §4.1.2, RFC 9207 `iss`).
@@ -193,35 +246,29 @@ pub async fn get_callback(
 ) -> HttpResponse {
     let now = portal.now();
     let Some(state) = query.state.as_deref() else {
-        return bad_callback(&portal, "登入回應缺少 state，請回首頁重新登入。");
+        return bad_callback(&req, &portal, "callback_no_state");
     };
     let Some(pending) = portal.sessions.take_pending(state, now) else {
-        return bad_callback(
-            &portal,
-            "這個登入要求已經失效（逾時或已使用過），請回首頁重新登入。",
-        );
+        return bad_callback(&req, &portal, "callback_expired");
     };
     let bound = req
         .cookie(portal.binding_cookie_name())
         .is_some_and(|c| same_token(&fingerprint(c.value()), &pending.browser));
     if !bound {
-        return bad_callback(
-            &portal,
-            "這個登入要求不是從這個瀏覽器開始的，請回首頁重新登入。",
-        );
+        return bad_callback(&req, &portal, "callback_other_browser");
     }
     // Cardinal advertises authorization_response_iss_parameter_supported, so every answer
     // must name it (RFC 9207 §2.4): a missing `iss` is refused like a wrong one.
     if query.iss.as_deref() != Some(portal.provider.issuer().as_str()) {
         tracing::warn!(iss = ?query.iss, "authorization response without Cardinal's iss");
-        return bad_callback(&portal, "登入回應不是由 Cardinal 發出的。");
+        return bad_callback(&req, &portal, "callback_wrong_issuer");
     }
     if let Some(error) = query.error.as_deref() {
         tracing::info!(error, "the provider returned an error");
-        return bad_callback(&portal, provider_error_text(error));
+        return bad_callback(&req, &portal, provider_error_text(error));
     }
     let Some(code) = query.code.clone() else {
-        return bad_callback(&portal, "登入回應缺少授權碼，請回首頁重新登入。");
+        return bad_callback(&req, &portal, "callback_no_code");
     };
 
     let response = match portal
@@ -232,19 +279,19 @@ pub async fn get_callback(
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %format_args!("{e:#}"), "code exchange failed");
-            return upstream_failure(&portal, "無法向 Cardinal 換發權杖，請回首頁重新登入。");
+            return upstream_failure(&req, &portal, "callback_exchange_failed");
         }
     };
     let Some(id_token) = response.id_token() else {
         tracing::warn!("token response without an ID token");
-        return upstream_failure(&portal, "Cardinal 沒有回傳 ID token。");
+        return upstream_failure(&req, &portal, "callback_no_id_token");
     };
     let mut identity =
         match checked_identity(&portal, id_token, NonceCheck::Equals(&pending.nonce)).await {
             Ok(i) => i,
             Err(e) => {
                 tracing::warn!(error = %e, "ID token rejected");
-                return upstream_failure(&portal, "Cardinal 簽發的 ID token 驗證失敗。");
+                return upstream_failure(&req, &portal, "callback_bad_id_token");
             }
         };
     if pending.prompt_login
@@ -253,7 +300,7 @@ pub async fn get_callback(
             .is_none_or(|t| t + CLOCK_SKEW_SECS < pending.created_at)
     {
         tracing::warn!("prompt=login answered with an old sign-in");
-        return upstream_failure(&portal, "Cardinal 沒有要求重新登入，請再試一次。");
+        return upstream_failure(&req, &portal, "callback_not_fresh");
     }
     let access_token = response.access_token().secret().clone();
     match portal.provider.userinfo(&access_token, &identity.sub).await {
@@ -351,9 +398,10 @@ pub async fn post_refresh(
     };
     if !form.matches(&session) {
         return portal.error_page(
+            &portal.view(&req),
             StatusCode::BAD_REQUEST,
-            "表單已失效",
-            "請重新整理頁面後再試一次。",
+            "error_form_expired",
+            "error_form_expired_text",
         );
     }
     let back = |m: &str| format!("{}?m={m}", portal.after_login_path());

@@ -22,16 +22,21 @@ pub async fn post_logout(
     };
     if !form.matches(&session) {
         return portal.error_page(
+            &portal.view(&req),
             StatusCode::BAD_REQUEST,
-            "表單已失效",
-            "請重新整理頁面後再按一次登出。",
+            "error_form_expired",
+            "error_form_expired_logout",
         );
     }
     portal.sessions.remove(&token);
     tracing::info!(sub = %session.identity.sub, "signed out; RP-initiated logout");
     let location = portal
         .provider
-        .end_session_url(&session.id_token, &portal.config.post_logout_redirect_uri())
+        .end_session_url(
+            &session.id_token,
+            &portal.config.post_logout_redirect_uri(),
+            portal.view(&req).lang,
+        )
         .map(|u| u.to_string())
         .unwrap_or_else(|| format!("{}?m=signed-out", portal.path("")));
     Portal::see_other(&location)
