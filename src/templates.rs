@@ -145,6 +145,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         "partials/password_fields",
         include_str!("../templates/partials/password_fields.hbs"),
     ),
+    (
+        "partials/service_notices",
+        include_str!("../templates/partials/service_notices.hbs"),
+    ),
+    ("maintenance", include_str!("../templates/maintenance.hbs")),
 ];
 
 /// The admin console's pages (`routes::admin_console`); partials start with `partials/`.
@@ -188,6 +193,14 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("admin_audit", include_str!("../templates/admin/audit.hbs")),
     ("admin_keys", include_str!("../templates/admin/keys.hbs")),
+    (
+        "admin_notices",
+        include_str!("../templates/admin/notices.hbs"),
+    ),
+    (
+        "admin_notice",
+        include_str!("../templates/admin/notice.hbs"),
+    ),
 ];
 
 /// More strings per part (the admin console, …), merged into each language's dictionary.
@@ -195,6 +208,11 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
 const EXTRA_LOCALES: &[(&str, &str)] = &[
     ("zh-TW", include_str!("../templates/i18n/admin.zh-TW.json")),
     ("en", include_str!("../templates/i18n/admin.en.json")),
+    (
+        "zh-TW",
+        include_str!("../templates/i18n/notices.zh-TW.json"),
+    ),
+    ("en", include_str!("../templates/i18n/notices.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

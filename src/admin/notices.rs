@@ -413,6 +413,20 @@ pub fn list(
     limit_value: Option<i64>,
     cursor: Option<&str>,
 ) -> AdminResult<Page<NoticeView>> {
+    let now = ctx.now();
+    let page = records(ctx, limit_value, cursor)?;
+    Ok(Page {
+        items: page.items.iter().map(|n| NoticeView::of(n, now)).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// [`list`] as records.
+pub fn records(
+    ctx: &Context,
+    limit_value: Option<i64>,
+    cursor: Option<&str>,
+) -> AdminResult<Page<NoticeRecord>> {
     let limit = limit(limit_value)? as usize;
     // The cursor is the (shown_from, id) of the last notice of the previous page.
     let after = match cursor {
@@ -422,12 +436,14 @@ pub fn list(
                 .split_once(':')
                 .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_string())));
             Some(parsed.ok_or_else(|| {
-                AdminError::invalid("cursor", "cursor is not one this server made; use next_cursor")
+                AdminError::invalid(
+                    "cursor",
+                    "cursor is not one this server made; use next_cursor",
+                )
             })?)
         }
         None => None,
     };
-    let now = ctx.now();
     let mut rest = ctx.store().list_notices()?.into_iter().filter(|n| {
         after.as_ref().is_none_or(|(t, id)| {
             n.shown_from < *t || (n.shown_from == *t && n.id.as_str() > id.as_str())
@@ -439,7 +455,7 @@ pub fn list(
         _ => None,
     };
     Ok(Page {
-        items: page.iter().map(|n| NoticeView::of(n, now)).collect(),
+        items: page,
         next_cursor,
     })
 }
@@ -528,12 +544,48 @@ mod tests {
         assert!(n.places.register && n.places.feed && !n.places.signin);
         assert!(n.created_by.starts_with("cli:"));
         for (field, change) in [
-            ("text_zh_tw", NoticeInput { text_zh_tw: Some("  ".into()), ..input() }),
-            ("text_en", NoticeInput { text_en: None, ..input() }),
-            ("places", NoticeInput { places: Some(vec![]), ..input() }),
-            ("places", NoticeInput { places: Some(vec!["portal".into()]), ..input() }),
-            ("text_en", NoticeInput { text_en: Some("x".repeat(MAX_TEXT + 1)), ..input() }),
-            ("text_zh_tw", NoticeInput { text_zh_tw: Some("a\u{7}b".into()), ..input() }),
+            (
+                "text_zh_tw",
+                NoticeInput {
+                    text_zh_tw: Some("  ".into()),
+                    ..input()
+                },
+            ),
+            (
+                "text_en",
+                NoticeInput {
+                    text_en: None,
+                    ..input()
+                },
+            ),
+            (
+                "places",
+                NoticeInput {
+                    places: Some(vec![]),
+                    ..input()
+                },
+            ),
+            (
+                "places",
+                NoticeInput {
+                    places: Some(vec!["portal".into()]),
+                    ..input()
+                },
+            ),
+            (
+                "text_en",
+                NoticeInput {
+                    text_en: Some("x".repeat(MAX_TEXT + 1)),
+                    ..input()
+                },
+            ),
+            (
+                "text_zh_tw",
+                NoticeInput {
+                    text_zh_tw: Some("a\u{7}b".into()),
+                    ..input()
+                },
+            ),
         ] {
             assert_eq!(make(&change).unwrap_err().field, field);
         }
@@ -558,7 +610,10 @@ mod tests {
         ] {
             assert_eq!(parse_time("shown_from", v).unwrap(), t, "{v}");
         }
-        assert_eq!(parse_time("shown_from", "2026-03-06").unwrap(), t - 4 * HOUR);
+        assert_eq!(
+            parse_time("shown_from", "2026-03-06").unwrap(),
+            t - 4 * HOUR
+        );
         let e = parse_time("maintenance_from", "next Tuesday").unwrap_err();
         assert_eq!(e.field, "maintenance_from");
         assert!(e.message.contains("Taiwan time"), "{e}");
@@ -608,9 +663,21 @@ mod tests {
         let cases = [
             (with(at(NOW + HOUR), None), "maintenance_until", "its end"),
             (with(None, at(NOW + HOUR)), "maintenance_from", "its start"),
-            (with(at(NOW + 2 * HOUR), at(NOW + HOUR)), "maintenance_until", "after"),
-            (with(at(NOW - HOUR), at(NOW + HOUR)), "maintenance_from", "shown"),
-            (with(at(NOW + HOUR), at(NOW + 49 * HOUR)), "shown_until", "ends"),
+            (
+                with(at(NOW + 2 * HOUR), at(NOW + HOUR)),
+                "maintenance_until",
+                "after",
+            ),
+            (
+                with(at(NOW - HOUR), at(NOW + HOUR)),
+                "maintenance_from",
+                "shown",
+            ),
+            (
+                with(at(NOW + HOUR), at(NOW + 49 * HOUR)),
+                "shown_until",
+                "ends",
+            ),
             (
                 NoticeInput {
                     maintenance_from: at(NOW + HOUR),
