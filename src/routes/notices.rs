@@ -14,13 +14,12 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::responses::page;
 use super::AppState;
 use crate::clock::{format_rfc3339, UnixTime};
 use crate::crypto::{b64url, sha256};
@@ -209,24 +208,28 @@ fn maintenance_page(
         }
     }
     let other = t("other_lang", &[]);
-    let mut resp = page(
-        state,
-        "maintenance",
-        &lang,
-        StatusCode::SERVICE_UNAVAILABLE,
-        json!({
-            "title": t("maintenance_title", &[]),
-            "message": t("maintenance_message", &[("until", &until)]),
-            "until": format_rfc3339(m.until),
-            "lang_switch": switch(req, &other),
-            "service_notices": items(state, &lang, live.now, &notices),
-        }),
-    );
-    let retry = m.retry_after(live.now).to_string();
-    if let Ok(v) = header::HeaderValue::from_str(&retry) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    let data = json!({
+        "title": t("maintenance_title", &[]),
+        "message": t("maintenance_message", &[("until", &until)]),
+        "until": format_rfc3339(m.until),
+        "lang_switch": switch(req, &other),
+        "service_notices": items(state, &lang, live.now, &notices),
+    });
+    // Rendered here rather than by `responses::page`, which uses this module.
+    match state.templates.render("maintenance", &lang, data) {
+        Ok(html) => HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, m.retry_after(live.now).to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = ?e, "template failed");
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, m.retry_after(live.now).to_string()))
+                .content_type("text/plain; charset=utf-8")
+                .body("Service unavailable")
+        }
     }
-    resp
 }
 
 /// `GET /notices.json`: the current and upcoming notices meant for relying parties.
