@@ -1638,3 +1638,6 @@ mod trust;
 
 // The admin console in the browser, with the helpers above.
 mod admin_browser;
+
+// Service notices: an admin schedules a maintenance window; applying pauses, signing in not.
+mod notices;
