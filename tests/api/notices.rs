@@ -663,3 +663,58 @@ async fn cardinal_notice_adds_lists_updates_and_removes_notices() {
         );
     }
 }
+
+/// The eCPA example portal (feature `demo`) shows the notices Cardinal publishes for
+/// relying parties in its 重要訊息, fetched from the feed; the others it does not.
+#[cfg(feature = "demo")]
+#[tokio::test]
+async fn the_ecpa_portal_shows_the_feeds_notices_among_its_important_messages() {
+    let app = spawn_app().await;
+    let now = app.engine.now();
+    add(
+        &app,
+        notice_with(json!({
+            "places": ["feed"],
+            "maintenance_from": rfc3339(now + HOUR),
+            "maintenance_until": rfc3339(now + 2 * HOUR),
+        })),
+    );
+    add(
+        &app,
+        notice_with(json!({ "places": ["register"], "text_zh_tw": "只在註冊網站顯示" })),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let portal_url = format!("http://{}/", listener.local_addr().unwrap());
+    let client = app.add_client(|d| {
+        d.redirect_uris = Some(vec![format!("{portal_url}callback")]);
+    });
+    let config = ecpa_portal::PortalConfig {
+        issuer: url::Url::parse(&app.address).unwrap(),
+        client_id: client.client_id.clone(),
+        client_secret: client.secret.clone(),
+        public_url: url::Url::parse(&portal_url).unwrap(),
+        title: String::new(),
+        kind: ecpa_portal::PortalKind::Ecpa,
+        webhr_url: None,
+        ecpa_url: None,
+        help_url: None,
+    };
+    let server = ecpa_portal::build(config, listener).await.unwrap();
+    tokio::spawn(server);
+    let home = reqwest::get(&portal_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let from = cardinal::notices::taipei_input(now + HOUR).replace('T', " ");
+    assert!(
+        home.contains(&format!(
+            "<strong>重要訊息：</strong>3月6日4時將暫停註冊服務，敬請見諒（維護時間：{from} 至 "
+        )),
+        "{home}"
+    );
+    assert!(!home.contains("只在註冊網站顯示"));
+    // The portal's own 重要訊息 is still there.
+    assert!(home.contains("本系統之個人資料僅供作必要人事資料管理之用"));
+}

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod clock;
 pub mod config;
 pub mod logout_token;
+pub mod notices;
 pub mod portal;
 pub mod provider;
 mod routes;

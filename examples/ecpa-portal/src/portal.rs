@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::SystemClock;
 use crate::config::{PortalConfig, PortalKind};
+use crate::notices::NoticeFeed;
 use crate::provider::Provider;
 use crate::sessions::{Session, SessionStore};
 use crate::views::{ErrorPage, Pages, Site};
@@ -20,6 +21,8 @@ pub struct Portal {
     pub pages: Pages,
     pub site: Site,
     pub clock: SystemClock,
+    /// 重要訊息 from Cardinal's notice feed.
+    pub notices: NoticeFeed,
     session_cookie: String,
     binding_cookie: String,
 }
@@ -48,6 +51,7 @@ impl Portal {
         let prefix = config.cookie_prefix();
         Ok(Portal {
             pages: Pages::new()?,
+            notices: NoticeFeed::new(&config.issuer)?,
             site: Site::new(&config),
             sessions: SessionStore::default(),
             session_cookie: format!("{prefix}_session"),

@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "app_link",
         include_str!("../templates/partials/app_link.hbs"),
     ),
+    (
+        "cardinal_notices",
+        include_str!("../templates/partials/cardinal_notices.hbs"),
+    ),
     ("home", include_str!("../templates/home.hbs")),
     ("apps", include_str!("../templates/apps.hbs")),
     ("app", include_str!("../templates/app.hbs")),
@@ -229,6 +233,8 @@ pub struct HomePage {
     pub page_title: &'static str,
     pub user: Option<WhoAmI>,
     pub message: Option<String>,
+    /// 重要訊息 published by Cardinal (`crate::notices`).
+    pub notices: Vec<crate::notices::PortalNotice>,
 }
 
 #[derive(Debug, Serialize)]
@@ -407,8 +413,16 @@ mod tests {
             page_title: "首頁",
             user: None,
             message: None,
+            notices: vec![crate::notices::PortalNotice {
+                id: "n1".into(),
+                text: "3月6日4時將暫停註冊服務，敬請見諒".into(),
+                window: Some("維護時間：2026-03-06 04:00 至 06:00".into()),
+            }],
         };
         let html = Pages::new().unwrap().render("home", &page).unwrap();
+        assert!(html.contains(
+            "<strong>重要訊息：</strong>3月6日4時將暫停註冊服務，敬請見諒（維護時間：2026-03-06 04:00 至 06:00）"
+        ));
 
         assert!(
             html.contains("<strong>重要訊息：</strong>本系統之個人資料僅供作必要人事資料管理之用")

@@ -38,6 +38,7 @@ pub async fn get_home(
     let user = portal.current(&req).map(|(_, s)| WhoAmI::of(&s));
     let message = query.message();
     if portal.is_ecpa() {
+        let notices = portal.notices.current(portal.now()).await;
         portal.page(
             StatusCode::OK,
             "home",
@@ -46,6 +47,7 @@ pub async fn get_home(
                 page_title: "首頁",
                 user,
                 message,
+                notices,
             },
         )
     } else {
