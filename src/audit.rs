@@ -91,6 +91,10 @@ audit_kinds! {
     KeyRotate = "key_rotate",
     /// The audit log exported.
     AuditExport = "audit_export",
+    /// A service notice (服務公告) created, changed or removed.
+    NoticeCreate = "notice_create",
+    NoticeUpdate = "notice_update",
+    NoticeDelete = "notice_delete",
 }
 
 impl serde::Serialize for AuditKind {

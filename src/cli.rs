@@ -43,6 +43,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Service notices (服務公告) and maintenance windows.
+    #[command(subcommand)]
+    Notice(NoticeCommand),
     /// Development card issuer and virtual-card files.
     #[command(subcommand)]
     Card(CardCommand),
@@ -350,6 +353,58 @@ pub struct AuditListArgs {
     /// Every matching event as CSV.
     #[arg(long)]
     pub csv: bool,
+}
+
+/// Times: RFC 3339 (2026-03-06T04:00:00+08:00), a local time (2026-03-06 04:00, Taiwan
+/// time), a date (midnight, Taiwan time) or Unix seconds.
+#[derive(Debug, Subcommand)]
+pub enum NoticeCommand {
+    /// List the notices, the latest first (ended ones too).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a notice; prints its id.
+    Add(NoticeArgs),
+    /// Change a notice: the options given replace the current values.
+    Update {
+        id: String,
+        #[command(flatten)]
+        notice: NoticeArgs,
+        /// Show it until it is removed.
+        #[arg(long, conflicts_with = "until")]
+        no_until: bool,
+        /// Remove its maintenance window.
+        #[arg(long, conflicts_with_all = ["maintenance_from", "maintenance_until"])]
+        no_maintenance: bool,
+    },
+    /// Remove a notice (and its maintenance window).
+    Remove { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct NoticeArgs {
+    /// The text in Traditional Chinese.
+    #[arg(long = "zh-tw")]
+    pub text_zh_tw: Option<String>,
+    /// The text in English.
+    #[arg(long = "en")]
+    pub text_en: Option<String>,
+    /// Shown from (default on add: now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Shown until (default: until removed).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Where: register, signin, feed (repeat or separate with commas).
+    #[arg(long = "place")]
+    pub places: Vec<String>,
+    /// Start of a maintenance window: applying and resetting answer 503 during it.
+    #[arg(long)]
+    pub maintenance_from: Option<String>,
+    /// End of the maintenance window (at most 7 days after its start).
+    #[arg(long)]
+    pub maintenance_until: Option<String>,
 }
 
 impl From<CardIssueArgs> for cardinal::card::issue::CardIssue {

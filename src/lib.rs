@@ -17,6 +17,7 @@ pub mod keys;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;
+pub mod notices;
 pub mod oidc;
 pub mod registry;
 pub mod routes;

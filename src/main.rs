@@ -41,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(c) => commands::admin::run_admin(&settings, c),
         Command::Registration(c) => commands::admin::run_registration(&settings, c),
         Command::Audit(c) => commands::admin::run_audit(&settings, c),
+        Command::Notice(c) => commands::notice::run(&settings, c),
         Command::Card(c) => commands::card::run(c),
         #[cfg(feature = "demo")]
         Command::Demo(args) => cardinal::demo::run(settings, args),

@@ -260,6 +260,7 @@ impl Application {
             let hook = hook.clone();
             App::new()
                 .app_data(web::Data::new(state.clone()))
+                .wrap(from_fn(crate::routes::notices::service_notices))
                 .wrap(from_fn(crate::routes::limits::limit_requests))
                 .wrap(from_fn(crate::routes::limits::limit_header_size))
                 .wrap(headers)
@@ -448,7 +449,8 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
             web::post().to(member::post_profile),
         )
         .route("/register/email", web::get().to(member::get_email))
-        .route("/register/email", web::post().to(member::post_email));
+        .route("/register/email", web::post().to(member::post_email))
+        .route("/notices.json", web::get().to(notices::get_feed));
     admin_api::configure(cfg);
     admin_console::configure(cfg);
     if let Some(h) = hook {

@@ -172,6 +172,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         "help/setup.en",
         include_str!("../templates/help/setup.en.hbs"),
     ),
+    (
+        "partials/service_notices",
+        include_str!("../templates/partials/service_notices.hbs"),
+    ),
+    ("maintenance", include_str!("../templates/maintenance.hbs")),
 ];
 
 /// The admin console's pages (`routes::admin_console`); partials start with `partials/`.
@@ -215,6 +220,14 @@ const ADMIN_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("admin_audit", include_str!("../templates/admin/audit.hbs")),
     ("admin_keys", include_str!("../templates/admin/keys.hbs")),
+    (
+        "admin_notices",
+        include_str!("../templates/admin/notices.hbs"),
+    ),
+    (
+        "admin_notice",
+        include_str!("../templates/admin/notice.hbs"),
+    ),
 ];
 
 /// More strings per part (the admin console, …), merged into each language's dictionary.
@@ -231,6 +244,11 @@ const EXTRA_LOCALES: &[(&str, &str)] = &[
         include_str!("../templates/i18n/console.zh-TW.json"),
     ),
     ("en", include_str!("../templates/i18n/console.en.json")),
+    (
+        "zh-TW",
+        include_str!("../templates/i18n/notices.zh-TW.json"),
+    ),
+    ("en", include_str!("../templates/i18n/notices.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

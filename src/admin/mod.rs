@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod clients;
 pub mod keys;
+pub mod notices;
 pub mod registrations;
 pub mod roles;
 

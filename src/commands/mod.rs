@@ -4,6 +4,7 @@ pub mod admin;
 pub mod card;
 pub mod client;
 pub mod keys;
+pub mod notice;
 
 use std::sync::Arc;
 

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod logout;
 pub mod member;
 pub mod messages;
+pub mod notices;
 pub mod recovery;
 pub mod register;
 pub mod responses;

@@ -79,8 +79,9 @@ pub fn page(
     name: &str,
     lang: &str,
     status: StatusCode,
-    data: serde_json::Value,
+    mut data: serde_json::Value,
 ) -> HttpResponse {
+    super::notices::add_to_page(state, lang, &mut data);
     match state.templates.render(name, lang, data) {
         Ok(html) => HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cards;
 pub mod enrollment;
 pub mod models;
+pub mod notices;
 pub mod schema;
 pub mod sql;
 
@@ -23,6 +24,7 @@ pub use enrollment::{
     FailedLogin, MailTokenPurpose, MailTokenRecord, NewApplication, PasswordChange, RateLimitStore,
     Registration, RegistrationStatus, RegistrationStore, RegistryStore, Resident,
 };
+pub use notices::{MaintenanceWindow, NoticeChange, NoticePlaces, NoticeRecord, NoticeStore};
 pub use sql::Database;
 
 #[derive(Debug, thiserror::Error)]
@@ -385,6 +387,7 @@ pub trait Storage:
     + RateLimitStore
     + AdminStore
     + CardCertificateStore
+    + NoticeStore
     + Maintenance
     + Send
     + Sync
@@ -408,6 +411,7 @@ impl<T> Storage for T where
         + RateLimitStore
         + AdminStore
         + CardCertificateStore
+        + NoticeStore
         + Maintenance
         + Send
         + Sync

@@ -307,6 +307,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_notices (id) {
+        id -> Text,
+        text_zh_tw -> Text,
+        text_en -> Text,
+        shown_from -> BigInt,
+        shown_until -> Nullable<BigInt>,
+        on_register -> Bool,
+        on_signin -> Bool,
+        on_feed -> Bool,
+        maintenance_from -> Nullable<BigInt>,
+        maintenance_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        created_by -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
 diesel::joinable!(registrations -> persons (person_id));
 diesel::joinable!(admins -> persons (person_id));
 

@@ -973,7 +973,7 @@ async fn keys_are_listed_and_rotated_over_the_api() {
 }
 
 /// (method, path) of every operation of the API.
-const OPERATIONS: [(&str, &str); 18] = [
+const OPERATIONS: [(&str, &str); 23] = [
     ("get", "/admin/api/v1/clients"),
     ("post", "/admin/api/v1/clients"),
     ("get", "/admin/api/v1/clients/{client_id}"),
@@ -994,6 +994,11 @@ const OPERATIONS: [(&str, &str); 18] = [
     ("get", "/admin/api/v1/audit.csv"),
     ("get", "/admin/api/v1/keys"),
     ("post", "/admin/api/v1/keys/rotate"),
+    ("get", "/admin/api/v1/notices"),
+    ("post", "/admin/api/v1/notices"),
+    ("get", "/admin/api/v1/notices/{notice_id}"),
+    ("patch", "/admin/api/v1/notices/{notice_id}"),
+    ("delete", "/admin/api/v1/notices/{notice_id}"),
     ("get", "/admin/api/v1/openapi.json"),
 ];
 
@@ -1071,6 +1076,7 @@ async fn the_openapi_document_validates_and_lists_every_route_of_the_api() {
         let concrete = path
             .replace("{client_id}", "some-client")
             .replace("{person_id}", "some-person")
+            .replace("{notice_id}", "some-notice")
             .trim_start_matches("/admin/api/v1")
             .to_string();
         let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();

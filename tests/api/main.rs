@@ -27,6 +27,7 @@ mod helpers;
 mod logout;
 mod mail;
 mod multi_instance;
+mod notices;
 mod pcsc;
 mod register;
 mod register_i18n;

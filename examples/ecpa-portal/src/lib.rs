@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod i18n;
 pub mod logout_token;
+pub mod notices;
 pub mod portal;
 pub mod provider;
 mod routes;

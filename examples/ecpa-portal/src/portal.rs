@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::SystemClock;
 use crate::config::{PortalConfig, PortalKind};
 use crate::i18n::Lang;
+use crate::notices::NoticeFeed;
 use crate::provider::Provider;
 use crate::sessions::{Session, SessionStore};
 use crate::views::{ErrorPage, Pages, Site};
@@ -22,6 +23,8 @@ pub struct Portal {
     pub clock: SystemClock,
     /// Path prefix of every link, ending in `/`.
     base: String,
+    /// 重要訊息 from Cardinal's notice feed.
+    pub notices: NoticeFeed,
     session_cookie: String,
     binding_cookie: String,
     lang_cookie: String,
@@ -95,6 +98,7 @@ impl Portal {
         Ok(Portal {
             pages: Pages::new()?,
             base: config.base_url().path().to_string(),
+            notices: NoticeFeed::new(&config.issuer)?,
             sessions: SessionStore::default(),
             session_cookie: format!("{prefix}_session"),
             binding_cookie: format!("{prefix}_auth"),

@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "app_link",
         include_str!("../templates/partials/app_link.hbs"),
     ),
+    (
+        "cardinal_notices",
+        include_str!("../templates/partials/cardinal_notices.hbs"),
+    ),
     ("home", include_str!("../templates/home.hbs")),
     ("apps", include_str!("../templates/apps.hbs")),
     ("app", include_str!("../templates/app.hbs")),
@@ -355,6 +359,8 @@ pub struct HomePage {
     pub page_title: String,
     pub user: Option<WhoAmI>,
     pub message: Option<String>,
+    /// 重要訊息 published by Cardinal (`crate::notices`).
+    pub notices: Vec<crate::notices::PortalNotice>,
 }
 
 #[derive(Debug, Serialize)]

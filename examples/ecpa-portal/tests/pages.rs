@@ -128,6 +128,7 @@ fn the_login_box_links_the_instructions_and_the_environment_check_and_can_be_cle
             page_title: lang.text("title_home"),
             user: None,
             message: None,
+            notices: Vec::new(),
         };
         let html = render("home", lang, &page);
         for id in [
@@ -164,8 +165,17 @@ fn the_login_box_links_the_instructions_and_the_environment_check_and_can_be_cle
             page_title: "首頁".into(),
             user: None,
             message: None,
+            notices: vec![ecpa_portal::notices::PortalNotice {
+                id: "n1".into(),
+                text: "3月6日4時將暫停註冊服務，敬請見諒".into(),
+                window: Some("（維護時間：2026-03-06 04:00 至 06:00）".into()),
+            }],
         },
     );
+    // Cardinal's notices (its feed) in 重要訊息, with the window in Taiwan time.
+    assert!(zh.contains(
+        "<strong>重要訊息：</strong>3月6日4時將暫停註冊服務，敬請見諒（維護時間：2026-03-06 04:00 至 06:00）"
+    ));
     assert!(zh.contains("<strong>重要訊息：</strong>本系統之個人資料僅供作必要人事資料管理之用"));
     assert!(zh.contains("如果您為第一次登入或使用上有疑問，請先點選這裡"));
     assert!(zh.contains(">清除</button>"));

@@ -23,6 +23,7 @@
 mod audit;
 mod clients;
 mod keys;
+mod notices;
 mod openapi;
 mod registrations;
 
@@ -256,6 +257,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit.csv", web::get().to(audit::export_audit))
             .route("/keys", web::get().to(keys::list_keys))
             .route("/keys/rotate", web::post().to(keys::rotate_keys))
+            .route("/notices", web::get().to(notices::list_notices))
+            .route("/notices", web::post().to(notices::create_notice))
+            .route("/notices/{notice_id}", web::get().to(notices::get_notice))
+            .route(
+                "/notices/{notice_id}",
+                web::patch().to(notices::update_notice),
+            )
+            .route(
+                "/notices/{notice_id}",
+                web::delete().to(notices::delete_notice),
+            )
             .default_service(web::to(|| async {
                 ApiFailure::Admin(AdminError::NotFound(
                     "no such admin API route; see /admin/api/v1/openapi.json".into(),

@@ -6,11 +6,13 @@ use utoipa::OpenApi;
 use super::audit::*;
 use super::clients::*;
 use super::keys::*;
+use super::notices::*;
 use super::registrations::*;
 use super::ApiError;
 use crate::admin::audit::AuditView;
 use crate::admin::clients::{ClientInput, ClientView, ClientWithSecret, RotatedSecret};
 use crate::admin::keys::{KeyView, RotateRequest, RotatedKey};
+use crate::admin::notices::{NoticeInput, NoticeView};
 use crate::admin::registrations::{
     CardView, DeactivateRequest, RegistrationDetailView, RegistrationView,
 };
@@ -87,15 +89,16 @@ impl utoipa::Modify for BearerScheme {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Cardinal admin API", version = "1",
-         description = "Clients, registrations, the audit log and signing keys of a Cardinal identity provider. Bearer tokens: client_credentials with the cardinal:admin scope."),
+         description = "Clients, registrations, the audit log, signing keys and service notices of a Cardinal identity provider. Bearer tokens: client_credentials with the cardinal:admin scope."),
     paths(list_clients, create_client, get_client, update_client, delete_client, rotate_client_secret,
           search_registrations, get_registration, delete_registration, deactivate_registration,
           reactivate_registration, unlock_registration, end_sessions,
-          list_audit, export_audit, list_keys, rotate_keys, get_openapi),
+          list_audit, export_audit, list_keys, rotate_keys,
+          list_notices, create_notice, get_notice, update_notice, delete_notice, get_openapi),
     components(schemas(ApiError, ClientView, ClientInput, ClientWithSecret, RotatedSecret,
                        RegistrationView, RegistrationDetailView, CardView, DeactivateRequest,
-                       AuditView, KeyView, RotateRequest, RotatedKey)),
+                       AuditView, KeyView, RotateRequest, RotatedKey, NoticeView, NoticeInput)),
     modifiers(&BearerScheme),
-    tags((name = "clients"), (name = "registrations"), (name = "audit"), (name = "keys"), (name = "meta"))
+    tags((name = "clients"), (name = "registrations"), (name = "audit"), (name = "keys"), (name = "notices"), (name = "meta"))
 )]
 pub struct ApiDoc;

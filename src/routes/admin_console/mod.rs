@@ -15,6 +15,7 @@
 mod audit;
 mod clients;
 mod keys;
+mod notices;
 mod registrations;
 mod session;
 mod words;
@@ -439,5 +440,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit::get_audit))
         .route("/admin/audit.csv", web::get().to(audit::get_audit_csv))
         .route("/admin/keys", web::get().to(keys::get_keys))
-        .route("/admin/keys/rotate", web::post().to(keys::post_rotate_keys));
+        .route("/admin/keys/rotate", web::post().to(keys::post_rotate_keys))
+        .route("/admin/notices", web::get().to(notices::get_notices))
+        .route("/admin/notices", web::post().to(notices::post_new_notice))
+        .route("/admin/notices/new", web::get().to(notices::get_new_notice))
+        .route("/admin/notices/{id}", web::get().to(notices::get_notice))
+        .route("/admin/notices/{id}", web::post().to(notices::post_notice))
+        .route(
+            "/admin/notices/{id}/delete",
+            web::post().to(notices::post_notice_delete),
+        );
 }

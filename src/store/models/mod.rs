@@ -2,6 +2,7 @@
 //! people, clients and signing keys, the other tables in the submodules.
 
 mod mail_audit;
+mod notices;
 mod sign_in;
 mod tokens;
 
@@ -14,6 +15,7 @@ use crate::domain::{
     Acr, AuthMethod, Client, ClientId, GrantType, RedirectUri, Scope, SubjectType,
 };
 pub use mail_audit::{AuditRow, NewAuditRow, OutboxRow};
+pub use notices::NoticeRow;
 pub use sign_in::{ChallengeRow, InteractionRow, SessionRow};
 pub use tokens::{AccessTokenRow, CodeRow, GrantRow, RefreshTokenRow};
 

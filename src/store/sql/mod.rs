@@ -7,6 +7,7 @@ mod cards;
 mod enrollment;
 mod mail;
 mod maintenance;
+mod notices;
 mod rate_limit;
 mod records;
 mod registration_rows;

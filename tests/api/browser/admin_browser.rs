@@ -37,7 +37,7 @@ fn other_card(issuers: &Issuers, card_number: &str, name: &str, seed: u32) -> Va
 }
 
 /// At an interaction's sign-in page: 健保卡登入 → 讀取 → 註冊密碼 → 登入.
-async fn sign_in_with_card(browser: &Browser, app: &TestApp) {
+pub(super) async fn sign_in_with_card(browser: &Browser, app: &TestApp) {
     let login = browser.wait_url(&app.url("/interaction/")).await;
     let interaction = login.path().to_string();
     let card_link = format!("a[href=\"{interaction}/card\"]");

@@ -1660,3 +1660,5 @@ mod admin_browser;
 
 // The manual's screenshots (/help/manual).
 mod manual;
+// Service notices: an admin schedules a maintenance window; applying pauses, signing in not.
+mod notices;

@@ -42,11 +42,13 @@ pub async fn get_home(
     let message = query.message(view.lang);
     let page_title = view.text("title_home");
     if portal.is_ecpa() {
+        let notices = portal.notices.current(portal.now(), view.lang).await;
         let page = HomePage {
             site: view.site.clone(),
             page_title,
             user,
             message,
+            notices,
         };
         portal.page(&view, StatusCode::OK, "home", &page)
     } else {
