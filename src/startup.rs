@@ -205,13 +205,27 @@ impl Application {
             let p = settings.password.clone();
             tokio::task::spawn_blocking(move || crate::auth::PasswordHasher::new(&p)).await??
         };
-        let mut login_methods = vec![LoginMethod {
-            labels: vec![
-                ("zh-TW".into(), "健保卡登入".into()),
-                ("en".into(), "Sign in with NHI card".into()),
-            ],
-            path: "/interaction/{id}/card".into(),
-        }];
+        let mut login_methods = vec![
+            LoginMethod {
+                labels: vec![
+                    ("zh-TW".into(), "健保卡登入".into()),
+                    ("en".into(), "Sign in with NHI card".into()),
+                ],
+                path: "/interaction/{id}/card".into(),
+                acr: Some(crate::domain::Acr::Card),
+            },
+            LoginMethod {
+                labels: vec![
+                    ("zh-TW".into(), "自然人憑證登入".into()),
+                    (
+                        "en".into(),
+                        "Sign in with your citizen digital certificate".into(),
+                    ),
+                ],
+                path: "/interaction/{id}/citizen-certificate".into(),
+                acr: Some(crate::domain::Acr::CitizenCertificate),
+            },
+        ];
         login_methods.extend(options.login_methods.iter().cloned());
         let state = AppState {
             mailer,
@@ -398,6 +412,14 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
         .route(
             "/interaction/{id}/card",
             web::post().to(card_login::post_card_login),
+        )
+        .route(
+            "/interaction/{id}/citizen-certificate",
+            web::get().to(card_login::get_citizen_login),
+        )
+        .route(
+            "/interaction/{id}/citizen-certificate",
+            web::post().to(card_login::post_citizen_login),
         )
         .route("/static/register.js", web::get().to(card::get_register_js))
         .route("/register/terms", web::get().to(register::get_terms))

@@ -78,6 +78,7 @@ pub async fn post_login(
         challenge: card.challenge,
         token: card.token,
         password: (!password.is_empty()).then(|| Password::new(&password)),
+        kind: None,
     };
     let ctx = state.browser(&req);
     let enroll = state.enroll.clone();

@@ -3,10 +3,10 @@
 //! notices in that language, and the 戶籍 selects.
 //!
 //! The language is, in order: a `lang` the person chose with the switch (kept in the
-//! language cookie from then on), `ui_locales` in the address, the language cookie,
-//! Accept-Language, the configured default (zh-TW). The switch shows the same page in the
-//! other language: the same address for a page that was fetched; for the answer to a form,
-//! the page's own address (a notice is sealed into `/register/notice?n=`, step 2 of the
+//! language cookie from then on), the language cookie (an earlier choice), `ui_locales` in
+//! the address, Accept-Language, the configured default (zh-TW) (`AppState::lang`). The
+//! switch shows the same page in the other language: the same address for a page that was
+//! fetched; for the answer to a form, the page's own address (a notice is sealed into `/register/notice?n=`, step 2 of the
 //! application posts its sealed proof again).
 
 use actix_web::http::{Method, StatusCode};
