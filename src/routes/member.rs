@@ -163,12 +163,12 @@ pub async fn get_member(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 }
 
 fn password_page(site: Site<'_>, error: Option<&RecoveryError>) -> HttpResponse {
-    let policy = site.state.engine.settings().password.policy();
-    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    let (password_help, password_policy) = site.password_rule();
     let data = json!({
         "title": site.text("reg_service_password", &[]),
         "csrf_token": site.csrf(),
-        "password_help": site.text("reg_password_length", &[("min", &min), ("max", &max)]),
+        "password_help": password_help,
+        "password_policy": password_policy,
     });
     site.page(
         "member_password",

@@ -1,39 +1,51 @@
-// The apply pages: 縣市 → 鄉鎮市區 → 村里 choices from the registry, and the 註冊密碼 meter
-// (弱/中/中強/強, the same rule as the server: 強 = upper, lower, digit, symbol, ≥ 8).
+// The registration pages: the 鄉鎮市區 of the chosen 縣市 (every division, from the list of
+// divisions: nothing about who is registered; 村里 and 鄰 are typed), and the 註冊密碼 meter.
+// The meter first applies the server's policy (length and characters, from the form's
+// data-* attributes): a password the policy refuses shows 不符規定, never a strength. Then
+// the guide's meter: 強 = upper, lower, digit, symbol, ≥ 8 (domain/password.rs `Strength`).
+// The server also refuses common passwords and ones holding the card's data: those it
+// tells on submit.
 (function () {
   "use strict";
   var county = document.getElementById("county");
   var township = document.getElementById("township");
-  var village = document.getElementById("village");
   function fill(select, values) {
     select.length = 1;
     values.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = v; select.appendChild(o); });
   }
-  function places(query, target) {
-    fetch(county.getAttribute("data-places") + "?" + query, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); }).then(function (list) { fill(target, list); });
-  }
-  if (county && township && village) {
+  if (county && township) {
     county.addEventListener("change", function () {
-      fill(village, []);
-      places("county=" + encodeURIComponent(county.value), township);
-    });
-    township.addEventListener("change", function () {
-      places("county=" + encodeURIComponent(county.value) + "&township=" + encodeURIComponent(township.value), village);
+      fill(township, []);
+      if (!county.value) { return; }
+      fetch(county.getAttribute("data-places") + "?county=" + encodeURIComponent(county.value), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; }).then(function (list) { fill(township, list); });
     });
   }
   var password = document.getElementById("password");
   var meter = document.getElementById("meter");
   if (password && meter) {
+    var min = Number(meter.getAttribute("data-min")) || 0;
+    var max = Number(meter.getAttribute("data-max")) || Infinity;
+    var excluded = meter.getAttribute("data-excluded") || "";
+    var refusedBy = function (chars) {
+      return chars.length < min || chars.length > max ||
+        chars.some(function (c) { return excluded.indexOf(c) >= 0 || /[\u0000-\u001f\u007f-\u009f]/.test(c); });
+    };
     password.addEventListener("input", function () {
-      var p = password.value;
+      var p = password.value.normalize ? password.value.normalize("NFKC") : password.value;
+      var chars = Array.from(p);
       var kinds = [/[A-Z]/, /[a-z]/, /[0-9]/, /[~!@#$%^&*]/].filter(function (re) { return re.test(p); }).length;
-      var long = Array.from(p).length >= 8;
-      var level = kinds === 4 && long ? 4 : (kinds === 4 || (kinds === 3 && long)) ? 3 : kinds >= 2 ? 2 : p ? 1 : 0;
-      meter.setAttribute("data-strength", String(level));
-      Array.prototype.forEach.call(meter.children, function (el) {
-        el.className = Number(el.getAttribute("data-level")) === level ? "on" : "";
+      var long = chars.length >= 8;
+      var level = !p ? "0" : refusedBy(chars) ? "refused"
+        : String(kinds === 4 && long ? 4 : (kinds === 4 || (kinds === 3 && long)) ? 3 : kinds >= 2 ? 2 : 1);
+      meter.setAttribute("data-strength", level);
+      var label = "";
+      Array.prototype.forEach.call(meter.querySelectorAll("[data-level]"), function (el) {
+        var on = el.getAttribute("data-level") === level;
+        el.className = on ? "on" : "";
+        if (on) { label = el.textContent; }
       });
+      document.getElementById("meter-status").textContent = label ? meter.getAttribute("data-label") + label : "";
     });
   }
 })();
