@@ -95,6 +95,17 @@ pub async fn step1(
     household: &str,
     neighborhood: &str,
 ) -> reqwest::Response {
+    step1_at(app, card, household, "黎明里", neighborhood).await
+}
+
+/// Step 1 with the 村里 typed as `village` (臺北市 中正區).
+pub async fn step1_at(
+    app: &TestApp,
+    card: &serde_json::Value,
+    household: &str,
+    village: &str,
+    neighborhood: &str,
+) -> reqwest::Response {
     let page = app.get("/register/apply").await.text().await.unwrap();
     let csrf = hidden_value(&page, "csrf_token").unwrap();
     let c = challenge(app, "apply").await;
@@ -108,7 +119,7 @@ pub async fn step1(
             ("household_no", household),
             ("county", "臺北市"),
             ("township", "中正區"),
-            ("village", "黎明里"),
+            ("village", village),
             ("neighborhood", neighborhood),
         ])
         .send()
@@ -189,6 +200,14 @@ async fn a_registry_mismatch_names_no_field(app: &TestApp, card: &serde_json::Va
         msg(&wrong_nb),
         "the mismatch message does not say which field was wrong"
     );
+    // A 村里 that does not exist there: the same answer as a wrong 戶號.
+    let wrong_village = step1_at(app, card, "F1234567", "不存在里", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(msg(&wrong), msg(&wrong_village));
+    assert!(wrong_village.contains("data-error=\"registry_mismatch\""));
 }
 
 /// Step 2 refuses a common, a mismatched, a personal and a short 註冊密碼, each by its code.
@@ -226,6 +245,47 @@ async fn the_confirmation_link(app: &TestApp, outbox: &std::path::Path) -> Strin
     link_in(&got[0], &format!("{}/register/confirm?t=", app.address))
 }
 
+/// 縣市 and 鄉鎮市區 offer every real division, whoever is registered (the demo registry
+/// holds one resident in 臺北市, in 中正區); 村里 are not listed at all.
+async fn the_place_choices_tell_nothing_about_the_registry(app: &TestApp) {
+    let places: Vec<String> = app
+        .get("/register/places?county=臺北市")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(places.len(), 12, "{places:?}");
+    assert!(places.contains(&"中正區".to_string()) && places.contains(&"文山區".to_string()));
+    let counties: Vec<String> = app.get("/register/places").await.json().await.unwrap();
+    assert_eq!(counties.len(), 22, "{counties:?}");
+    assert!(
+        counties.contains(&"連江縣".to_string()),
+        "no resident lives there"
+    );
+    let villages: Vec<String> = app
+        .get("/register/places?county=臺北市&township=中正區")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(villages, places, "村里 are never listed");
+    let unknown = app.get("/register/places?county=火星市").await;
+    assert_eq!(unknown.status(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_county");
+    let page = app.get("/register/apply").await.text().await.unwrap();
+    assert!(
+        page.contains("<option value=\"連江縣\">")
+            && page.contains("id=\"village\" name=\"village\" type=\"text\""),
+        "{page}"
+    );
+    assert_eq!(page.matches("for=\"neighborhood\"").count(), 1, "{page}");
+    assert!(
+        page.contains("<label for=\"neighborhood\">鄰</label>"),
+        "「鄰 [ ] 鄰」 no more: {page}"
+    );
+}
+
 #[tokio::test]
 async fn the_guide_walk_apply_confirm_and_sign_in() {
     let issuers = Issuers::new();
@@ -237,13 +297,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
         terms.contains("全民健康保險服務註冊管理作業要點")
             && terms.contains("我已閱讀完畢，並瞭解相關規定")
     );
-    let places: Vec<String> = app
-        .get("/register/places?county=臺北市")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(places, vec!["中正區"]);
+    the_place_choices_tell_nothing_about_the_registry(&app).await;
 
     // Wrong 戶號, then wrong 鄰: the same message, which names no field.
     a_registry_mismatch_names_no_field(&app, &card).await;
