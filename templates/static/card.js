@@ -10,7 +10,6 @@
   var statusEl = document.getElementById("card-status");
   var nameEl = document.getElementById("card-name");
   var submit = form.querySelector("button[type=submit]");
-  var wantKind = form.getAttribute("data-card-kind");
   var wrongKind = { nhi: "needs_nhi_card", moica: "needs_citizen_certificate" };
 
   function msg(code, vars) {
@@ -49,6 +48,7 @@
     }).then(json).then(function (c) {
       return local("/v1/card/read", {}).then(function (card) {
         // (A read-only NHI card goes on to the authenticator, which says it cannot sign.)
+        var wantKind = form.getAttribute("data-card-kind");
         var other = wantKind === "moica" ? card.card_kind !== "moica" : wantKind && card.card_kind === "moica";
         if (other) { throw { error: wrongKind[wantKind] || "other" }; }
         nameEl.textContent = card.name;

@@ -657,7 +657,7 @@ async fn card_sign_in_to_a_client_in_a_real_browser() {
             vec![],
         )
         .await;
-    assert_eq!(methods, json!(["健保卡登入"]));
+    assert_eq!(methods, json!(["健保卡登入", "自然人憑證登入"]));
     browser.screenshot("login.png").await;
 
     // 健保卡登入 → 讀取: card.js reads the card and has it sign Cardinal's challenge.
@@ -987,8 +987,8 @@ async fn apply_step1_as_the_guide_shows(browser: &Browser, app: &TestApp) {
     browser.select("county", "臺北市").await;
     browser.wait_css("#township option[value=\"中正區\"]").await;
     browser.select("township", "中正區").await;
-    browser.wait_css("#village option[value=\"黎明里\"]").await;
-    browser.select("village", "黎明里").await;
+    // 村里 and 鄰 are typed: the form lists no 村里 (nothing about who is registered).
+    browser.type_into("village", "黎明里").await;
     browser.type_into("neighborhood", "5").await;
     browser.screenshot("apply.png").await;
     assert_eq!(browser.text("login-submit").await, "下一步");
@@ -1029,10 +1029,14 @@ async fn the_password_meter_as_a_person_types(browser: &Browser) {
         browser.type_into("password", &c.to_string()).await;
         levels.push(browser.attr("meter", "data-strength").await);
     }
-    let expected: Vec<Option<String>> = ["1", "1", "1", "1", "2", "2", "3", "3", "3", "3", "4"]
-        .iter()
-        .map(|l| Some(l.to_string()))
-        .collect();
+    // Shorter than the policy's 6 characters: 不符規定 (refused), never a strength.
+    let expected: Vec<Option<String>> = [
+        "refused", "refused", "refused", "refused", "refused", "refused", "refused", "refused",
+        "3", "3", "4",
+    ]
+    .iter()
+    .map(|l| Some(l.to_string()))
+    .collect();
     // register.js is on the page; whether the browser loaded it (a script blocked by the CSP
     // leaves a resource entry with status 0).
     let script_ran = browser
@@ -1051,6 +1055,43 @@ async fn the_password_meter_as_a_person_types(browser: &Browser) {
     assert_eq!(script_on_page, json!(true), "apply2.hbs loads register.js");
     if levels == expected {
         assert_eq!(script_ran, json!(true));
+        // 13 characters, all four kinds: the guide would call it 強, the policy (6–12)
+        // refuses it, so the meter says 不符規定 and lights no strength.
+        browser.clear("password").await;
+        browser.type_into("password", "Tq7~vLm9#kR2x").await;
+        assert_eq!(
+            browser.attr("meter", "data-strength").await.as_deref(),
+            Some("refused")
+        );
+        let lit = browser
+            .eval(
+                "return Array.from(document.querySelectorAll('#meter .on')).map(e => e.textContent);",
+                vec![],
+            )
+            .await;
+        assert_eq!(lit, json!(["不符規定"]));
+        assert!(browser
+            .eval(
+                "return document.getElementById('meter-status').textContent;",
+                vec![]
+            )
+            .await
+            .as_str()
+            .is_some_and(|t| t.ends_with("不符規定")));
+        // No label is broken over two lines (中強 on one line).
+        let wraps = browser
+            .eval(
+                "return Array.from(document.querySelectorAll('#meter [data-level]')) \
+                   .filter(e => getComputedStyle(e).display !== 'none') \
+                   .map(e => [e.textContent, getComputedStyle(e).whiteSpace, e.getClientRects().length]);",
+                vec![],
+            )
+            .await;
+        for label in wraps.as_array().unwrap() {
+            assert_eq!(label[1], "nowrap", "{label}");
+            assert_eq!(label[2], 1, "{label}");
+        }
+        browser.clear("password").await;
     } else {
         // KNOWN BUG (reported; src/ is not this file's to change): step 2's page (the answer
         // to POST /register/apply and /register/apply/submit) is rendered with `page()`
@@ -1306,8 +1347,8 @@ async fn fill_apply_step1(browser: &Browser, household_no: &str, neighborhood: &
     browser.select("county", "臺北市").await;
     browser.wait_css("#township option[value=\"中正區\"]").await;
     browser.select("township", "中正區").await;
-    browser.wait_css("#village option[value=\"黎明里\"]").await;
-    browser.select("village", "黎明里").await;
+    browser.clear("village").await;
+    browser.type_into("village", "黎明里").await;
     browser.clear("neighborhood").await;
     browser.type_into("neighborhood", neighborhood).await;
     browser.mark_old_page().await;
@@ -1628,6 +1669,9 @@ async fn card_sign_in(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// The citizen-certificate sign-in and the card kinds (issue 12).
+mod citizen_certificate;
 
 // The eCPA story (issue 5), on the demo wiring.
 #[cfg(feature = "demo")]
