@@ -266,7 +266,8 @@ impl Application {
                     "content-security-policy",
                     // No `form-action`: Chromium applies it to the redirect after a form post,
                     // and the consent, sign-in and logout forms end at the client's URI.
-                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                    // `connect-src 'self'`: the 註冊密碼 meter asks /register/password-check.
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
                 ));
             if hsts {
                 headers = headers.add(("strict-transport-security", "max-age=31536000; includeSubDomains"));
@@ -430,6 +431,10 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
             web::post().to(register::post_apply_submit),
         )
         .route("/register/places", web::get().to(register::get_places))
+        .route(
+            "/register/password-check",
+            web::post().to(password_check::post_password_check),
+        )
         .route("/register/notice", web::get().to(register::get_notice))
         .route("/register/confirm", web::get().to(register::get_confirm))
         .route("/register/confirm", web::post().to(register::post_confirm))

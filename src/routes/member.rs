@@ -32,7 +32,7 @@ async fn member_session(state: &AppState, req: &HttpRequest) -> Option<SessionRe
 }
 
 /// The signed-in member (card level or above), or `None`.
-async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
+pub(super) async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
     member_session(state, req).await.map(|s| s.person_id)
 }
 

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod logout;
 pub mod member;
 pub mod messages;
+pub mod password_check;
 pub mod recovery;
 pub mod register;
 pub mod responses;

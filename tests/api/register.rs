@@ -914,3 +914,114 @@ async fn recovery_requests_are_rate_limited_per_address_and_window() {
     .await;
     assert_eq!(r.status(), 200, "a new window allows it again");
 }
+
+/// What the 註冊密碼 meter asks: `/register/password-check` with step 2's form.
+async fn password_check(
+    app: &TestApp,
+    page2: &str,
+    password: &str,
+    with_proof: bool,
+) -> reqwest::Response {
+    let csrf = hidden_value(page2, "csrf_token").unwrap();
+    let proof = hidden_value(page2, "proof").unwrap();
+    let mut form = vec![("csrf_token", csrf.as_str()), ("password", password)];
+    if with_proof {
+        form.push(("proof", proof.as_str()));
+    }
+    app.browser
+        .post(app.url("/register/password-check"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_meter_asks_the_server_and_hears_what_the_form_would_say() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    import_demo_registry(&app).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let page2 = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page2.contains("data-min=\"6\" data-max=\"12\""), "{page2}");
+    let verdict = |r: serde_json::Value| (r["ok"].clone(), r["code"].clone());
+    for (password, with_proof, expected) in [
+        ("Tq7~vLm9", true, (json!(true), serde_json::Value::Null)),
+        // The guide's meter would call each of these 強 (or 中強); the form refuses them.
+        ("P@ssw0rd", true, (json!(false), json!("password_common"))),
+        (
+            "Tq7~vLm9#kR2x",
+            true,
+            (json!(false), json!("password_length")),
+        ),
+        // The applicant's national ID, from step 1's sealed proof.
+        (
+            "x~A123456789",
+            true,
+            (json!(false), json!("password_personal_data")),
+        ),
+        // Without the proof the server does not know whose password it is.
+        (
+            "x~A123456789",
+            false,
+            (json!(true), serde_json::Value::Null),
+        ),
+    ] {
+        let r = password_check(&app, &page2, password, with_proof).await;
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(verdict(body.clone()), expected, "{password}: {body}");
+        if body["ok"] == json!(false) {
+            assert!(
+                body["message"].as_str().unwrap().contains("註冊密碼"),
+                "{body}"
+            );
+        }
+    }
+    // The same answer as the form.
+    let refused = step2(
+        &app,
+        &page2,
+        "x~A123456789",
+        "x~A123456789",
+        "a@example.gov.tw",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(refused.contains("data-error=\"password_personal_data\""));
+
+    // Without the page's token: refused.
+    let r = app
+        .browser
+        .post(app.url("/register/password-check"))
+        .form(&[("csrf_token", "forged"), ("password", "Tq7~vLm9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "csrf");
+
+    // A limit per address: the meter asks at typing pauses, not at every key.
+    let mut last = 200;
+    for _ in 0..60 {
+        last = password_check(&app, &page2, "Tq7~vLm9", false)
+            .await
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429, "past 60 checks in a minute, refused");
+    app.clock.advance(61);
+    assert_eq!(
+        password_check(&app, &page2, "Tq7~vLm9", false)
+            .await
+            .status(),
+        200
+    );
+}

@@ -1017,18 +1017,30 @@ async fn step2_in_english_and_back(browser: &Browser) {
     assert_eq!(browser.text("meter").await, "不符規定弱中中強強");
 }
 
+/// The meter's level once the server has answered (`checking` until then).
+async fn settled_strength(browser: &Browser) -> Option<String> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let level = browser.attr("meter", "data-strength").await;
+        if level.as_deref() != Some("checking") || Instant::now() > deadline {
+            return level;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The 註冊密碼 meter on step 2 as a person types, or the known bug that blocks register.js.
 async fn the_password_meter_as_a_person_types(browser: &Browser) {
     assert_eq!(browser.text("applicant-name").await, "王小明");
     let mut levels = Vec::new();
     for c in "abc".chars() {
         browser.type_into("password", &c.to_string()).await;
-        levels.push(browser.attr("meter", "data-strength").await);
+        levels.push(settled_strength(browser).await);
     }
     browser.clear("password").await;
     for c in NEW_PASSWORD.chars() {
         browser.type_into("password", &c.to_string()).await;
-        levels.push(browser.attr("meter", "data-strength").await);
+        levels.push(settled_strength(browser).await);
     }
     // Shorter than the policy's 6 characters: 不符規定 (refused), never a strength.
     let expected: Vec<Option<String>> = [
@@ -1092,8 +1104,19 @@ async fn the_password_meter_as_a_person_types(browser: &Browser) {
             assert_eq!(label[1], "nowrap", "{label}");
             assert_eq!(label[2], 1, "{label}");
         }
+        // 強 by the guide's rule, but common: the server says so, and so does the meter.
+        browser.clear("password").await;
+        browser.type_into("password", "P@ssw0rd").await;
+        assert_eq!(settled_strength(browser).await.as_deref(), Some("refused"));
+        assert!(
+            browser.text("meter-reason").await.contains("過於常見"),
+            "{}",
+            browser.text("meter-reason").await
+        );
         browser.clear("password").await;
         browser.type_into("password", NEW_PASSWORD).await;
+        assert_eq!(settled_strength(browser).await.as_deref(), Some("4"));
+        assert_eq!(browser.text("meter-reason").await, "");
     } else {
         // KNOWN BUG (reported; src/ is not this file's to change): step 2's page (the answer
         // to POST /register/apply and /register/apply/submit) is rendered with `page()`
@@ -1275,7 +1298,7 @@ async fn the_guide_walk_in_a_real_browser() {
     // The reset link: 讀取, the new 註冊密碼 twice, 確定.
     open_reset_link(&browser, &link, RESET_PASSWORD).await;
     assert_eq!(
-        browser.attr("meter", "data-strength").await.as_deref(),
+        settled_strength(&browser).await.as_deref(),
         Some("4"),
         "register.js runs on the reset page (its CSP allows scripts from 'self')"
     );
