@@ -6,6 +6,8 @@
 //! `A123456789,F1234567,臺北市,中正區,黎明里,5`. An import is all or nothing: one bad row
 //! (with its line number in the error) and nothing is written.
 
+pub mod divisions;
+
 use std::io::Read;
 
 use anyhow::{bail, Context};
@@ -102,7 +104,8 @@ pub struct ProofInput {
 
 /// Whether the registry holds exactly this household for the national ID. Every field is
 /// compared, in constant time, so neither the answer nor its timing tells which one was
-/// wrong (R-REG-3).
+/// wrong (R-REG-3). Place names are compared as [`divisions::normalize`] writes them (台 =
+/// 臺); the typed 村里 may leave out its 村 or 里.
 pub fn matches(resident: Option<&Resident>, input: &ProofInput) -> bool {
     let dummy = Resident {
         national_id_hash: String::new(),
@@ -115,12 +118,17 @@ pub fn matches(resident: Option<&Resident>, input: &ProofInput) -> bool {
     };
     let r = resident.unwrap_or(&dummy);
     let eq = |a: &str, b: &str| a.as_bytes().ct_eq(b.as_bytes());
+    let place = |a: &str, b: &str| eq(&divisions::normalize(a), &divisions::normalize(b));
+    let village = divisions::normalize(&input.village);
+    let village_ok = place(&r.village, &village)
+        | place(&r.village, &format!("{village}里"))
+        | place(&r.village, &format!("{village}村"));
     let all = eq(
         &r.household_no,
         input.household_no.trim().to_ascii_uppercase().as_str(),
-    ) & eq(&r.county, input.county.trim())
-        & eq(&r.township, input.township.trim())
-        & eq(&r.village, input.village.trim())
+    ) & place(&r.county, &input.county)
+        & place(&r.township, &input.township)
+        & village_ok
         & r.neighborhood.ct_eq(&input.neighborhood);
     bool::from(all) && resident.is_some()
 }
@@ -196,5 +204,28 @@ mod tests {
             }
         ));
         assert!(!matches(None, &good));
+        // As people type them: 台 for 臺, the 村里 without its 里, spaces around.
+        assert!(matches(
+            Some(r),
+            &ProofInput {
+                county: "台北市".into(),
+                village: " 黎明 ".into(),
+                ..good.clone()
+            }
+        ));
+        assert!(!matches(
+            Some(r),
+            &ProofInput {
+                village: "黎明村".into(),
+                ..good.clone()
+            }
+        ));
+        assert!(!matches(
+            Some(r),
+            &ProofInput {
+                village: String::new(),
+                ..good.clone()
+            }
+        ));
     }
 }

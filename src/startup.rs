@@ -205,13 +205,27 @@ impl Application {
             let p = settings.password.clone();
             tokio::task::spawn_blocking(move || crate::auth::PasswordHasher::new(&p)).await??
         };
-        let mut login_methods = vec![LoginMethod {
-            labels: vec![
-                ("zh-TW".into(), "健保卡登入".into()),
-                ("en".into(), "Sign in with NHI card".into()),
-            ],
-            path: "/interaction/{id}/card".into(),
-        }];
+        let mut login_methods = vec![
+            LoginMethod {
+                labels: vec![
+                    ("zh-TW".into(), "健保卡登入".into()),
+                    ("en".into(), "Sign in with NHI card".into()),
+                ],
+                path: "/interaction/{id}/card".into(),
+                acr: Some(crate::domain::Acr::Card),
+            },
+            LoginMethod {
+                labels: vec![
+                    ("zh-TW".into(), "自然人憑證登入".into()),
+                    (
+                        "en".into(),
+                        "Sign in with your citizen digital certificate".into(),
+                    ),
+                ],
+                path: "/interaction/{id}/citizen-certificate".into(),
+                acr: Some(crate::domain::Acr::CitizenCertificate),
+            },
+        ];
         login_methods.extend(options.login_methods.iter().cloned());
         let state = AppState {
             mailer,
@@ -252,7 +266,8 @@ impl Application {
                     "content-security-policy",
                     // No `form-action`: Chromium applies it to the redirect after a form post,
                     // and the consent, sign-in and logout forms end at the client's URI.
-                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                    // `connect-src 'self'`: the 註冊密碼 meter asks /register/password-check.
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
                 ));
             if hsts {
                 headers = headers.add(("strict-transport-security", "max-age=31536000; includeSubDomains"));
@@ -408,6 +423,14 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
             "/interaction/{id}/card",
             web::post().to(card_login::post_card_login),
         )
+        .route(
+            "/interaction/{id}/citizen-certificate",
+            web::get().to(card_login::get_citizen_login),
+        )
+        .route(
+            "/interaction/{id}/citizen-certificate",
+            web::post().to(card_login::post_citizen_login),
+        )
         .route("/static/register.js", web::get().to(card::get_register_js))
         .route("/register/terms", web::get().to(register::get_terms))
         .route("/register/apply", web::get().to(register::get_apply))
@@ -417,6 +440,10 @@ fn route_table(cfg: &mut web::ServiceConfig, hook: Option<&RouteHook>) {
             web::post().to(register::post_apply_submit),
         )
         .route("/register/places", web::get().to(register::get_places))
+        .route(
+            "/register/password-check",
+            web::post().to(password_check::post_password_check),
+        )
         .route("/register/notice", web::get().to(register::get_notice))
         .route("/register/confirm", web::get().to(register::get_confirm))
         .route("/register/confirm", web::post().to(register::post_confirm))

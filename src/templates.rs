@@ -34,6 +34,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("form_post", include_str!("../templates/form_post.hbs")),
     ("environment", include_str!("../templates/environment.hbs")),
     ("card_login", include_str!("../templates/card_login.hbs")),
+    (
+        "citizen_login",
+        include_str!("../templates/citizen_login.hbs"),
+    ),
     ("terms", include_str!("../templates/terms.hbs")),
     ("terms.en", include_str!("../templates/terms.en.hbs")),
     ("apply", include_str!("../templates/apply.hbs")),
@@ -249,6 +253,8 @@ const EXTRA_LOCALES: &[(&str, &str)] = &[
         include_str!("../templates/i18n/notices.zh-TW.json"),
     ),
     ("en", include_str!("../templates/i18n/notices.en.json")),
+    ("zh-TW", include_str!("../templates/i18n/signin.zh-TW.json")),
+    ("en", include_str!("../templates/i18n/signin.en.json")),
 ];
 
 pub const ADMIN_STYLESHEET: &str = include_str!("../templates/static/admin.css");

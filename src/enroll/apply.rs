@@ -92,6 +92,15 @@ struct Proof {
     exp: i64,
 }
 
+impl Proof {
+    /// What the applicant's password must not contain.
+    fn personal_data(&self) -> Vec<String> {
+        let mut personal = vec![self.card_number.clone(), self.national_id.clone()];
+        personal.extend(birth_date_forms(&self.birth_date));
+        personal
+    }
+}
+
 /// Step 1's result: what the step 2 page shows and carries.
 #[derive(Debug, Clone)]
 pub struct Step1 {
@@ -267,6 +276,15 @@ impl Enrollment {
         Ok(proof)
     }
 
+    /// What a password of the applicant of a sealed proof must not contain.
+    pub(crate) fn proof_personal_data(
+        &self,
+        sealed: &str,
+        browser: &str,
+    ) -> Result<Vec<String>, ApplyError> {
+        Ok(self.open_proof(sealed, browser)?.personal_data())
+    }
+
     /// The name step 2 shows, from a sealed proof.
     pub fn proof_name(&self, sealed: &str, browser: &str) -> Result<String, ApplyError> {
         Ok(self.open_proof(sealed, browser)?.name)
@@ -291,8 +309,7 @@ impl Enrollment {
         let phone_number = digits(&form.phone_number, 5, 8)?;
         let phone_ext = digits(&form.phone_ext, 1, 6)?;
         let password = Password::new(&form.password);
-        let mut personal: Vec<String> = vec![proof.card_number.clone(), proof.national_id.clone()];
-        personal.extend(birth_date_forms(&proof.birth_date));
+        let personal = proof.personal_data();
         let personal_refs: Vec<&str> = personal.iter().map(String::as_str).collect();
         self.engine
             .settings()

@@ -16,6 +16,9 @@ pub struct CardLogin {
     pub challenge: String,
     pub token: CardToken,
     pub password: Option<Password>,
+    /// The kind of card the page takes (`None`: either). A page of one kind refuses the
+    /// other before anything is checked or counted, whatever the page's script did.
+    pub kind: Option<CardKind>,
 }
 
 impl std::fmt::Debug for CardLogin {
@@ -52,6 +55,10 @@ pub enum LoginError {
     RateLimited,
     #[error("此卡片無法用於本項登入")]
     UnsupportedCard,
+    /// The page takes the other kind of card (the NHI card page and the citizen-certificate
+    /// page each take their own).
+    #[error("{}", wrong_kind_text(*.0))]
+    WrongKind(CardKind),
     /// The application asks for a level this kind of card cannot give (step-up).
     #[error("此應用程式需要自然人憑證登入，請插入自然人憑證並輸入 PIN 碼後再按「讀取」")]
     NeedsStrongerCard,
@@ -75,10 +82,19 @@ impl LoginError {
             LoginError::WrongPassword { .. } => "wrong_password",
             LoginError::RateLimited => "rate_limited",
             LoginError::UnsupportedCard => "unsupported_card",
+            LoginError::WrongKind(CardKind::Nhi) => "needs_nhi_card",
+            LoginError::WrongKind(CardKind::Moica) => "needs_citizen_certificate",
             LoginError::NeedsStrongerCard => "acr_unmet",
             LoginError::NotHintedPerson => "hint_mismatch",
             LoginError::Internal => "internal_error",
         }
+    }
+}
+
+fn wrong_kind_text(expected: CardKind) -> &'static str {
+    match expected {
+        CardKind::Nhi => "此頁面請使用健保卡登入；您插入的是自然人憑證，請改插健保卡後再按「讀取」，或改用「自然人憑證登入」",
+        CardKind::Moica => "此頁面請使用自然人憑證登入；您插入的是健保卡，請改插自然人憑證並輸入 PIN 碼後再按「讀取」",
     }
 }
 
@@ -184,6 +200,12 @@ impl Enrollment {
         input: &CardLogin,
         ip: Option<&str>,
     ) -> Result<AuthResult, LoginError> {
+        if let Some(expected) = input.kind {
+            // The claimed kind: the verification below holds the certificate to it.
+            if input.token.card_kind != expected.as_str() {
+                return Err(LoginError::WrongKind(expected));
+            }
+        }
         let settings = &self.engine.settings().registration;
         self.limited(
             &format!("login:ip:{}", ip.unwrap_or("unknown")),

@@ -7,7 +7,7 @@ use super::{Enrollment, PasswordChangeVia};
 use crate::audit::AuditKind;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, random_token, token_hash};
-use crate::domain::password::{birth_date_forms, Password};
+use crate::domain::password::Password;
 use crate::mail::outbox_message;
 use crate::oidc::logout::LogoutDelivery;
 use crate::store::{
@@ -107,26 +107,7 @@ impl Enrollment {
             return self.wrong_old_password(person_id, ip, now);
         }
         let new_password = Password::new(new);
-        let mut personal: Vec<String> = self
-            .engine
-            .store()
-            .registration_detail(person_id, now)?
-            .map(|d| d.cards.into_iter().map(|(number, _)| number).collect())
-            .unwrap_or_default();
-        personal.extend(
-            self.engine
-                .store()
-                .sealed_national_id(person_id)?
-                .and_then(|s| self.engine.ring().open("persons.national_id", &s).ok())
-                .and_then(|b| String::from_utf8(b).ok()),
-        );
-        personal.extend(
-            self.engine
-                .store()
-                .birth_date(person_id)?
-                .map(|b| birth_date_forms(&b))
-                .unwrap_or_default(),
-        );
+        let personal = self.personal_data(person_id)?;
         let refs: Vec<&str> = personal.iter().map(String::as_str).collect();
         self.engine
             .settings()

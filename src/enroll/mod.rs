@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod login;
 pub mod member;
+pub mod password_check;
 pub mod recovery;
 
 use std::sync::Arc;

@@ -21,6 +21,8 @@ pub struct LoginView {
     pub login_hint: Option<String>,
     /// The level the sign-in must reach, if the client or request demands one.
     pub required_acr: Option<Acr>,
+    /// The levels the request asked for (`acr_values`, most wanted first).
+    pub requested_acrs: Vec<Acr>,
     pub ui_locales: Vec<String>,
 }
 
@@ -135,6 +137,7 @@ impl Engine {
                 client_name: client.name.clone(),
                 login_hint: request.login_hint.clone(),
                 required_acr: required_acr(&client, &request),
+                requested_acrs: request.requested_acrs(),
                 ui_locales: request.ui_locales.clone(),
             }),
             Decision::Consent => {

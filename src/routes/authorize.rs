@@ -39,7 +39,8 @@ async fn authorize(
                 .session_ttl
                 .max(365 * 24 * 3600);
             let _ = resp.add_cookie(&cookie(&state, &state.cookies.browser, browser_token, ttl));
-            let _ = resp.add_cookie(&cookie(&state, &state.cookies.lang, lang, 365 * 24 * 3600));
+            // No language cookie here: it holds only a choice made with a switch (the
+            // interaction's pages read `ui_locales` from the stored request).
             resp
         }
     }

@@ -1,4 +1,12 @@
-//! The card sign-in page of an authorization: `GET`/`POST /interaction/{id}/card`.
+//! The card sign-in pages of an authorization: the NHI card page (`/interaction/{id}/card`:
+//! 讀取 the 健保卡, then 註冊密碼) and the citizen-certificate page
+//! (`/interaction/{id}/citizen-certificate`: PIN first, 讀取 the 自然人憑證, no password). Each
+//! page takes its own kind of card: the other kind is refused at 讀取 by the page's script
+//! and, whatever the script did, by the server before anything is checked or counted.
+//!
+//! A MOICA card meets every level (it is the highest), so a request that asks for the NHI
+//! card (eCPA's 健保卡 button) can be met with it too — on its own page, reached from the
+//! chooser or from the NHI page's refusal, which links to it.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,19 +15,64 @@ use serde_json::json;
 
 use super::interaction::finish_login;
 use super::messages::Localize;
-use super::responses::{blocking_failed, error_page, page};
+use super::responses::{blocking_failed, error_page, page, see_other};
 use super::AppState;
 use crate::audit::AuditKind;
-use crate::card::CardToken;
+use crate::card::{CardKind, CardToken};
 use crate::domain::password::Password;
 use crate::domain::Acr;
 use crate::enroll::login::{CardLogin, LoginError};
 use crate::oidc::interaction::{LoginView, ResumeOutcome};
 
+/// Which card page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CardPage {
+    /// 健保卡 + 註冊密碼.
+    Nhi,
+    /// 自然人憑證 + PIN.
+    CitizenCertificate,
+}
+
+impl CardPage {
+    fn kind(self) -> CardKind {
+        match self {
+            CardPage::Nhi => CardKind::Nhi,
+            CardPage::CitizenCertificate => CardKind::Moica,
+        }
+    }
+
+    fn acr(self) -> Acr {
+        match self {
+            CardPage::Nhi => Acr::Card,
+            CardPage::CitizenCertificate => Acr::CitizenCertificate,
+        }
+    }
+
+    fn path(self, id: &str) -> String {
+        match self {
+            CardPage::Nhi => format!("/interaction/{id}/card"),
+            CardPage::CitizenCertificate => format!("/interaction/{id}/citizen-certificate"),
+        }
+    }
+
+    /// The template and the dictionary keys of its title and introduction.
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            CardPage::Nhi => ("card_login", "card_login_title", "card_login_intro"),
+            CardPage::CitizenCertificate => (
+                "citizen_login",
+                "citizen_login_title",
+                "citizen_login_intro",
+            ),
+        }
+    }
+}
+
 fn render(
     state: &AppState,
     req: &HttpRequest,
     view: &LoginView,
+    card_page: CardPage,
     error: Option<&LoginError>,
 ) -> HttpResponse {
     let lang = state.lang(req, &view.ui_locales);
@@ -34,22 +87,29 @@ fn render(
         Some(_) => StatusCode::BAD_REQUEST,
     };
     let authenticator = state.engine.settings().card.authenticator_url.clone();
+    let (template, title, intro) = card_page.words();
+    let id = &view.interaction_id;
+    let other = t.text(&lang, "other_lang", &[]);
     let mut resp = page(
         state,
-        "card_login",
+        template,
         &lang,
         status,
         json!({
-            "title": t.text(&lang, "card_login_title", &[]),
-            "intro": t.text(&lang, "card_login_intro", &[("client", &view.client_name)]),
+            "title": t.text(&lang, title, &[]),
+            "intro": t.text(&lang, intro, &[("client", &view.client_name)]),
             "required_acr": view.required_acr.map(|a| t.text(&lang, &format!("acr_{}", a.as_str()), &[])),
-            "interaction_id": view.interaction_id,
+            "interaction_id": id,
+            "action": card_page.path(id),
+            "card_kind": card_page.kind().as_str(),
+            "citizen_href": CardPage::CitizenCertificate.path(id),
             "csrf_token": view.csrf_token,
             "authenticator_url": authenticator,
             "error": error.map(|e| e.message().text(t, &lang)),
             "error_code": error.map(|e| e.code()),
             "error_help": error.and_then(|e| super::help_links::card_error_link(e.code())),
             "locked": matches!(error, Some(LoginError::Locked)),
+            "lang_switch": format!("{}?lang={other}", card_page.path(id)),
         }),
     );
     super::responses::card_page_csp(&mut resp, &authenticator, false);
@@ -68,7 +128,7 @@ async fn login_view(
         Ok(ResumeOutcome::Login(view)) => Ok(view),
         Ok(ResumeOutcome::ErrorPage(e)) => Err(error_page(state, req, &e)),
         // Signed in already (another tab): continue the interaction.
-        Ok(_) => Err(super::responses::see_other(&format!(
+        Ok(_) => Err(see_other(&format!(
             "/interaction/{}",
             req.match_info().get("id").unwrap_or_default()
         ))),
@@ -76,15 +136,50 @@ async fn login_view(
     }
 }
 
+async fn get_page(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    card_page: CardPage,
+) -> HttpResponse {
+    let view = match login_view(state, req, id).await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    // The NHI card cannot reach what the request needs: its page is not the way in.
+    if view
+        .required_acr
+        .is_some_and(|r| !card_page.acr().satisfies(r))
+    {
+        return see_other(&CardPage::CitizenCertificate.path(id));
+    }
+    let mut resp = render(state, req, &view, card_page, None);
+    state.remember_lang(req, &mut resp);
+    resp
+}
+
+/// `GET /interaction/{id}/card`: the NHI card page.
 pub async fn get_card_login(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    match login_view(&state, &req, &path.into_inner()).await {
-        Ok(view) => render(&state, &req, &view, None),
-        Err(resp) => resp,
-    }
+    get_page(&state, &req, &path.into_inner(), CardPage::Nhi).await
+}
+
+/// `GET /interaction/{id}/citizen-certificate`: the citizen-certificate page.
+pub async fn get_citizen_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    get_page(
+        &state,
+        &req,
+        &path.into_inner(),
+        CardPage::CitizenCertificate,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -98,18 +193,51 @@ pub struct CardLoginForm {
     pub password: String,
 }
 
+/// `POST /interaction/{id}/card`.
 pub async fn post_card_login(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     form: web::Form<CardLoginForm>,
 ) -> HttpResponse {
-    let id = path.into_inner();
+    post_page(
+        state,
+        req,
+        path.into_inner(),
+        form.into_inner(),
+        CardPage::Nhi,
+    )
+    .await
+}
+
+/// `POST /interaction/{id}/citizen-certificate`.
+pub async fn post_citizen_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CardLoginForm>,
+) -> HttpResponse {
+    post_page(
+        state,
+        req,
+        path.into_inner(),
+        form.into_inner(),
+        CardPage::CitizenCertificate,
+    )
+    .await
+}
+
+async fn post_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: String,
+    form: CardLoginForm,
+    card_page: CardPage,
+) -> HttpResponse {
     let view = match login_view(&state, &req, &id).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let form = form.into_inner();
     if !crate::crypto::ct_eq(&form.csrf_token, &view.csrf_token) {
         return error_page(
             &state,
@@ -124,20 +252,24 @@ pub async fn post_card_login(
             &state,
             &req,
             &view,
+            card_page,
             Some(&LoginError::Card(crate::card::CardError::UnknownFormat)),
         );
     };
-    // Step-up: a card of a lower level is refused here, before anything is checked or
-    // counted, so that the person can put in the right card (never a silently lower acr).
-    let card_acr = match token.card_kind.as_str() {
-        "nhi" => Some(Acr::Card),
-        "moica" => Some(Acr::CitizenCertificate),
-        _ => None,
-    };
-    if let (Some(required), Some(have)) = (view.required_acr, card_acr) {
-        if !have.satisfies(required) {
-            return render(&state, &req, &view, Some(&LoginError::NeedsStrongerCard));
-        }
+    // Step-up: the NHI card page cannot reach what the request needs. Refused here, before
+    // anything is checked or counted (never a silently lower acr); the card of the other
+    // kind is refused by `card_login` just as early.
+    if view
+        .required_acr
+        .is_some_and(|r| !card_page.acr().satisfies(r))
+    {
+        return render(
+            &state,
+            &req,
+            &view,
+            card_page,
+            Some(&LoginError::NeedsStrongerCard),
+        );
     }
     let ctx = state.browser(&req);
     let Some(browser) = ctx.browser_token.clone() else {
@@ -145,13 +277,17 @@ pub async fn post_card_login(
             &state,
             &req,
             &view,
+            card_page,
             Some(&LoginError::Card(crate::card::CardError::BadChallenge)),
         );
     };
     let input = CardLogin {
         challenge: form.challenge,
         token,
-        password: (!form.password.is_empty()).then(|| Password::new(&form.password)),
+        // The citizen certificate's second factor is its PIN: no password is read there.
+        password: (card_page == CardPage::Nhi && !form.password.is_empty())
+            .then(|| Password::new(&form.password)),
+        kind: Some(card_page.kind()),
     };
     let enroll = state.enroll.clone();
     let binding = crate::enroll::binding("login", &id, &browser);
@@ -181,7 +317,7 @@ pub async fn post_card_login(
     .await;
     match outcome {
         Ok(Ok(auth)) => finish_login(&state, &req, id, auth).await,
-        Ok(Err(e)) => render(&state, &req, &view, Some(&e)),
+        Ok(Err(e)) => render(&state, &req, &view, card_page, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
 }

@@ -37,6 +37,8 @@ pub const CARD_ERROR_CODES: &[&str] = &[
     "wrong_card",
     "internal_error",
     // Sign-in and registration refusals about the card.
+    "needs_nhi_card",
+    "needs_citizen_certificate",
     "unsupported_card",
     "acr_unmet",
     "hint_mismatch",

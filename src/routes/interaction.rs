@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::responses::{
-    authorization_response, blocking_failed, cookie, error_page, page, see_other, session_cookie,
+    authorization_response, blocking_failed, error_page, page, see_other, session_cookie,
 };
 use super::AppState;
 use crate::oidc::interaction::{LoginCompletion, ResumeOutcome};
@@ -20,12 +20,21 @@ fn show(state: &AppState, req: &HttpRequest, outcome: ResumeOutcome) -> HttpResp
             authorization_response(state, &lang, &resp)
         }
         ResumeOutcome::Login(view) => {
-            let lang = state.lang(req, &view.ui_locales);
-            let t = &state.templates;
-            let methods: Vec<_> = state
+            // Only the methods that can meet the request are offered; when one can, the
+            // person goes straight to its page (no chooser with a single choice).
+            let usable: Vec<_> = state
                 .login_methods
                 .iter()
-                .map(|m| json!({ "label": m.label(&lang), "href": m.path.replace("{id}", &view.interaction_id) }))
+                .filter(|m| m.meets(&view.requested_acrs, view.required_acr))
+                .collect();
+            if let [only] = usable.as_slice() {
+                return see_other(&only.href(&view.interaction_id));
+            }
+            let lang = state.lang(req, &view.ui_locales);
+            let t = &state.templates;
+            let methods: Vec<_> = usable
+                .iter()
+                .map(|m| json!({ "label": m.label(&lang), "href": m.href(&view.interaction_id) }))
                 .collect();
             let other = t.text(&lang, "other_lang", &[]);
             page(
@@ -87,20 +96,7 @@ pub async fn get_interaction(
         Err(e) => return error_page(&state, &req, &blocking_failed(e)),
     };
     let mut resp = show(&state, &req, outcome);
-    // Remember an explicit language choice.
-    if let Some(lang) = req
-        .query_string()
-        .split('&')
-        .find_map(|p| p.strip_prefix("lang="))
-    {
-        let picked = state.templates.pick_lang([lang]);
-        let _ = resp.add_cookie(&cookie(
-            &state,
-            &state.cookies.lang,
-            picked,
-            365 * 24 * 3600,
-        ));
-    }
+    state.remember_lang(&req, &mut resp);
     resp
 }
 

@@ -32,7 +32,7 @@ async fn member_session(state: &AppState, req: &HttpRequest) -> Option<SessionRe
 }
 
 /// The signed-in member (card level or above), or `None`.
-async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
+pub(super) async fn member_id(state: &AppState, req: &HttpRequest) -> Option<String> {
     member_session(state, req).await.map(|s| s.person_id)
 }
 
@@ -78,6 +78,7 @@ pub async fn post_login(
         challenge: card.challenge,
         token: card.token,
         password: (!password.is_empty()).then(|| Password::new(&password)),
+        kind: None,
     };
     let ctx = state.browser(&req);
     let enroll = state.enroll.clone();
@@ -162,12 +163,12 @@ pub async fn get_member(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 }
 
 fn password_page(site: Site<'_>, error: Option<&RecoveryError>) -> HttpResponse {
-    let policy = site.state.engine.settings().password.policy();
-    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    let (password_help, password_policy) = site.password_rule();
     let data = json!({
         "title": site.text("reg_service_password", &[]),
         "csrf_token": site.csrf(),
-        "password_help": site.text("reg_password_length", &[("min", &min), ("max", &max)]),
+        "password_help": password_help,
+        "password_policy": password_policy,
     });
     site.page(
         "member_password",

@@ -268,6 +268,8 @@ mod tests {
             LoginError::WrongPassword { remaining: 3 },
             LoginError::RateLimited,
             LoginError::UnsupportedCard,
+            LoginError::WrongKind(crate::card::CardKind::Nhi),
+            LoginError::WrongKind(crate::card::CardKind::Moica),
             LoginError::NeedsStrongerCard,
             LoginError::NotHintedPerson,
             LoginError::Internal,

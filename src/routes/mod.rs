@@ -19,6 +19,7 @@ pub mod logout;
 pub mod member;
 pub mod messages;
 pub mod notices;
+pub mod password_check;
 pub mod recovery;
 pub mod register;
 pub mod responses;
@@ -34,19 +35,36 @@ use actix_web::HttpRequest;
 
 use crate::backchannel::BackchannelSender;
 use crate::card::CardService;
+use crate::domain::Acr;
 use crate::oidc::authorize::BrowserContext;
 use crate::oidc::Engine;
 use crate::templates::Templates;
 
 /// A way to sign in, listed on the login page. `path` contains `{id}`, replaced by the
-/// interaction id.
+/// interaction id. `acr` is the level a sign-in with it reaches (`None`: a method that can
+/// reach any level, such as the tests' sign-in).
 #[derive(Debug, Clone)]
 pub struct LoginMethod {
     pub labels: Vec<(String, String)>,
     pub path: String,
+    pub acr: Option<Acr>,
 }
 
 impl LoginMethod {
+    /// Whether this method can meet a sign-in that asked for `requested` (the request's
+    /// `acr_values`: the method must give one of them) and must reach `required` (the
+    /// strongest of the client's minimum and the first requested level).
+    pub fn meets(&self, requested: &[Acr], required: Option<Acr>) -> bool {
+        let Some(acr) = self.acr else { return true };
+        let asked = requested.is_empty() || requested.contains(&acr);
+        asked && required.is_none_or(|r| acr.satisfies(r))
+    }
+
+    /// The address of this method for interaction `id`.
+    pub fn href(&self, id: &str) -> String {
+        self.path.replace("{id}", id)
+    }
+
     pub fn label(&self, lang: &str) -> String {
         self.labels
             .iter()
@@ -71,7 +89,10 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
-/// Cookie names: `__Host-` prefixed when served over TLS (ASVS 3.3.1).
+/// Cookie names: `__Host-` prefixed when served over TLS (ASVS 3.3.1). The language cookie
+/// is written only by a language switch (`?lang=`, or a switch that posts its form), so it
+/// always holds a choice the person made; it is never set from `ui_locales` or
+/// Accept-Language.
 #[derive(Debug, Clone)]
 pub struct CookieNames {
     pub session: String,
@@ -109,8 +130,11 @@ impl AppState {
         }
     }
 
-    /// The page language: a `lang` chosen with a language switch (query), `ui_locales` (of
-    /// the authorization request, or in the query), the language cookie, Accept-Language.
+    /// The page language, in order: a `lang` chosen with a language switch (query); the
+    /// language cookie, which only a switch writes (the person's earlier choice); then
+    /// `ui_locales` (of the authorization request, or in the query); Accept-Language; the
+    /// default. An explicit choice beats what the client asked for: eCPA always sends
+    /// `ui_locales=zh-TW`, and a person who picked English keeps English.
     pub fn lang(&self, req: &HttpRequest, ui_locales: &[String]) -> String {
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -131,12 +155,29 @@ impl AppState {
                 .unwrap_or_default(),
         );
         let mut candidates: Vec<String> = in_query("lang");
+        candidates.extend(cookie);
         candidates.extend(ui_locales.iter().cloned());
         candidates.extend(in_query("ui_locales"));
-        candidates.extend(cookie);
         candidates.extend(accept);
         self.templates
             .pick_lang(candidates.iter().map(String::as_str))
+    }
+
+    /// Remembers a `?lang=` the person chose with a switch in the language cookie.
+    pub fn remember_lang(&self, req: &HttpRequest, resp: &mut actix_web::HttpResponse) {
+        let chosen: Option<String> =
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .ok()
+                .and_then(|q| q.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
+        if let Some(lang) = chosen {
+            let picked = self.templates.pick_lang([lang.as_str()]);
+            let _ = resp.add_cookie(&responses::cookie(
+                self,
+                &self.cookies.lang,
+                picked,
+                365 * 24 * 3600,
+            ));
+        }
     }
 }
 

@@ -33,7 +33,7 @@ async fn forgot_page(
     form: &ForgotFields,
 ) -> HttpResponse {
     site.page_address("/register/forgot", &[]);
-    let places = form.place.options(site.state).await;
+    let places = form.place.options();
     let data = json!({
         "title": site.text("reg_title_forgot", &[]),
         "places": places,
@@ -109,12 +109,12 @@ pub async fn post_forgot(
 
 fn reset_page(mut site: Site<'_>, link: &str, error: Option<&RecoveryError>) -> HttpResponse {
     site.page_address("/register/reset", &[("t", link)]);
-    let policy = site.state.engine.settings().password.policy();
-    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    let (password_help, password_policy) = site.password_rule();
     let data = json!({
         "title": site.text("reg_title_reset", &[]),
         "link_token": link,
-        "password_help": site.text("reg_password_length", &[("min", &min), ("max", &max)]),
+        "password_help": password_help,
+        "password_policy": password_policy,
     });
     site.card_page(
         "reset",

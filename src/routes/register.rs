@@ -57,7 +57,7 @@ async fn apply_page(
     form: &Step1Fields,
 ) -> HttpResponse {
     site.page_address("/register/apply", &[]);
-    let places = form.place.options(site.state).await;
+    let places = form.place.options();
     let data = json!({
         "title": site.text("reg_title_apply", &[]),
         "places": places,
@@ -104,14 +104,14 @@ fn step2_page(
         "/register/apply/submit",
         &[("csrf_token", &csrf), ("proof", proof)],
     );
-    let policy = site.state.engine.settings().password.policy();
-    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    let (password_help, password_policy) = site.password_rule();
     let data = json!({
         "title": site.text("reg_title_apply", &[]),
         "name": name,
         "proof": proof,
         "csrf_token": csrf,
-        "password_help": site.text("reg_password_length", &[("min", &min), ("max", &max)]),
+        "password_help": password_help,
+        "password_policy": password_policy,
         "warn_domains": site.state.engine.settings().mail.warn_domains.join(","),
         "form": form,
     });
@@ -252,25 +252,25 @@ pub async fn post_apply_submit(
 
 #[derive(Deserialize)]
 pub struct PlacesQuery {
+    #[serde(default)]
     pub county: Option<String>,
-    pub township: Option<String>,
 }
 
-/// `GET /register/places?county=&township=`: 鄉鎮市區 of a 縣市, or 村里 of both.
-pub async fn get_places(state: web::Data<AppState>, q: web::Query<PlacesQuery>) -> HttpResponse {
-    let q = q.into_inner();
-    let engine = state.engine.clone();
-    let list = web::block(move || match (q.county.as_deref(), q.township.as_deref()) {
-        (Some(c), Some(t)) => engine.store().villages(c, t),
-        (Some(c), None) => engine.store().townships(c),
-        _ => engine.store().counties(),
-    })
-    .await;
+/// `GET /register/places?county=`: every 鄉鎮市區 of a 縣市 (every 縣市 without `county`),
+/// from the list of divisions: the same answer whoever is registered. 村里 are not listed.
+pub async fn get_places(q: web::Query<PlacesQuery>) -> HttpResponse {
+    let list = match q.into_inner().county {
+        None => Some(crate::registry::divisions::counties()),
+        Some(county) => crate::registry::divisions::townships(&county),
+    };
     match list {
-        Ok(Ok(l)) => HttpResponse::Ok()
-            .insert_header(("cache-control", "public, max-age=300"))
-            .json(l),
-        _ => HttpResponse::InternalServerError().json(json!([])),
+        Some(list) => HttpResponse::Ok()
+            .insert_header(("cache-control", "public, max-age=86400"))
+            .json(list),
+        None => HttpResponse::NotFound().json(json!({
+            "error": "unknown_county",
+            "error_description": "no such 縣市; choose one of GET /register/places",
+        })),
     }
 }
 

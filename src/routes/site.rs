@@ -1,12 +1,12 @@
 //! The registration site's pages (健保卡網路服務註冊), as register.rs and member.rs render
 //! them: the browser token and CSRF, the page language and its switch (R-X-1), errors and
-//! notices in that language, and the 戶籍 selects.
+//! notices in that language, and the 戶籍 fields.
 //!
 //! The language is, in order: a `lang` the person chose with the switch (kept in the
-//! language cookie from then on), `ui_locales` in the address, the language cookie,
-//! Accept-Language, the configured default (zh-TW). The switch shows the same page in the
-//! other language: the same address for a page that was fetched; for the answer to a form,
-//! the page's own address (a notice is sealed into `/register/notice?n=`, step 2 of the
+//! language cookie from then on), the language cookie (an earlier choice), `ui_locales` in
+//! the address, Accept-Language, the configured default (zh-TW) (`AppState::lang`). The
+//! switch shows the same page in the other language: the same address for a page that was
+//! fetched; for the answer to a form, the page's own address (a notice is sealed into `/register/notice?n=`, step 2 of the
 //! application posts its sealed proof again).
 
 use actix_web::http::{Method, StatusCode};
@@ -21,6 +21,7 @@ use super::AppState;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::enroll::apply::ApplyError;
 use crate::enroll::recovery::RecoveryError;
+use crate::registry::divisions;
 
 /// The CSRF token of the registration site's forms for a browser.
 pub fn csrf(state: &AppState, browser: &str) -> String {
@@ -110,6 +111,18 @@ impl<'a> Site<'a> {
 
     pub fn text(&self, key: &str, vars: &[(&str, &str)]) -> String {
         self.state.templates.text(&self.lang, key, vars)
+    }
+
+    /// The password fields' help (the length rule) and the policy the meter applies before
+    /// it shows a strength (`password_help`, `password_policy` of `partials/password_fields`).
+    pub fn password_rule(&self) -> (String, Value) {
+        let policy = self.state.engine.settings().password.policy();
+        let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+        let help = self.text("reg_password_length", &[("min", &min), ("max", &max)]);
+        (
+            help,
+            json!({ "min": policy.min_length, "max": policy.max_length, "excluded": policy.excluded }),
+        )
     }
 
     pub fn say(&self, message: &Message) -> String {
@@ -418,43 +431,62 @@ pub struct PlaceFields {
 }
 
 impl PlaceFields {
-    /// The 鄰 as a number (-1 when it is not one: no registry entry has it).
+    /// The 鄰 as a number, ASCII or full-width digits (-1 when it is not one: no registry
+    /// entry has it).
     pub fn neighborhood_number(&self) -> i32 {
-        self.neighborhood.trim().parse().unwrap_or(-1)
+        let digits: String = self
+            .neighborhood
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                _ => c,
+            })
+            .collect();
+        digits.parse().unwrap_or(-1)
     }
 
-    /// The selects' options (縣市 always; 鄉鎮市區 and 村里 of what was chosen), with the
-    /// chosen ones selected, and the 鄰.
-    pub async fn options(&self, state: &AppState) -> Value {
-        let engine = state.engine.clone();
-        let (county, township) = (self.county.clone(), self.township.clone());
-        let lists = web::block(move || {
-            let store = engine.store();
-            let counties = store.counties().unwrap_or_default();
-            let townships = if counties.contains(&county) {
-                store.townships(&county).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let villages = if townships.contains(&township) {
-                store.villages(&county, &township).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            (counties, townships, villages)
-        })
-        .await
-        .unwrap_or_default();
-        let options = |list: Vec<String>, chosen: &str| -> Vec<Value> {
+    /// The form's 戶籍 fields: every 縣市, every 鄉鎮市區 of the chosen one (both from the
+    /// list of divisions, never from the registry), the chosen ones selected, and the typed
+    /// 村里 and 鄰 as they were.
+    pub fn options(&self) -> Value {
+        let options = |list: Vec<&str>, chosen: &str| -> Vec<Value> {
             list.into_iter()
                 .map(|v| json!({ "selected": v == chosen, "value": v }))
                 .collect()
         };
+        let county = divisions::normalize(&self.county);
+        let townships = divisions::townships(&county).unwrap_or_default();
         json!({
-            "counties": options(lists.0, &self.county),
-            "townships": options(lists.1, &self.township),
-            "villages": options(lists.2, &self.village),
+            "counties": options(divisions::counties(), &county),
+            "townships": options(townships, &divisions::normalize(&self.township)),
+            "village": self.village.trim(),
             "neighborhood": self.neighborhood.trim(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_place_fields_offer_every_division_and_keep_what_was_typed() {
+        let fields = PlaceFields {
+            county: "台北市".into(),
+            township: "文山區".into(),
+            village: " 黎明里 ".into(),
+            neighborhood: "５".into(),
+        };
+        assert_eq!(fields.neighborhood_number(), 5);
+        let shown = fields.options();
+        assert_eq!(shown["counties"].as_array().unwrap().len(), 22);
+        let townships = shown["townships"].as_array().unwrap();
+        assert_eq!(townships.len(), 12);
+        assert!(townships.contains(&json!({ "selected": true, "value": "文山區" })));
+        assert_eq!(shown["village"], "黎明里");
+        let none = PlaceFields::default().options();
+        assert_eq!(none["townships"], json!([]));
+        assert_eq!(PlaceFields::default().neighborhood_number(), -1);
     }
 }

@@ -167,9 +167,6 @@ pub trait RegistryStore {
     /// Inserts or replaces residents, all in one transaction.
     fn upsert_residents(&self, residents: &[Resident]) -> StoreResult<usize>;
     fn find_resident(&self, national_id_hash: &str) -> StoreResult<Option<Resident>>;
-    fn counties(&self) -> StoreResult<Vec<String>>;
-    fn townships(&self, county: &str) -> StoreResult<Vec<String>>;
-    fn villages(&self, county: &str, township: &str) -> StoreResult<Vec<String>>;
 }
 
 pub trait RegistrationStore {

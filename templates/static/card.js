@@ -1,5 +1,7 @@
 // 讀取: reads the card through the local authenticator and signs a fresh challenge from the
-// IdP, then fills the form's hidden `challenge` and `token` fields.
+// IdP, then fills the form's hidden `challenge` and `token` fields. A form that takes one
+// kind of card (`data-card-kind`) refuses the other kind right at 讀取, before the card is
+// asked to sign (the server refuses it too).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-card-purpose]");
@@ -8,6 +10,7 @@
   var statusEl = document.getElementById("card-status");
   var nameEl = document.getElementById("card-name");
   var submit = form.querySelector("button[type=submit]");
+  var wrongKind = { nhi: "needs_nhi_card", moica: "needs_citizen_certificate" };
 
   function msg(code, vars) {
     var el = document.querySelector('#card-messages [data-code="' + code + '"]') ||
@@ -58,6 +61,10 @@
       body: JSON.stringify({ purpose: form.getAttribute("data-card-purpose"), flow: form.getAttribute("data-card-flow") || "" })
     }).then(json).then(function (c) {
       return local("/v1/card/read", {}).then(function (card) {
+        // (A read-only NHI card goes on to the authenticator, which says it cannot sign.)
+        var wantKind = form.getAttribute("data-card-kind");
+        var other = wantKind === "moica" ? card.card_kind !== "moica" : wantKind && card.card_kind === "moica";
+        if (other) { throw { error: wrongKind[wantKind] || "other" }; }
         nameEl.textContent = card.name;
         var req = { challenge: c.challenge };
         if (pinInput && pinInput.value) { req.pin = pinInput.value; }

@@ -94,7 +94,7 @@
         return idp("/card/check", { challenge: c.challenge, token: token });
       });
     }).then(function (card) {
-      show([msg("card_ok", { name: card.name, number: card.card_number, kind: card.card_kind, expires: card.expires_at })], true);
+      show([msg("card_ok", { name: card.name, number: card.card_number, kind: msg("kind_" + card.card_kind), expires: card.expires_at })], true);
       result.setAttribute("data-ok", "card");
     }).catch(fail).then(function () { document.getElementById("pin").value = ""; });
   });

@@ -309,6 +309,10 @@ async fn find_and_deactivate_on_the_console(app: &TestApp, target: &str, nationa
         .text()
         .await
         .unwrap();
+    assert!(
+        detail.contains("(健保卡)") && !detail.contains("(nhi)"),
+        "the card kind in words: {detail}"
+    );
     let deactivate = format!("/admin/registrations/{target}/deactivate");
     let token = csrf(&detail);
     let no_reason = [("csrf_token", token.as_str()), ("reason", "")];

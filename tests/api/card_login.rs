@@ -134,7 +134,20 @@ pub async fn submit(
     card: &serde_json::Value,
     password: &str,
 ) -> reqwest::Response {
-    let page = app.get(&format!("{interaction}/card")).await;
+    submit_on(app, interaction, "card", "card", card, password).await
+}
+
+/// [`submit`] with the form of the page `{interaction}/{page}`, posted to
+/// `{interaction}/{post_to}` (`card` or `citizen-certificate`).
+pub async fn submit_on(
+    app: &TestApp,
+    interaction: &str,
+    page: &str,
+    post_to: &str,
+    card: &serde_json::Value,
+    password: &str,
+) -> reqwest::Response {
+    let page = app.get(&format!("{interaction}/{page}")).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let csrf = hidden_value(&html, "csrf_token").unwrap();
@@ -153,7 +166,7 @@ pub async fn submit(
     let challenge = c["challenge"].as_str().unwrap();
     let token = sign_token(card, &app.address, challenge);
     app.browser
-        .post(app.url(&format!("{interaction}/card")))
+        .post(app.url(&format!("{interaction}/{post_to}")))
         .form(&[
             ("csrf_token", csrf.as_str()),
             ("challenge", challenge),
@@ -354,6 +367,15 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
     assert_eq!(r.status(), 303, "the next window allows it again");
 }
 
+/// The text of the page's error paragraph.
+fn form_error(html: &str) -> String {
+    html.split("id=\"form-error\"")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[tokio::test]
 async fn a_citizen_certificate_card_signs_in_at_the_highest_level_without_the_password() {
     let issuers = Issuers::new();
@@ -364,34 +386,104 @@ async fn a_citizen_certificate_card_signs_in_at_the_highest_level_without_the_pa
     let moica = issuers.issue("moica", "moica", "000087654321", "王小明", 365);
     let client = app.add_client(|d| d.min_acr = Some(Some("citizen-certificate".into())));
     let (verifier, challenge) = pkce();
-    let interaction = start(&app, &client, &challenge).await;
+    let interaction = location(&app.authorize(&auth_params(&client, &challenge, &[])).await);
+    let login = app.get(&interaction).await.text().await.unwrap();
+    assert!(
+        login.contains(&format!("{interaction}/citizen-certificate"))
+            && !login.contains(&format!("{interaction}/card\"")),
+        "only the methods that reach the client's level are offered: {login}"
+    );
+    // The NHI card page is not the way in: it sends the person to the citizen certificate.
+    let r = app.get(&format!("{interaction}/card")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{interaction}/citizen-certificate"));
     let page = app
-        .get(&format!("{interaction}/card"))
+        .get(&format!("{interaction}/citizen-certificate"))
         .await
         .text()
         .await
         .unwrap();
     assert!(
-        page.contains("自然人憑證") && page.contains("id=\"pin\""),
-        "the page asks for the PIN of a citizen certificate"
+        page.contains("<h1>自然人憑證登入</h1>") && page.contains("請您以自然人憑證登入"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("健保卡登入") && !page.contains("註冊密碼登入"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("name=\"password\""),
+        "no 註冊密碼 field: {page}"
+    );
+    let form = &page[page.find("<form").unwrap()..];
+    assert!(
+        form.find("<input").unwrap() == form.find("<input id=\"pin\"").unwrap(),
+        "the PIN comes first: {form}"
     );
     // An NHI card does not reach the client's minimum level: the page says so and waits
     // for the right card (nothing is counted against the registration).
-    let r = submit(&app, &interaction, &nhi, PASSWORD).await;
+    let r = submit_on(
+        &app,
+        &interaction,
+        "citizen-certificate",
+        "card",
+        &nhi,
+        PASSWORD,
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let page = r.text().await.unwrap();
     assert!(
         page.contains("data-error=\"acr_unmet\"") && page.contains("需要自然人憑證登入"),
         "{page}"
     );
-    let wrong = submit(&app, &interaction, &nhi, "wrong-password").await;
-    assert!(
-        wrong.text().await.unwrap().contains("acr_unmet"),
-        "refused before the password is checked"
+    // On the citizen-certificate page, whatever its script did, the server refuses the NHI
+    // card and says which card to insert; nothing is counted against the registration.
+    for password in [PASSWORD, "wrong-password"] {
+        let r = submit_on(
+            &app,
+            &interaction,
+            "citizen-certificate",
+            "citizen-certificate",
+            &nhi,
+            password,
+        )
+        .await;
+        assert_eq!(r.status(), 400);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("data-error=\"needs_citizen_certificate\"")
+                && form_error(&page).contains("請改插自然人憑證並輸入 PIN 碼"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<h1>自然人憑證登入</h1>"),
+            "the same page again"
+        );
+    }
+    let registration = app
+        .engine
+        .store()
+        .find_by_card("000012345678")
+        .unwrap()
+        .unwrap()
+        .1
+        .unwrap();
+    assert_eq!(
+        registration.failed_attempts, 0,
+        "the wrong password was never checked"
     );
 
-    // The citizen certificate in the same sign-in.
-    let r = submit(&app, &interaction, &moica, "").await;
+    // The citizen certificate in the same sign-in; a password sent along is not read.
+    let r = submit_on(
+        &app,
+        &interaction,
+        "citizen-certificate",
+        "citizen-certificate",
+        &moica,
+        "wrong-password",
+    )
+    .await;
     assert_eq!(
         r.status(),
         303,
@@ -409,4 +501,185 @@ async fn a_citizen_certificate_card_signs_in_at_the_highest_level_without_the_pa
     assert_eq!(id["sub"], person_id.as_str());
     assert_eq!(id["acr"], "urn:cardinal:acr:citizen-certificate");
     assert_eq!(id["amr"], json!(["sc", "pin", "mfa"]));
+}
+
+#[tokio::test]
+async fn the_nhi_card_page_refuses_a_citizen_certificate_and_points_to_its_page() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let nhi = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    register(&app, &nhi, false);
+    let moica = issuers.issue("moica", "moica", "000087654321", "王小明", 365);
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    // What eCPA's 健保卡 button sends.
+    let interaction = location(
+        &app.authorize(&auth_params(
+            &client,
+            &challenge,
+            &[("acr_values", "urn:cardinal:acr:card")],
+        ))
+        .await,
+    );
+    let page = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h1>健保卡登入</h1>") && page.contains("name=\"password\""));
+    assert!(
+        !page.contains("id=\"pin\""),
+        "no PIN on the NHI card page: {page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"{interaction}/citizen-certificate\"")),
+        "the NHI page links to the citizen-certificate page: {page}"
+    );
+    let r = submit(&app, &interaction, &moica, "").await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("data-error=\"needs_nhi_card\"")
+            && form_error(&page).contains("您插入的是自然人憑證"),
+        "{page}"
+    );
+    // In English too.
+    let page = app
+        .get(&format!("{interaction}/card?lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in with your NHI card"), "{page}");
+    let r = submit(&app, &interaction, &moica, "").await;
+    let page = r.text().await.unwrap();
+    assert!(
+        form_error(&page).contains("the card in the reader is a citizen digital certificate"),
+        "{page}"
+    );
+    // The NHI card signs in there as before.
+    let r = submit(&app, &interaction, &nhi, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn the_sign_in_offers_the_methods_that_can_meet_the_request() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    let offered = |html: &str, interaction: &str| -> Vec<String> {
+        ["card", "citizen-certificate"]
+            .into_iter()
+            .filter(|m| html.contains(&format!("href=\"{interaction}/{m}\"")))
+            .map(str::to_string)
+            .collect()
+    };
+    for (acr_values, expected) in [
+        (None, vec!["card", "citizen-certificate"]),
+        (Some("urn:cardinal:acr:card"), vec!["card"]),
+        (
+            Some("urn:cardinal:acr:citizen-certificate"),
+            vec!["citizen-certificate"],
+        ),
+        // The first level asked for is the one the sign-in must reach.
+        (
+            Some("urn:cardinal:acr:citizen-certificate urn:cardinal:acr:card"),
+            vec!["citizen-certificate"],
+        ),
+        (
+            Some("urn:cardinal:acr:card urn:cardinal:acr:citizen-certificate"),
+            vec!["card", "citizen-certificate"],
+        ),
+    ] {
+        let extra: Vec<(&str, &str)> = acr_values.map(|a| ("acr_values", a)).into_iter().collect();
+        let interaction = location(
+            &app.authorize(&auth_params(&client, &challenge, &extra))
+                .await,
+        );
+        let r = app.get(&interaction).await;
+        // This app also has the tests' own sign-in, which meets any request: the chooser
+        // stays (the browser tests, on the real methods only, see it skipped).
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert_eq!(offered(&html, &interaction), expected, "{acr_values:?}");
+        assert!(html.contains("Test sign-in") || html.contains("/test-login/"));
+    }
+}
+
+#[tokio::test]
+async fn a_language_the_person_chose_beats_the_clients_ui_locales() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    let client = app.add_client(|_| {});
+    let (_, challenge) = pkce();
+    // eCPA always sends ui_locales=zh-TW.
+    let zh = [("ui_locales", "zh-TW")];
+    let r = app.authorize(&auth_params(&client, &challenge, &zh)).await;
+    assert!(
+        !r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("cardinal_lang=")),
+        "the client's ui_locales is not remembered as a choice"
+    );
+    let interaction = location(&r);
+    let page = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"zh-TW\">") && page.contains("<h1>健保卡登入</h1>"));
+    assert!(
+        page.contains(&format!(
+            "id=\"lang-switch\" href=\"{interaction}/card?lang&#x3D;en\""
+        )),
+        "the card page has a language switch: {page}"
+    );
+    // The person picks English on the card page: it stays English on the next pages of
+    // this sign-in and of the next one, although the client still asks for zh-TW.
+    let page = app
+        .get(&format!("{interaction}/card?lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    let page = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    let again = location(&app.authorize(&auth_params(&client, &challenge, &zh)).await);
+    let page = app.get(&again).await.text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    let page = app
+        .get(&format!("{again}/citizen-certificate"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<h1>Sign in with your citizen digital certificate</h1>"),
+        "{page}"
+    );
+    // Switching back is a choice too.
+    let page = app
+        .get(&format!("{again}/citizen-certificate?lang=zh-TW"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h1>自然人憑證登入</h1>"), "{page}");
+    let page = app
+        .get(&format!("{again}/card"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"zh-TW\">"), "{page}");
 }

@@ -97,9 +97,6 @@ async fn registry_import_feeds_the_place_choices() {
     .unwrap();
     assert_eq!(n, 6);
     let store = app.engine.store();
-    assert!(store.counties().unwrap().contains(&"臺北市".to_string()));
-    assert_eq!(store.townships("臺北市").unwrap(), vec!["中正區"]);
-    assert_eq!(store.villages("臺北市", "中正區").unwrap(), vec!["黎明里"]);
     let id = NationalId::parse("A123456789").unwrap();
     let r = store
         .find_resident(&registry::national_id_hash(app.engine.ring(), &id))

@@ -176,6 +176,7 @@ pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Test
         login_methods: vec![LoginMethod {
             labels: vec![("en".into(), "Test sign-in".into())],
             path: "/test-login/{id}".into(),
+            acr: None,
         }],
         routes: Some(Arc::new(|cfg: &mut web::ServiceConfig| {
             cfg.route("/test-login/{id}", web::post().to(post_test_login));

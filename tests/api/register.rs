@@ -95,6 +95,17 @@ pub async fn step1(
     household: &str,
     neighborhood: &str,
 ) -> reqwest::Response {
+    step1_at(app, card, household, "黎明里", neighborhood).await
+}
+
+/// Step 1 with the 村里 typed as `village` (臺北市 中正區).
+pub async fn step1_at(
+    app: &TestApp,
+    card: &serde_json::Value,
+    household: &str,
+    village: &str,
+    neighborhood: &str,
+) -> reqwest::Response {
     let page = app.get("/register/apply").await.text().await.unwrap();
     let csrf = hidden_value(&page, "csrf_token").unwrap();
     let c = challenge(app, "apply").await;
@@ -108,7 +119,7 @@ pub async fn step1(
             ("household_no", household),
             ("county", "臺北市"),
             ("township", "中正區"),
-            ("village", "黎明里"),
+            ("village", village),
             ("neighborhood", neighborhood),
         ])
         .send()
@@ -189,6 +200,14 @@ async fn a_registry_mismatch_names_no_field(app: &TestApp, card: &serde_json::Va
         msg(&wrong_nb),
         "the mismatch message does not say which field was wrong"
     );
+    // A 村里 that does not exist there: the same answer as a wrong 戶號.
+    let wrong_village = step1_at(app, card, "F1234567", "不存在里", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(msg(&wrong), msg(&wrong_village));
+    assert!(wrong_village.contains("data-error=\"registry_mismatch\""));
 }
 
 /// Step 2 refuses a common, a mismatched, a personal and a short 註冊密碼, each by its code.
@@ -226,6 +245,47 @@ async fn the_confirmation_link(app: &TestApp, outbox: &std::path::Path) -> Strin
     link_in(&got[0], &format!("{}/register/confirm?t=", app.address))
 }
 
+/// 縣市 and 鄉鎮市區 offer every real division, whoever is registered (the demo registry
+/// holds one resident in 臺北市, in 中正區); 村里 are not listed at all.
+async fn the_place_choices_tell_nothing_about_the_registry(app: &TestApp) {
+    let places: Vec<String> = app
+        .get("/register/places?county=臺北市")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(places.len(), 12, "{places:?}");
+    assert!(places.contains(&"中正區".to_string()) && places.contains(&"文山區".to_string()));
+    let counties: Vec<String> = app.get("/register/places").await.json().await.unwrap();
+    assert_eq!(counties.len(), 22, "{counties:?}");
+    assert!(
+        counties.contains(&"連江縣".to_string()),
+        "no resident lives there"
+    );
+    let villages: Vec<String> = app
+        .get("/register/places?county=臺北市&township=中正區")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(villages, places, "村里 are never listed");
+    let unknown = app.get("/register/places?county=火星市").await;
+    assert_eq!(unknown.status(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_county");
+    let page = app.get("/register/apply").await.text().await.unwrap();
+    assert!(
+        page.contains("<option value=\"連江縣\">")
+            && page.contains("id=\"village\" name=\"village\" type=\"text\""),
+        "{page}"
+    );
+    assert_eq!(page.matches("for=\"neighborhood\"").count(), 1, "{page}");
+    assert!(
+        page.contains("<label for=\"neighborhood\">鄰</label>"),
+        "「鄰 [ ] 鄰」 no more: {page}"
+    );
+}
+
 #[tokio::test]
 async fn the_guide_walk_apply_confirm_and_sign_in() {
     let issuers = Issuers::new();
@@ -237,13 +297,7 @@ async fn the_guide_walk_apply_confirm_and_sign_in() {
         terms.contains("全民健康保險服務註冊管理作業要點")
             && terms.contains("我已閱讀完畢，並瞭解相關規定")
     );
-    let places: Vec<String> = app
-        .get("/register/places?county=臺北市")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(places, vec!["中正區"]);
+    the_place_choices_tell_nothing_about_the_registry(&app).await;
 
     // Wrong 戶號, then wrong 鄰: the same message, which names no field.
     a_registry_mismatch_names_no_field(&app, &card).await;
@@ -859,4 +913,115 @@ async fn recovery_requests_are_rate_limited_per_address_and_window() {
     )
     .await;
     assert_eq!(r.status(), 200, "a new window allows it again");
+}
+
+/// What the 註冊密碼 meter asks: `/register/password-check` with step 2's form.
+async fn password_check(
+    app: &TestApp,
+    page2: &str,
+    password: &str,
+    with_proof: bool,
+) -> reqwest::Response {
+    let csrf = hidden_value(page2, "csrf_token").unwrap();
+    let proof = hidden_value(page2, "proof").unwrap();
+    let mut form = vec![("csrf_token", csrf.as_str()), ("password", password)];
+    if with_proof {
+        form.push(("proof", proof.as_str()));
+    }
+    app.browser
+        .post(app.url("/register/password-check"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_meter_asks_the_server_and_hears_what_the_form_would_say() {
+    let issuers = Issuers::new();
+    let app = card_app(&issuers, |_| {}).await;
+    import_demo_registry(&app).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let page2 = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page2.contains("data-min=\"6\" data-max=\"12\""), "{page2}");
+    let verdict = |r: serde_json::Value| (r["ok"].clone(), r["code"].clone());
+    for (password, with_proof, expected) in [
+        ("Tq7~vLm9", true, (json!(true), serde_json::Value::Null)),
+        // The guide's meter would call each of these 強 (or 中強); the form refuses them.
+        ("P@ssw0rd", true, (json!(false), json!("password_common"))),
+        (
+            "Tq7~vLm9#kR2x",
+            true,
+            (json!(false), json!("password_length")),
+        ),
+        // The applicant's national ID, from step 1's sealed proof.
+        (
+            "x~A123456789",
+            true,
+            (json!(false), json!("password_personal_data")),
+        ),
+        // Without the proof the server does not know whose password it is.
+        (
+            "x~A123456789",
+            false,
+            (json!(true), serde_json::Value::Null),
+        ),
+    ] {
+        let r = password_check(&app, &page2, password, with_proof).await;
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(verdict(body.clone()), expected, "{password}: {body}");
+        if body["ok"] == json!(false) {
+            assert!(
+                body["message"].as_str().unwrap().contains("註冊密碼"),
+                "{body}"
+            );
+        }
+    }
+    // The same answer as the form.
+    let refused = step2(
+        &app,
+        &page2,
+        "x~A123456789",
+        "x~A123456789",
+        "a@example.gov.tw",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(refused.contains("data-error=\"password_personal_data\""));
+
+    // Without the page's token: refused.
+    let r = app
+        .browser
+        .post(app.url("/register/password-check"))
+        .form(&[("csrf_token", "forged"), ("password", "Tq7~vLm9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "csrf");
+
+    // A limit per address: the meter asks at typing pauses, not at every key.
+    let mut last = 200;
+    for _ in 0..60 {
+        last = password_check(&app, &page2, "Tq7~vLm9", false)
+            .await
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429, "past 60 checks in a minute, refused");
+    app.clock.advance(61);
+    assert_eq!(
+        password_check(&app, &page2, "Tq7~vLm9", false)
+            .await
+            .status(),
+        200
+    );
 }

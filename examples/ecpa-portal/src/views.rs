@@ -139,16 +139,21 @@ pub struct Site {
 
 /// `url` with `lang` in its query (Cardinal's pages and the other portal follow it).
 fn with_lang(url: &Url, lang: Lang) -> String {
+    with_param(url, "lang", lang)
+}
+
+/// `url` with the query parameter `name` set to `lang`'s tag.
+fn with_param(url: &Url, name: &str, lang: Lang) -> String {
     let mut u = url.clone();
     let kept: Vec<(String, String)> = u
         .query_pairs()
-        .filter(|(k, _)| k != "lang")
+        .filter(|(k, _)| k != name)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     u.query_pairs_mut()
         .clear()
         .extend_pairs(kept)
-        .append_pair("lang", lang.tag());
+        .append_pair(name, lang.tag());
     u.to_string()
 }
 
@@ -176,18 +181,20 @@ impl Site {
             }
             url
         };
+        // The portal's language goes to Cardinal as a hint (`ui_locales`), not as the
+        // person's choice (`lang`): a language chosen on Cardinal's own switch stays.
         let cardinal = |configured: &Option<Url>, default: &str| {
             let url = configured
                 .clone()
                 .or_else(|| config.issuer.join(default).ok())
                 .unwrap_or_else(|| config.issuer.clone());
-            (with_lang(&named(url.clone()), lang), url)
+            (with_param(&named(url.clone()), "ui_locales", lang), url)
         };
         let (help_url, _) = cardinal(&config.help_url, "/help/environment");
         let (register_url, register) = cardinal(&config.register_url, "/register");
         let (manual_url, _) = cardinal(&config.manual_url, "/help/manual");
         let forgot_url = below(&register, "forgot")
-            .map(|u| with_lang(&named(u), lang))
+            .map(|u| with_param(&named(u), "ui_locales", lang))
             .unwrap_or_else(|| register_url.clone());
         let base = config.base_url().path().to_string();
         Site {

@@ -150,10 +150,10 @@ fn the_login_box_links_the_instructions_and_the_environment_check_and_can_be_cle
         }
         let tag = lang.tag();
         assert!(html.contains(&format!(
-            r#"id="env-check" href="http://127.0.0.1:8080/help/environment?client_id=ecpa&amp;lang={tag}""#
+            r#"id="env-check" href="http://127.0.0.1:8080/help/environment?client_id=ecpa&amp;ui_locales={tag}""#
         )));
         assert!(html.contains(&format!(
-            r#"id="menu-manual" href="http://127.0.0.1:8080/help/manual?client_id=ecpa&amp;lang={tag}""#
+            r#"id="menu-manual" href="http://127.0.0.1:8080/help/manual?client_id=ecpa&amp;ui_locales={tag}""#
         )));
         assert!(html.contains(r#"href="/login/card""#));
     }
@@ -191,13 +191,13 @@ fn the_instructions_follow_the_guide_and_lead_to_the_registration_site() {
     let zh = render("guide", Lang::ZhTw, &page(Lang::ZhTw));
     assert!(zh.contains("使用健保卡登入人事服務網(eCPA)操作說明"));
     assert!(zh.contains(
-        r#"id="guide-register" href="http://127.0.0.1:8080/register?client_id=ecpa&amp;lang=zh-TW""#
+        r#"id="guide-register" href="http://127.0.0.1:8080/register?client_id=ecpa&amp;ui_locales=zh-TW""#
     ));
     assert!(zh.contains(
-        r#"id="guide-environment" href="http://127.0.0.1:8080/help/environment?client_id=ecpa&amp;lang=zh-TW""#
+        r#"id="guide-environment" href="http://127.0.0.1:8080/help/environment?client_id=ecpa&amp;ui_locales=zh-TW""#
     ));
     assert!(
-        zh.contains(r#"id="guide-forgot" href="http://127.0.0.1:8080/register/forgot?client_id=ecpa&amp;lang=zh-TW""#)
+        zh.contains(r#"id="guide-forgot" href="http://127.0.0.1:8080/register/forgot?client_id=ecpa&amp;ui_locales=zh-TW""#)
     );
     assert!(zh.contains(r#"id="guide-home" href="/""#));
     for words in [
@@ -214,10 +214,10 @@ fn the_instructions_follow_the_guide_and_lead_to_the_registration_site() {
     let en = render("guide", Lang::En, &page(Lang::En));
     assert!(en.contains(r#"<html lang="en">"#));
     assert!(en.contains(
-        r#"id="guide-register" href="http://127.0.0.1:8080/register?client_id=ecpa&amp;lang=en""#
+        r#"id="guide-register" href="http://127.0.0.1:8080/register?client_id=ecpa&amp;ui_locales=en""#
     ));
     assert!(
-        en.contains(r#"id="guide-forgot" href="http://127.0.0.1:8080/register/forgot?client_id=ecpa&amp;lang=en""#)
+        en.contains(r#"id="guide-forgot" href="http://127.0.0.1:8080/register/forgot?client_id=ecpa&amp;ui_locales=en""#)
     );
     assert!(!en.contains("首次登入"));
 }
@@ -229,10 +229,10 @@ fn a_configured_registration_site_is_linked_instead() {
     let s = Site::new(&c, Lang::ZhTw, "/?lang=en".into());
     assert_eq!(
         s.register_url,
-        "https://idp.example.gov.tw/register?client_id=ecpa&lang=zh-TW"
+        "https://idp.example.gov.tw/register?client_id=ecpa&ui_locales=zh-TW"
     );
     assert_eq!(
         s.forgot_url,
-        "https://idp.example.gov.tw/register/forgot?client_id=ecpa&lang=zh-TW"
+        "https://idp.example.gov.tw/register/forgot?client_id=ecpa&ui_locales=zh-TW"
     );
 }

@@ -75,37 +75,4 @@ impl RegistryStore for Database {
         })?;
         Ok(row.map(Resident::from))
     }
-
-    fn counties(&self) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .select(residents::county)
-                .distinct()
-                .order(residents::county.asc())
-                .load(c)
-        })
-    }
-
-    fn townships(&self, county: &str) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .filter(residents::county.eq(county))
-                .select(residents::township)
-                .distinct()
-                .order(residents::township.asc())
-                .load(c)
-        })
-    }
-
-    fn villages(&self, county: &str, township: &str) -> StoreResult<Vec<String>> {
-        self.with(|c| {
-            residents::table
-                .filter(residents::county.eq(county))
-                .filter(residents::township.eq(township))
-                .select(residents::village)
-                .distinct()
-                .order(residents::village.asc())
-                .load(c)
-        })
-    }
 }

@@ -78,25 +78,27 @@ async fn card_page_sign_in(browser: &Browser, password: Option<&str>, pin: Optio
     browser.click("login-submit").await;
 }
 
-/// From Cardinal's sign-in page (method list), opens the card page.
-async fn choose_card_method(browser: &Browser, app: &TestApp) {
+/// Reaches Cardinal's card page `method` (`card` or `citizen-certificate`): straight there
+/// when the request can be met by that method only, else from the method list.
+async fn choose_card_method(browser: &Browser, app: &TestApp, method: &str) {
     let login = browser.wait_url(&app.url("/interaction/")).await;
-    let interaction = login.path().trim_end_matches("/card").to_string();
-    if !login.path().ends_with("/card") {
-        browser
-            .click_css(&format!("a[href=\"{interaction}/card\"]"))
-            .await;
-        browser
-            .wait_url(&app.url(&format!("{interaction}/card")))
-            .await;
+    let path = login.path().to_string();
+    if path.ends_with(&format!("/{method}")) {
+        return;
     }
+    browser
+        .click_css(&format!("a[href=\"{path}/{method}\"]"))
+        .await;
+    browser
+        .wait_url(&app.url(&format!("{path}/{method}")))
+        .await;
 }
 
 /// On eCPA's home page: 健保卡 → Cardinal's card page → 讀取, 註冊密碼, 登入 → back on eCPA
 /// (first-party: no consent) in 我的專區 > 應用系統.
 pub(super) async fn sign_in_to_ecpa(browser: &Browser, demo: &Demo, app: &TestApp) {
     browser.click("login-card").await;
-    choose_card_method(browser, app).await;
+    choose_card_method(browser, app, "card").await;
     card_page_sign_in(browser, Some(PASSWORD), None).await;
     browser.wait_url(&format!("{}/", demo.ecpa_url)).await;
     browser.wait_css("#apps").await;
@@ -158,7 +160,7 @@ async fn step_up_to_the_citizen_certificate(
     browser
         .click_css(&format!("#apps a.stepup[href=\"{target}\"]"))
         .await;
-    choose_card_method(browser, app).await;
+    choose_card_method(browser, app, "citizen-certificate").await;
     assert!(
         browser.page().await.contains("自然人憑證"),
         "the page names the level it needs; {}",
