@@ -1731,3 +1731,10 @@ mod admin_browser;
 mod manual;
 // Service notices: an admin schedules a maintenance window; applying pauses, signing in not.
 mod notices;
+
+// The guide's whole path by clicking alone, from eCPA's home.
+#[cfg(feature = "demo")]
+mod newcomer;
+
+// axe-core on every page, in both languages.
+mod pages;
