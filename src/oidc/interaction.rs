@@ -17,6 +17,9 @@ use crate::store::{InteractionRecord, LoginRecord, SessionRecord};
 pub struct LoginView {
     pub interaction_id: String,
     pub csrf_token: String,
+    /// The client asking: the registration links of the sign-in page name it, so that the
+    /// registration site's pages lead back to it.
+    pub client_id: String,
     pub client_name: String,
     pub login_hint: Option<String>,
     /// The level the sign-in must reach, if the client or request demands one.
@@ -134,6 +137,7 @@ impl Engine {
             Decision::Login => ResumeOutcome::Login(LoginView {
                 interaction_id: record.id.clone(),
                 csrf_token: record.csrf_token.clone(),
+                client_id: client.client_id.to_string(),
                 client_name: client.name.clone(),
                 login_hint: request.login_hint.clone(),
                 required_acr: required_acr(&client, &request),

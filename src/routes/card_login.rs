@@ -103,6 +103,7 @@ fn render(
             "action": card_page.path(id),
             "card_kind": card_page.kind().as_str(),
             "citizen_href": CardPage::CitizenCertificate.path(id),
+            "from": serde_urlencoded::to_string([("client_id", view.client_id.as_str())]).unwrap_or_default(),
             "csrf_token": view.csrf_token,
             "authenticator_url": authenticator,
             "error": error.map(|e| e.message().text(t, &lang)),

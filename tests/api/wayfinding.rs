@@ -225,6 +225,41 @@ async fn the_notices_lead_back_to_the_application_that_sent_the_person() {
 }
 
 #[tokio::test]
+async fn the_sign_in_page_sends_a_newcomer_to_the_registration_site_naming_the_application() {
+    let issuers = Issuers::new();
+    let (app, _outbox) = applying_app(&issuers, |_| {}).await;
+    let client = app.add_client(|d| d.name = Some("人事服務網".into()));
+    let (_, challenge_s256) = pkce();
+    let interaction = start(&app, &client, &challenge_s256).await;
+    let page = app
+        .get(&format!("{interaction}/card"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x3D;", "=");
+    let first_time = attr_of(&page, "id=\"first-time\"", "href");
+    assert_eq!(
+        first_time,
+        format!("/register/terms?client_id={}", client.client_id)
+    );
+    // Following it, the application is remembered: the notice after applying leads back.
+    app.get(&first_time).await;
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let page2 = step1(&app, &card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("回到 人事服務網"), "{done}");
+}
+
+#[tokio::test]
 async fn forgot_while_locked_does_not_promise_that_the_old_password_still_works() {
     let issuers = Issuers::new();
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
