@@ -1738,3 +1738,6 @@ mod newcomer;
 
 // axe-core on every page, in both languages.
 mod pages;
+
+// The application by keyboard alone.
+mod keyboard;
