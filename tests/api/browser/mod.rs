@@ -1588,7 +1588,7 @@ async fn the_guides_refusals_in_a_real_browser() {
     assert_eq!(
         browser
             .eval(
-                "var a = document.querySelector('#form-error a[href=\"/register/forgot\"]'); \
+                "var a = document.querySelector('#form-error a[href^=\"/register/forgot\"]'); \
                  return a ? a.textContent : null;",
                 vec![],
             )
@@ -1613,7 +1613,7 @@ async fn the_guides_refusals_in_a_real_browser() {
     five_wrong_passwords_lock(&browser, &app, &client).await;
     // Its 忘記註冊密碼 link → 讀取, 寄送重設註冊密碼信 → the reset mail.
     browser
-        .click_css("#form-error a[href=\"/register/forgot\"]")
+        .click_css("#form-error a[href^=\"/register/forgot\"]")
         .await;
     browser.wait_url(&app.url("/register/forgot")).await;
     send_reset_mail(&browser).await;
