@@ -65,7 +65,7 @@ pub fn format_taipei(t: UnixTime) -> String {
         .and_then(|offset| {
             time::OffsetDateTime::from_unix_timestamp(t)
                 .ok()
-                .map(|d| d.to_offset(offset))
+                .and_then(|d| d.checked_to_offset(offset))
         })
         .and_then(|d| d.format(&format).ok())
         .map(|s| format!("{s} (UTC+8)"))

@@ -209,7 +209,7 @@ pub fn taipei_time(t: UnixTime, lang: &str) -> String {
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(t) else {
         return t.to_string();
     };
-    let d = d.to_offset(TAIPEI);
+    let d = d.checked_to_offset(TAIPEI).unwrap_or(d);
     if lang == "en" {
         format!(
             "{} {} {}, {:02}:{:02}",
@@ -236,7 +236,7 @@ pub fn taipei_input(t: UnixTime) -> String {
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(t) else {
         return String::new();
     };
-    let d = d.to_offset(TAIPEI);
+    let d = d.checked_to_offset(TAIPEI).unwrap_or(d);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}",
         d.year(),

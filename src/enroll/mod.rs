@@ -105,7 +105,8 @@ fn taiwan_time(at: UnixTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()
-        .and_then(|t| t.to_offset(offset).format(&format).ok())
+        .and_then(|t| t.checked_to_offset(offset))
+        .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
 }
 

@@ -161,7 +161,7 @@ pub async fn post_check(
                     "card_number": masked,
                     "name": verified.name,
                     "card_kind": verified.kind.as_str(),
-                    "expires_at": crate::clock::format_rfc3339(verified.not_after),
+                    "expires_at": crate::clock::format_taipei(verified.not_after),
                 }))
         }
         Ok(Err(e)) => {

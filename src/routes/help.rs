@@ -190,23 +190,7 @@ mod tests {
     /// Every refusal of the IdP's card check. The match fails to compile when a variant is
     /// added, so that it gets its place here (and its section).
     fn card_errors() -> Vec<CardError> {
-        let all = vec![
-            CardError::UnknownFormat,
-            CardError::UnknownKind,
-            CardError::BadCertificate,
-            CardError::UntrustedIssuer,
-            CardError::Expired,
-            CardError::WrongKeyUsage,
-            CardError::WrongKind,
-            CardError::Revoked,
-            CardError::NotEndEntity,
-            CardError::IssuerNotValid,
-            CardError::RevocationUnknown,
-            CardError::BadSignature,
-            CardError::BadChallenge,
-            CardError::WrongCard,
-            CardError::Internal,
-        ];
+        let all = CardError::ALL.to_vec();
         for e in &all {
             match e {
                 CardError::UnknownFormat

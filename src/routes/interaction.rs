@@ -22,11 +22,11 @@ fn show(state: &AppState, req: &HttpRequest, outcome: ResumeOutcome) -> HttpResp
         ResumeOutcome::Login(view) => {
             // Only the methods that can meet the request are offered; when one can, the
             // person goes straight to its page (no chooser with a single choice).
-            let usable: Vec<_> = state
-                .login_methods
-                .iter()
-                .filter(|m| m.meets(&view.requested_acrs, view.required_acr))
-                .collect();
+            let usable = super::LoginMethod::usable(
+                &state.login_methods,
+                &view.requested_acrs,
+                view.required_acr,
+            );
             if let [only] = usable.as_slice() {
                 return see_other(&only.href(&view.interaction_id));
             }

@@ -88,7 +88,7 @@ async fn end_session(
             state.backchannel.spawn(deliveries);
             let mut resp = match redirect {
                 Some(uri) => see_other(&uri),
-                None => logged_out(&state, &lang, &signed_out),
+                None => logged_out(&state, &req, &lang, &signed_out),
             };
             let _ = resp.add_cookie(&removal(&state, &state.cookies.session));
             resp
@@ -97,16 +97,47 @@ async fn end_session(
 }
 
 const DONE_CONTEXT: &str = "logout.done";
+/// How long the 已登出 page's switch can show the list (seconds).
+const DONE_TTL: i64 = 600;
+
+/// What the switch of 已登出 carries, sealed for this browser only and for a short while:
+/// on a shared computer the next person must not read from the history which applications
+/// the last one used.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SignedOut {
+    apps: Vec<String>,
+    until: i64,
+}
+
+fn done_context(state: &AppState, req: &HttpRequest) -> String {
+    let browser = state.browser(req).browser_token.unwrap_or_default();
+    format!("{DONE_CONTEXT}|{}", crate::crypto::token_hash(&browser))
+}
 
 /// 已登出: which applications were signed out too, a language switch (to `/logout/done` with
 /// the list sealed in its address, so that switching signs nobody out again) and the way
 /// back to the sign-in page.
-fn logged_out(state: &AppState, lang: &str, signed_out: &[String]) -> HttpResponse {
+fn logged_out(
+    state: &AppState,
+    req: &HttpRequest,
+    lang: &str,
+    signed_out: &[String],
+) -> HttpResponse {
     let t = &state.templates;
     let other = t.text(lang, "other_lang", &[]);
-    let sealed = serde_json::to_vec(signed_out)
+    let done = SignedOut {
+        apps: signed_out.to_vec(),
+        until: state.engine.now() + DONE_TTL,
+    };
+    let sealed = serde_json::to_vec(&done)
         .ok()
-        .and_then(|json| state.engine.ring().seal(DONE_CONTEXT, &json).ok())
+        .and_then(|json| {
+            state
+                .engine
+                .ring()
+                .seal(&done_context(state, req), &json)
+                .ok()
+        })
         .unwrap_or_default();
     let switch = format!(
         "/logout/done?{}",
@@ -119,21 +150,32 @@ fn logged_out(state: &AppState, lang: &str, signed_out: &[String]) -> HttpRespon
         lang,
         StatusCode::OK,
         json!({ "title": t.text(lang, "logged_out_title", &[]), "signed_out": signed_out,
-                "lang_switch": switch }),
+                "lang_switch": switch, "home": format!("/register?lang={lang}") }),
     )
 }
 
-/// `GET /logout/done`: the 已登出 page again (after the language switch).
+/// `GET /logout/done`: the 已登出 page again (after the language switch, which is remembered).
 pub async fn get_logout_done(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let pairs: BTreeMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let now = state.engine.now();
     let signed_out: Vec<String> = pairs
         .get("s")
-        .and_then(|s| state.engine.ring().open(DONE_CONTEXT, s).ok())
-        .and_then(|json| serde_json::from_slice(&json).ok())
+        .and_then(|s| {
+            state
+                .engine
+                .ring()
+                .open(&done_context(&state, &req), s)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<SignedOut>(&json).ok())
+        .filter(|done| done.until > now)
+        .map(|done| done.apps)
         .unwrap_or_default();
     let lang = state.lang(&req, &[]);
-    logged_out(&state, &lang, &signed_out)
+    let mut resp = logged_out(&state, &req, &lang, &signed_out);
+    state.remember_lang(&req, &mut resp);
+    resp
 }
 
 pub async fn get_logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

@@ -199,23 +199,7 @@ mod tests {
     }
 
     fn card_errors() -> Vec<CardError> {
-        vec![
-            CardError::UnknownFormat,
-            CardError::UnknownKind,
-            CardError::BadCertificate,
-            CardError::UntrustedIssuer,
-            CardError::Expired,
-            CardError::WrongKeyUsage,
-            CardError::WrongKind,
-            CardError::Revoked,
-            CardError::NotEndEntity,
-            CardError::IssuerNotValid,
-            CardError::RevocationUnknown,
-            CardError::BadSignature,
-            CardError::BadChallenge,
-            CardError::WrongCard,
-            CardError::Internal,
-        ]
+        CardError::ALL.to_vec()
     }
 
     fn password_errors() -> Vec<PasswordError> {

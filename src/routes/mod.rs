@@ -51,13 +51,35 @@ pub struct LoginMethod {
 }
 
 impl LoginMethod {
-    /// Whether this method can meet a sign-in that asked for `requested` (the request's
-    /// `acr_values`: the method must give one of them) and must reach `required` (the
-    /// strongest of the client's minimum and the first requested level).
-    pub fn meets(&self, requested: &[Acr], required: Option<Acr>) -> bool {
-        let Some(acr) = self.acr else { return true };
-        let asked = requested.is_empty() || requested.contains(&acr);
-        asked && required.is_none_or(|r| acr.satisfies(r))
+    /// Whether this method reaches `required` (the strongest of the client's minimum and
+    /// the first requested level).
+    fn reaches(&self, required: Option<Acr>) -> bool {
+        match (self.acr, required) {
+            (None, _) | (_, None) => true,
+            (Some(acr), Some(r)) => acr.satisfies(r),
+        }
+    }
+
+    /// The methods that can meet a sign-in that must reach `required`: of those, the ones
+    /// the request named (`acr_values`, `requested`) when it named any that can; otherwise
+    /// every one that reaches the level (a request for the card level that the client
+    /// raises to the citizen certificate still offers the citizen certificate).
+    pub fn usable<'a>(
+        methods: &'a [LoginMethod],
+        requested: &[Acr],
+        required: Option<Acr>,
+    ) -> Vec<&'a LoginMethod> {
+        let reaching: Vec<&LoginMethod> = methods.iter().filter(|m| m.reaches(required)).collect();
+        let named: Vec<&LoginMethod> = reaching
+            .iter()
+            .copied()
+            .filter(|m| m.acr.is_none_or(|a| requested.contains(&a)))
+            .collect();
+        if requested.is_empty() || named.is_empty() {
+            reaching
+        } else {
+            named
+        }
     }
 
     /// The address of this method for interaction `id`.
@@ -236,6 +258,40 @@ mod tests {
         assert_eq!(pick("en;q=0, zh-Hant;q=0.3"), "zh-TW");
         assert_eq!(pick("en;q=0"), "zh-TW", "q=0 is not wanted");
         assert_eq!(pick(""), "zh-TW", "the default");
+    }
+
+    #[test]
+    fn the_usable_methods_meet_the_level_and_prefer_what_the_request_named() {
+        let method = |acr| LoginMethod {
+            labels: Vec::new(),
+            path: format!("/{}", acr_name(acr)),
+            acr: Some(acr),
+        };
+        fn acr_name(a: Acr) -> &'static str {
+            a.as_str()
+        }
+        let methods = vec![method(Acr::Card), method(Acr::CitizenCertificate)];
+        let paths = |requested: &[Acr], required: Option<Acr>| -> Vec<String> {
+            LoginMethod::usable(&methods, requested, required)
+                .into_iter()
+                .map(|m| m.path.clone())
+                .collect()
+        };
+        let (card, citizen) = (Acr::Card, Acr::CitizenCertificate);
+        let both = vec![
+            format!("/{}", card.as_str()),
+            format!("/{}", citizen.as_str()),
+        ];
+        assert_eq!(paths(&[], None), both, "nothing asked: both");
+        assert_eq!(
+            paths(&[card], Some(card)),
+            vec![both[0].clone()],
+            "the card asked"
+        );
+        assert_eq!(paths(&[citizen], Some(citizen)), vec![both[1].clone()]);
+        // The card asked for, the client's minimum the citizen certificate: never nothing.
+        assert_eq!(paths(&[card], Some(citizen)), vec![both[1].clone()]);
+        assert_eq!(paths(&[], Some(citizen)), vec![both[1].clone()]);
     }
 
     #[test]

@@ -83,7 +83,10 @@ pub async fn service_notices(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let place = place_of(req.path());
+    // The path as the router matches it (percent-decoded): `/register/%61pply` is the apply
+    // page too, and must not slip past the maintenance window.
+    let path = req.match_info().as_str().to_string();
+    let place = place_of(&path);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let (Some(place), Some(state)) = (place, state) else {
         return next
@@ -110,7 +113,7 @@ pub async fn service_notices(
                 .map(ServiceResponse::map_into_boxed_body);
         }
     };
-    if is_paused(req.path()) {
+    if is_paused(&path) {
         if let Some(m) = live.maintenance() {
             let resp = maintenance_page(&state, req.request(), &live, &m);
             return Ok(req.into_response(resp));
@@ -178,14 +181,19 @@ fn switch(req: &HttpRequest, other: &str) -> String {
         .into_iter()
         .filter(|(k, _)| k != "lang" && k != "ui_locales")
         .collect();
-    // A form's answer switches to the page of the form.
+    // A form's answer switches to the page of the form (step 2 posts to `…/submit`, which
+    // has no page of its own).
+    let mut path = req.match_info().as_str().to_string();
     if req.method() != Method::GET {
         pairs.clear();
+        if let Some(form) = path.strip_suffix("/submit") {
+            path = form.to_string();
+        }
     }
     pairs.push(("lang".into(), other.into()));
     format!(
-        "{}?{}",
-        req.path(),
+        "/{}?{}",
+        path.trim_start_matches('/'),
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
     )
 }

@@ -15,6 +15,11 @@ use crate::enroll::password_check::Whose;
 
 /// Checks a minute may ask, per address (typing pauses, not keystrokes).
 const CHECKS_PER_MINUTE: i32 = 60;
+/// Checks per minute from one address, all browsers behind it together.
+const CHECKS_PER_MINUTE_PER_ADDRESS: i32 = 1200;
+/// Checks per reset link (it lives 30 minutes): enough to type a password, far too few to
+/// guess a birth date from the answers.
+const CHECKS_PER_RESET_LINK: i32 = 20;
 
 #[derive(Deserialize)]
 pub struct CheckForm {
@@ -67,9 +72,21 @@ pub async fn post_password_check(
     let browser = site.browser().to_string();
     let verdict = web::block(move || {
         let store = enroll.engine.store();
-        let hits = store.hit(&format!("pwcheck:ip:{ip}"), 60, enroll.engine.now())?;
-        if hits > CHECKS_PER_MINUTE {
+        let now = enroll.engine.now();
+        // Per browser (an agency's whole office may share one address), with a wide
+        // ceiling per address; and few checks per reset link, whose holder has not shown
+        // the card: the verdict on personal data must not become a way to guess it.
+        let browser_key = crate::crypto::token_hash(&browser);
+        if store.hit(&format!("pwcheck:browser:{browser_key}"), 60, now)? > CHECKS_PER_MINUTE
+            || store.hit(&format!("pwcheck:ip:{ip}"), 60, now)? > CHECKS_PER_MINUTE_PER_ADDRESS
+        {
             return Ok(None);
+        }
+        if !form.t.is_empty() && form.proof.is_empty() {
+            let link = crate::crypto::token_hash(&form.t);
+            if store.hit(&format!("pwcheck:link:{link}"), 3600, now)? > CHECKS_PER_RESET_LINK {
+                return Ok(None);
+            }
         }
         let whose = if !form.proof.is_empty() {
             Whose::Applicant {

@@ -98,6 +98,9 @@ pub fn page(
 
 /// `path` with `query` and `lang` (any earlier `lang`/`ui_locales` dropped).
 pub fn with_lang(path: &str, query: &[(String, String)], lang: &str) -> String {
+    // One leading slash, whatever the request had: `//evil.example/x` must stay a path on
+    // this site, not become a link to another (a protocol-relative address).
+    let path = format!("/{}", path.trim_start_matches(['/', '\\']));
     let mut pairs: Vec<(&str, &str)> = query
         .iter()
         .filter(|(k, _)| k != "lang" && k != "ui_locales")
@@ -281,5 +284,14 @@ mod tests {
             "/register/reset?t=a+b%26c&lang=en"
         );
         assert_eq!(with_lang("/register", &[], "zh-TW"), "/register?lang=zh-TW");
+        assert_eq!(
+            with_lang("//evil.example/x", &[], "en"),
+            "/evil.example/x?lang=en",
+            "never a link to another site"
+        );
+        assert_eq!(
+            with_lang("/\\evil.example", &[], "en"),
+            "/evil.example?lang=en"
+        );
     }
 }

@@ -60,8 +60,10 @@
         .catch(function () { return null; })
         .then(function (answer) {
           if (n !== asked) { return; }
-          // No answer (offline, too many checks): the local level; the form still checks.
-          if (!answer || answer.ok) { show(level); } else { show("refused", answer.message); }
+          // No answer (offline, too many checks): no level is claimed that the server has
+          // not weighed; the form still checks the password when it is sent.
+          if (!answer) { show("unchecked", meter.getAttribute("data-unchecked")); }
+          else if (answer.ok) { show(level); } else { show("refused", answer.message); }
         });
     };
     password.addEventListener("input", function () {

@@ -11,6 +11,21 @@ use crate::register::{
     wait_mail_with,
 };
 
+/// Steps 1 and 2 of the application with `card` (the demo registry's 王小明): the page
+/// that answers step 2.
+async fn apply(app: &TestApp, card: &serde_json::Value) -> String {
+    let page2 = step1(app, card, "F1234567", "5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    step2(app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The `href`s of the links inside the element that has `id`, up to its closing tag.
 fn links_in(html: &str, marker: &str) -> Vec<String> {
     let Some(start) = html.find(marker) else {
@@ -127,16 +142,7 @@ async fn a_used_confirmation_link_leads_to_resend_and_every_notice_back_to_sign_
     let issuers = Issuers::new();
     let (app, outbox) = applying_app(&issuers, |_| {}).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
-    let page2 = step1(&app, &card, "F1234567", "5")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = apply(&app, &card).await;
     assert!(done.contains("data-outcome=\"applied\""), "{done}");
     assert!(
         done.contains("id=\"next-step\"") && done.contains("認證通知信"),
@@ -188,16 +194,7 @@ async fn the_notices_lead_back_to_the_application_that_sent_the_person() {
         .await;
     assert_eq!(r.status(), 200);
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
-    let page2 = step1(&app, &card, "F1234567", "5")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = apply(&app, &card).await;
     assert!(
         done.contains("id=\"back-to-client\"") && done.contains("回到 人事服務網"),
         "{done}"
@@ -246,16 +243,7 @@ async fn the_sign_in_page_sends_a_newcomer_to_the_registration_site_naming_the_a
     // Following it, the application is remembered: the notice after applying leads back.
     app.get(&first_time).await;
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
-    let page2 = step1(&app, &card, "F1234567", "5")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let done = step2(&app, &page2, PASSWORD, PASSWORD, "applicant@example.gov.tw")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = apply(&app, &card).await;
     assert!(done.contains("回到 人事服務網"), "{done}");
 }
 
@@ -385,6 +373,22 @@ async fn an_unknown_address_answers_a_page_in_the_chosen_language() {
         .unwrap();
     assert!(
         html.contains("Page not found") && html.contains("lang=\"en\""),
+        "{html}"
+    );
+    // An address that starts with two slashes stays on this site in the switch.
+    let html = app
+        .browser
+        .get(format!("{}//evil.example/x", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x3D;", "=");
+    assert!(
+        html.contains("href=\"/evil.example/x?lang=en\"") && !html.contains("href=\"//"),
         "{html}"
     );
     // Not a browser: a short answer. The admin API keeps its JSON error.

@@ -57,8 +57,27 @@ where
 {
     Option::<String>::deserialize(d).map(Some)
 }
-/// Reads a time of a notice (see the module's documentation).
+/// The times a notice may name: 2000-01-01 to 2100-01-01 (UTC). Outside, a time is a typo,
+/// and bounds keep the arithmetic on them and their Taiwan-time display from overflowing.
+const EARLIEST: UnixTime = 946_684_800;
+const LATEST: UnixTime = 4_102_444_800;
+
+/// Reads a time of a notice (see the module's documentation), within [`EARLIEST`] and
+/// [`LATEST`].
 pub fn parse_time(field: &'static str, value: &str) -> Result<UnixTime, FieldError> {
+    let t = read_time(field, value)?;
+    if (EARLIEST..LATEST).contains(&t) {
+        Ok(t)
+    } else {
+        Err(FieldError::new(
+            field,
+            "time_out_of_range",
+            format!("{field} must be between 2000-01-01 and 2100-01-01"),
+        ))
+    }
+}
+
+fn read_time(field: &'static str, value: &str) -> Result<UnixTime, FieldError> {
     use time::format_description::well_known::Rfc3339;
     use time::macros::format_description;
     let v = value.trim();
@@ -286,7 +305,7 @@ fn check_times(
             "maintenance_until must be after maintenance_from",
         ));
     }
-    if w.until - w.from > MAX_WINDOW_SECS {
+    if w.until.saturating_sub(w.from) > MAX_WINDOW_SECS {
         return Err(err(
             "maintenance_until", "window_too_long",
             "a maintenance window lasts at most 7 days; announce a longer suspension with a notice without a window",
@@ -544,5 +563,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(removed.maintenance, None);
+    }
+
+    #[test]
+    fn times_outside_the_sane_range_are_refused() {
+        for v in [
+            "-9223372036854775807",
+            "9999-12-31T23:59:59Z",
+            "1970-01-01",
+            "4102444800",
+        ] {
+            let e = parse_time("shown_until", v).unwrap_err();
+            assert_eq!(
+                (e.field, e.code),
+                ("shown_until", "time_out_of_range"),
+                "{v}"
+            );
+        }
+        assert!(parse_time("shown_until", "2099-12-31T00:00:00Z").is_ok());
     }
 }

@@ -60,6 +60,25 @@ pub enum CardError {
 }
 
 impl CardError {
+    /// Every refusal (for the tests that check each has its words and its help section).
+    pub const ALL: [CardError; 15] = [
+        CardError::UnknownFormat,
+        CardError::UnknownKind,
+        CardError::BadCertificate,
+        CardError::UntrustedIssuer,
+        CardError::Expired,
+        CardError::WrongKeyUsage,
+        CardError::WrongKind,
+        CardError::Revoked,
+        CardError::NotEndEntity,
+        CardError::IssuerNotValid,
+        CardError::RevocationUnknown,
+        CardError::BadSignature,
+        CardError::BadChallenge,
+        CardError::WrongCard,
+        CardError::Internal,
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             CardError::UnknownFormat => "unknown_format",

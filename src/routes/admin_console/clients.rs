@@ -285,13 +285,17 @@ struct Handoff {
 
 const HANDOFF_CONTEXT: &str = "admin.secret";
 
+/// The cookie goes only to the secret pages (`Path=/admin/clients/`), not with every request
+/// to the IdP; so `__Secure-`, since `__Host-` requires `Path=/`.
 fn handoff_cookie_name(c: &Console) -> &'static str {
     if c.state.cookies.secure {
-        "__Host-cardinal_admin_secret"
+        "__Secure-cardinal_admin_secret"
     } else {
         "cardinal_admin_secret"
     }
 }
+
+const HANDOFF_PATH: &str = "/admin/clients/";
 
 /// The answer to a post that made `secret`: to its page, with the secret sealed.
 fn hand_off(c: &Console, client_id: &str, secret: String, rotated: bool) -> HttpResponse {
@@ -310,6 +314,7 @@ fn hand_off(c: &Console, client_id: &str, secret: String, rotated: bool) -> Http
         Ok(value) => {
             let mut jar = cookie(&c.state, handoff_cookie_name(c), value, HANDOFF_SECS);
             jar.set_same_site(actix_web::cookie::SameSite::Strict);
+            jar.set_path(HANDOFF_PATH);
             let _ = resp.add_cookie(&jar);
         }
         // The client exists (or was rotated) either way; its page then says the secret
@@ -356,7 +361,9 @@ pub async fn get_client_secret(c: Console, id: web::Path<String>) -> HttpRespons
         rotated: handoff.as_ref().is_some_and(|h| h.rotated),
     };
     let mut resp = c.render("admin_secret", status, &page);
-    let _ = resp.add_removal_cookie(&removal(&c.state, name));
+    let mut gone = removal(&c.state, name);
+    gone.set_path(HANDOFF_PATH);
+    let _ = resp.add_removal_cookie(&gone);
     resp
 }
 

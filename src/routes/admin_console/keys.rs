@@ -16,6 +16,8 @@ struct Key {
     kid: String,
     alg: String,
     state: String,
+    /// The state in the page's language.
+    state_label: String,
     active_from: String,
     retired_at: Option<String>,
 }
@@ -37,6 +39,7 @@ async fn keys_page(c: &Console, status: StatusCode, outcome: Outcome) -> HttpRes
         .map(|k| Key {
             kid: k.kid,
             alg: k.alg,
+            state_label: c.text(&format!("admin_key_state_{}", k.state)),
             state: k.state,
             active_from: format_taipei(k.active_from),
             retired_at: k.retired_at.map(format_taipei),

@@ -91,11 +91,11 @@ async fn apply(browser: &Browser, demo: &Demo) {
 /// 確定 → 已完成電子信箱認證, with the way back to eCPA.
 async fn confirm_from_the_mailbox(browser: &Browser, demo: &Demo) {
     let cardinal = &demo.cardinal_url;
-    // The outbox worker writes the mail within a second or two: open the mailbox again (its
-    // link is on every page of the demo, the dev page too) until it is there.
+    // The outbox worker writes the mail within a second or two: reload the mailbox (as a
+    // person presses F5) until it is there.
+    follow(browser, "#demo-mailbox", &format!("{cardinal}/dev")).await;
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        follow(browser, "#demo-mailbox", &format!("{cardinal}/dev")).await;
         if browser
             .eval(
                 "return document.querySelector('#mailbox a.mail-link') !== null;",
@@ -108,6 +108,7 @@ async fn confirm_from_the_mailbox(browser: &Browser, demo: &Demo) {
         }
         assert!(Instant::now() < deadline, "{}", browser.page().await);
         tokio::time::sleep(Duration::from_millis(300)).await;
+        browser.client.refresh().await.unwrap();
     }
     follow(
         browser,
