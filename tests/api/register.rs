@@ -1025,3 +1025,58 @@ async fn the_meter_asks_the_server_and_hears_what_the_form_would_say() {
         200
     );
 }
+
+/// The meter's check on a reset link: its holder has the link, not necessarily the card, so
+/// the answers on personal data (the birth date, the ID) must not become a way to guess them:
+/// a link gets 20 checks.
+#[tokio::test]
+async fn a_reset_link_gets_few_password_checks() {
+    let issuers = Issuers::new();
+    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
+    let (app, outbox) = registered_app(&issuers, &card, |_| {}).await;
+    card_form_post(
+        &app,
+        "/register/forgot",
+        "forgot",
+        &card,
+        &[("mode", "registered")],
+    )
+    .await;
+    let mails = wait_mail_with(outbox.path(), "/register/reset?t=").await;
+    let mail = mails
+        .iter()
+        .find(|m| m.contains("/register/reset?t="))
+        .unwrap();
+    let link = link_in(mail, &format!("{}/register/reset?t=", app.address));
+    let page = app.get(&link).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let t = link.rsplit('=').next().unwrap().to_string();
+    let check = |password: &'static str| {
+        let (csrf, t) = (csrf.clone(), t.clone());
+        let app = &app;
+        async move {
+            app.browser
+                .post(app.url("/register/password-check"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("t", t.as_str()),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first: serde_json::Value = check("x~A123456789").await.json().await.unwrap();
+    assert_eq!(first["code"], "password_personal_data", "{first}");
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(check("Tq7~vLm9").await.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 19);
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "the 21st check of one link is refused"
+    );
+}

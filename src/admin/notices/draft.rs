@@ -202,6 +202,19 @@ pub fn apply(
         (None, None) => return Err(required("places")),
     };
     let maintenance = window(input, base)?;
+    // A form shows times to the minute: a time sent back within the minute it was is the
+    // same time (so that an edit of the text does not count as moving a past end).
+    let kept = |new: UnixTime, old: Option<UnixTime>| match old {
+        Some(old) if new.div_euclid(60) == old.div_euclid(60) => old,
+        _ => new,
+    };
+    let shown_from = kept(shown_from, base.map(|b| b.shown_from));
+    let shown_until = shown_until.map(|t| kept(t, base.and_then(|b| b.shown_until)));
+    let old_window = base.and_then(|b| b.maintenance);
+    let maintenance = maintenance.map(|w| MaintenanceWindow {
+        from: kept(w.from, old_window.map(|o| o.from)),
+        until: kept(w.until, old_window.map(|o| o.until)),
+    });
     let notice = NoticeRecord {
         id: id.to_string(),
         text_zh_tw,
@@ -563,6 +576,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!(removed.maintenance, None);
+    }
+
+    #[test]
+    fn a_time_sent_back_to_the_minute_is_the_same_time() {
+        let base = apply(
+            &NoticeInput {
+                text_zh_tw: Some("公告".into()),
+                text_en: Some("Notice".into()),
+                shown_from: Some(NOW.to_string()),
+                shown_until: Some(Some((NOW + 2 * HOUR + 17).to_string())),
+                places: Some(vec!["register".into()]),
+                ..Default::default()
+            },
+            None,
+            "n1",
+            &Actor::cli(),
+            NOW,
+        )
+        .unwrap();
+        // Later, past its end, the console sends the form back with the times to the minute
+        // and a corrected text: accepted, and the stored end keeps its seconds.
+        let later = NOW + 3 * HOUR;
+        let minute = |t: UnixTime| (t - t.rem_euclid(60)).to_string();
+        let fixed = apply(
+            &NoticeInput {
+                text_zh_tw: Some("更正後的公告".into()),
+                shown_from: Some(minute(NOW)),
+                shown_until: Some(Some(minute(NOW + 2 * HOUR + 17))),
+                ..Default::default()
+            },
+            Some(&base),
+            "n1",
+            &Actor::cli(),
+            later,
+        )
+        .unwrap();
+        assert_eq!(fixed.shown_until, base.shown_until);
+        assert_eq!(fixed.text_zh_tw, "更正後的公告");
     }
 
     #[test]
