@@ -468,6 +468,21 @@ pub async fn registered_app(
     (app, outbox)
 }
 
+/// 忘記註冊密碼 with `card`, the reset mail to the registered address: the page that answers.
+pub async fn forgot_by_mail(app: &TestApp, card: &serde_json::Value) -> String {
+    card_form_post(
+        app,
+        "/register/forgot",
+        "forgot",
+        card,
+        &[("mode", "registered")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
+}
+
 pub async fn card_form_post(
     app: &TestApp,
     path: &str,
@@ -542,17 +557,7 @@ async fn forgotten_password_is_reset_with_the_card_and_unlocks() {
     );
 
     // 忘記註冊密碼 → 寄送重設註冊密碼信.
-    let html = card_form_post(
-        &app,
-        "/register/forgot",
-        "forgot",
-        &card,
-        &[("mode", "registered")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = forgot_by_mail(&app, &card).await;
     assert!(
         html.contains("data-outcome=\"reset_sent\"") && html.contains("a****@example.gov.tw"),
         "{html}"

@@ -7,7 +7,7 @@ use crate::card::Issuers;
 use crate::card_login::{start, submit, PASSWORD};
 use crate::helpers::*;
 use crate::register::{
-    applying_app, card_form_post, confirm, link_in, registered_app, step1, step2, wait_mail,
+    applying_app, confirm, forgot_by_mail, link_in, registered_app, step1, step2, wait_mail,
     wait_mail_with,
 };
 
@@ -257,33 +257,13 @@ async fn forgot_while_locked_does_not_promise_that_the_old_password_still_works(
     let interaction = start(&app, &client, &challenge_s256).await;
 
     // Not locked: the old password keeps working until the reset, and both say so.
-    let html = card_form_post(
-        &app,
-        "/register/forgot",
-        "forgot",
-        &card,
-        &[("mode", "registered")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = forgot_by_mail(&app, &card).await;
     assert!(html.contains("完成前您仍可使用原註冊密碼登入"), "{html}");
 
     for _ in 0..5 {
         submit(&app, &interaction, &card, "Wrong~pass1").await;
     }
-    let html = card_form_post(
-        &app,
-        "/register/forgot",
-        "forgot",
-        &card,
-        &[("mode", "registered")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let html = forgot_by_mail(&app, &card).await;
     assert!(html.contains("data-outcome=\"reset_sent\""), "{html}");
     assert!(
         html.contains("已被鎖定") && !html.contains("仍可使用原註冊密碼"),
