@@ -345,6 +345,38 @@ async fn ecpa_sso_step_up_and_single_logout_in_a_real_browser() {
     browser.close().await;
 }
 
+/// On the apply page: 讀取 → 戶號 and 戶籍 as the demo prints them for its NHI card → 下一步
+/// → 註冊密碼 (`password`), 行動電話, E-Mail (`email`) → 確認申請 → the applied notice.
+pub(super) async fn apply_with_the_demo_card(
+    browser: &Browser,
+    demo: &Demo,
+    password: &str,
+    email: &str,
+) {
+    let card = demo.cards.iter().find(|c| c.key == "nhi").unwrap().clone();
+    let household_no = card.household_no.unwrap();
+    let neighborhood = card
+        .address
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('鄰')
+        .to_string();
+    super::fill_apply_step1(browser, household_no, &neighborhood).await;
+    browser.wait_css("#apply-form #password").await;
+    for (id, value) in [
+        ("password", password),
+        ("password_confirm", password),
+        ("mobile", "0912345678"),
+        ("email", email),
+    ] {
+        browser.type_into(id, value).await;
+    }
+    browser.click("apply-submit").await;
+    browser.wait_attr("notice", "data-outcome", "applied").await;
+}
+
 /// Issue 5's newcomer, in the demo as the README tells it: eCPA → 健保卡 → 首次登入請先申請 →
 /// terms → 申請 with the demo card's data → the 認證通知信 on the dev page → the link with
 /// the card → back to eCPA, signed in with the new 註冊密碼.
@@ -355,7 +387,6 @@ async fn a_newcomer_registers_and_signs_in_through_the_demo() {
     let (demo, _app) = spawn_demo_unregistered().await;
     let cardinal = demo.cardinal_url.clone();
     let ecpa = format!("{}/", demo.ecpa_url);
-    let card = demo.cards.iter().find(|c| c.key == "nhi").unwrap().clone();
     let browser = Browser::start().await;
 
     // eCPA → 健保卡 → Cardinal's card page, which sends a newcomer to 首次登入請先申請.
@@ -378,27 +409,7 @@ async fn a_newcomer_registers_and_signs_in_through_the_demo() {
     browser
         .wait_url(&format!("{cardinal}/register/apply"))
         .await;
-    let household_no = card.household_no.unwrap();
-    let neighborhood = card
-        .address
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .trim_end_matches('鄰')
-        .to_string();
-    super::fill_apply_step1(&browser, household_no, &neighborhood).await;
-    browser.wait_css("#apply-form #password").await;
-    for (id, value) in [
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-        ("mobile", "0912345678"),
-        ("email", EMAIL),
-    ] {
-        browser.type_into(id, value).await;
-    }
-    browser.click("apply-submit").await;
-    browser.wait_attr("notice", "data-outcome", "applied").await;
+    apply_with_the_demo_card(&browser, &demo, PASSWORD, EMAIL).await;
 
     // The dev page's mailbox has the 認證通知信 (the outbox worker writes it within a
     // second or two); its link confirms with the same card.

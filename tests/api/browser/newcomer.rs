@@ -61,28 +61,7 @@ async fn from_ecpa_to_the_application(browser: &Browser, demo: &Demo) {
 /// 申請: 讀取 → 戶號 and 戶籍 as the demo prints them for the card → 下一步 → 註冊密碼, 行動電話,
 /// E-Mail → 確認申請 → the notice says what happens next.
 async fn apply(browser: &Browser, demo: &Demo) {
-    let card = demo.cards.iter().find(|c| c.key == "nhi").unwrap().clone();
-    let household_no = card.household_no.unwrap();
-    let neighborhood = card
-        .address
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .trim_end_matches('鄰')
-        .to_string();
-    super::fill_apply_step1(browser, household_no, &neighborhood).await;
-    browser.wait_css("#apply-form #password").await;
-    for (id, value) in [
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-        ("mobile", "0912345678"),
-        ("email", EMAIL),
-    ] {
-        browser.type_into(id, value).await;
-    }
-    browser.click("apply-submit").await;
-    browser.wait_attr("notice", "data-outcome", "applied").await;
+    super::demo::apply_with_the_demo_card(browser, demo, PASSWORD, EMAIL).await;
     assert!(browser.text("next-step").await.contains("認證通知信"));
     browser.screenshot("newcomer-applied.png").await;
 }
