@@ -37,6 +37,9 @@ audit_kinds! {
     Revoke = "revoke",
     /// A client failed to authenticate.
     ClientAuth = "client_auth",
+    /// A budget of an address or a named network spent (outcome: the budget): requests
+    /// refused with 429 until its window is over.
+    RateLimited = "rate_limited",
     /// An authorization code was presented again (its grant is revoked).
     CodeReuse = "code_reuse",
     /// A rotated refresh token was presented again (its grant is revoked).

@@ -65,6 +65,8 @@ pub enum KeyPurpose {
     DataEncryption,
     /// Keyed hash that finds a person by national ID without storing it in the clear.
     NationalIdIndex,
+    /// Keyed hash that names a per-card rate-limit bucket without the card number in clear.
+    RateLimitKey,
 }
 
 impl KeyPurpose {
@@ -76,6 +78,7 @@ impl KeyPurpose {
             KeyPurpose::Csrf => b"cardinal/v1/csrf",
             KeyPurpose::DataEncryption => b"cardinal/v1/data-encryption",
             KeyPurpose::NationalIdIndex => b"cardinal/v1/national-id-index",
+            KeyPurpose::RateLimitKey => b"cardinal/v1/rate-limit-key",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod enroll;
 pub mod keys;
+pub mod limits;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;

@@ -20,6 +20,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     registrations: IntGaugeVec,
     card_refusals: IntCounterVec,
+    rate_limited: IntCounterVec,
     card_revocation_unknown: IntGauge,
     card_crl_next_update: IntGaugeVec,
 }
@@ -85,7 +86,15 @@ impl Metrics {
             ),
             &["ca"],
         )?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused because a budget was spent, by budget and named network (\"-\": an address)",
+            ),
+            &["reason", "network"],
+        )?;
         registry.register(Box::new(card_refusals.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(card_revocation_unknown.clone()))?;
         registry.register(Box::new(card_crl_next_update.clone()))?;
         Ok(Metrics {
@@ -96,6 +105,7 @@ impl Metrics {
             pool,
             registrations,
             card_refusals,
+            rate_limited,
             card_revocation_unknown,
             card_crl_next_update,
         })
@@ -134,6 +144,13 @@ impl Metrics {
     /// A card token refused, by its error code.
     pub fn card_refused(&self, reason: &str) {
         self.card_refusals.with_label_values(&[reason]).inc();
+    }
+
+    /// A request refused because a budget was spent (`network`: the named network, or "-").
+    pub fn rate_limited(&self, reason: &str, network: &str) {
+        self.rate_limited
+            .with_label_values(&[reason, network])
+            .inc();
     }
 
     /// The state of the trusted card CAs: how many cannot be checked for revocation now,

@@ -1,4 +1,4 @@
-//! The HTTP side: trusted proxies, header size, direct TLS and per-address request limits.
+//! The HTTP side: trusted proxies, header size and direct TLS.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -43,51 +43,4 @@ impl HttpSettings {
 pub struct TlsSettings {
     pub certificate: PathBuf,
     pub private_key: PathBuf,
-}
-
-/// Per-address limits on requests that anyone may send and that write to the database
-/// (docs/requirements.md R-X-3). Counted per client address (an IPv6 address by its /64) in
-/// fixed one-minute windows in the database, so every instance on one database shares them;
-/// a request over the limit is answered 429 with `Retry-After`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitSettings {
-    /// `POST /card/challenge` and `POST /card/check`.
-    pub card_per_ip_per_minute: i32,
-    /// `GET`/`POST /authorize` (each may start a sign-in interaction).
-    pub authorize_per_ip_per_minute: i32,
-    /// Every other form or page that writes: `POST /interaction/…`, `GET`/`POST /logout`,
-    /// `POST /logout/confirm`, every `POST /register/…`.
-    pub forms_per_ip_per_minute: i32,
-    /// Failed client authentications at `/token`, `/introspect` and `/revoke`; past it
-    /// those endpoints answer 429 to the address until the minute is over.
-    pub client_auth_failures_per_ip_per_minute: i32,
-}
-
-impl Default for LimitSettings {
-    fn default() -> Self {
-        Self {
-            card_per_ip_per_minute: 300,
-            authorize_per_ip_per_minute: 300,
-            forms_per_ip_per_minute: 600,
-            client_auth_failures_per_ip_per_minute: 60,
-        }
-    }
-}
-
-impl LimitSettings {
-    pub(super) fn validate(&self) -> anyhow::Result<()> {
-        if [
-            self.card_per_ip_per_minute,
-            self.authorize_per_ip_per_minute,
-            self.forms_per_ip_per_minute,
-            self.client_auth_failures_per_ip_per_minute,
-        ]
-        .iter()
-        .any(|n| *n <= 0)
-        {
-            bail!("limits: every limit must be positive");
-        }
-        Ok(())
-    }
 }

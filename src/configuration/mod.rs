@@ -16,6 +16,7 @@ use url::Url;
 mod card;
 mod database;
 mod http;
+mod limits;
 mod mail;
 mod operations;
 mod registration;
@@ -24,7 +25,8 @@ mod tokens;
 
 pub use card::{CardSettings, RevocationCheck};
 pub use database::{redact_url_password, DatabaseSettings, DatabaseTarget};
-pub use http::{HttpSettings, LimitSettings, TlsSettings};
+pub use http::{HttpSettings, TlsSettings};
+pub use limits::{LimitSettings, NetworkBudget};
 pub use mail::MailSettings;
 pub use operations::{LogFormat, LogSettings, MaintenanceSettings, MetricsSettings};
 pub use registration::{AdminSettings, PasswordSettings, RegistrationSettings};

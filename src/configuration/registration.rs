@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::TokenSettings;
 
-/// Registrations, sign-in and abuse limits (docs/requirements.md R-REG, R-X-3).
+/// Registrations and the lockout (docs/requirements.md R-REG; the budgets of sign-ins and
+/// registration actions are `[limits]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationSettings {
@@ -16,13 +17,6 @@ pub struct RegistrationSettings {
     pub confirm_link_ttl: i64,
     /// Lifetime of the password-reset link (重設註冊密碼信; 30 minutes).
     pub reset_link_ttl: i64,
-    /// Sign-in attempts allowed per client address per minute.
-    pub login_per_ip_per_minute: i32,
-    /// Sign-in attempts allowed per card per 5 minutes.
-    pub login_per_card_per_5_minutes: i32,
-    /// Applications, 忘記註冊密碼, 重寄認證信 and 刪除註冊申請 allowed per client address per
-    /// 5 minutes (each counted on its own).
-    pub apply_per_ip_per_5_minutes: i32,
 }
 
 impl Default for RegistrationSettings {
@@ -31,9 +25,6 @@ impl Default for RegistrationSettings {
             lockout_threshold: 5,
             confirm_link_ttl: 5 * 24 * 3600,
             reset_link_ttl: 1800,
-            login_per_ip_per_minute: 30,
-            login_per_card_per_5_minutes: 10,
-            apply_per_ip_per_5_minutes: 20,
         }
     }
 }
@@ -43,12 +34,8 @@ impl RegistrationSettings {
         if !(1..=100).contains(&self.lockout_threshold) {
             bail!("registration.lockout_threshold must be 1–100 (NIST SP 800-63B-4 allows at most 100)");
         }
-        if self.confirm_link_ttl <= 0
-            || self.reset_link_ttl <= 0
-            || self.login_per_ip_per_minute <= 0
-            || self.login_per_card_per_5_minutes <= 0
-        {
-            bail!("registration: link lifetimes and rate limits must be positive");
+        if self.confirm_link_ttl <= 0 || self.reset_link_ttl <= 0 {
+            bail!("registration: link lifetimes must be positive");
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use crate::card::{CardError, CardKind, CardToken, VerifiedCard};
 use crate::crypto::{ct_eq, new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password, PasswordError};
 use crate::domain::NationalId;
+use crate::limits::{Budget, Failures, Refusal};
 use crate::mail::{outbox_message, MailContent};
 use crate::registry::{self, ProofInput};
 use crate::store::{
@@ -43,14 +44,25 @@ pub enum ApplyError {
     Email,
     #[error("請輸入正確的電話號碼")]
     Phone,
-    #[error("嘗試次數過多，請稍後再試")]
-    RateLimited,
+    /// A budget of the address (or its named network) or of the card is spent.
+    #[error("{}", rate_limited_text(.0))]
+    RateLimited(Refusal),
     #[error("認證連結已失效或已使用，請點選「重寄認證信」重新申請認證信")]
     LinkInvalid,
     #[error("此健保卡與申請註冊時使用的健保卡不同，請插入申請時的健保卡")]
     WrongCard,
     #[error("系統暫時無法處理，請稍後再試")]
     Internal,
+}
+
+/// The zh-TW text of a spent budget (the pages use the dictionary's, in their language).
+fn rate_limited_text(r: &Refusal) -> String {
+    let minutes = r.minutes();
+    match r.spent {
+        crate::limits::Spent::CardFailures => format!("此健保卡輸入的資料不符次數過多，請於 {minutes} 分鐘後再試，並請先依戶口名簿確認戶號、戶籍地址及手機號碼。"),
+        crate::limits::Spent::CardMails => format!("此健保卡一小時內寄出的通知信已達上限，請先至信箱查看已寄出的信件（含垃圾郵件匣），或於 {minutes} 分鐘後再試。"),
+        crate::limits::Spent::Payer(_) => format!("此網路位址輸入的戶籍資料不符次數過多，請於 {minutes} 分鐘後再試，並請先依戶口名簿確認戶號及戶籍地址。"),
+    }
 }
 
 impl ApplyError {
@@ -66,7 +78,7 @@ impl ApplyError {
             ApplyError::Password(e) => e.code(),
             ApplyError::Email => "bad_email",
             ApplyError::Phone => "bad_phone",
-            ApplyError::RateLimited => "rate_limited",
+            ApplyError::RateLimited(_) => "rate_limited",
             ApplyError::LinkInvalid => "link_invalid",
             ApplyError::WrongCard => "wrong_card",
             ApplyError::Internal => "internal_error",
@@ -158,18 +170,6 @@ pub fn mask_email(address: &str) -> String {
 }
 
 impl Enrollment {
-    fn rate(&self, bucket: String, window: i64, max: i32) -> Result<(), ApplyError> {
-        if self
-            .engine
-            .store()
-            .hit(&bucket, window, self.engine.now())?
-            > max
-        {
-            return Err(ApplyError::RateLimited);
-        }
-        Ok(())
-    }
-
     fn verified_nhi_card(
         &self,
         binding: &str,
@@ -197,14 +197,7 @@ impl Enrollment {
         place: &ProofInput,
         ip: Option<&str>,
     ) -> Result<Step1, ApplyError> {
-        let per_ip = self
-            .engine
-            .settings()
-            .registration
-            .apply_per_ip_per_5_minutes;
-        self.rate(format!("apply:ip:{}", ip.unwrap_or("unknown")), 300, per_ip)?;
         let card = self.verified_nhi_card(binding, challenge, token)?;
-        self.rate(format!("apply:card:{}", card.card_number), 300, 10)?;
         let national_id = card
             .national_id
             .as_deref()
@@ -235,8 +228,19 @@ impl Enrollment {
                 RegistrationStatus::Deactivated => ApplyError::Deactivated,
             });
         }
+        // 戶號 and 戶籍 can be guessed: the guesses are what is counted, per address and
+        // per card, and checked before the comparison.
+        let failures = Failures::new(self.engine.context(), ip);
+        failures
+            .check(Budget::RegistrationFailures)?
+            .map_err(ApplyError::RateLimited)?;
+        failures
+            .check_card(&card.card_number)?
+            .map_err(ApplyError::RateLimited)?;
         let resident = self.engine.store().find_resident(&id_hash)?;
         if !registry::matches(resident.as_ref(), place) {
+            failures.charge(Budget::RegistrationFailures)?;
+            failures.charge_card(&card.card_number)?;
             self.engine
                 .audit_from(ip, AuditKind::Apply, "registry_mismatch", None, None, None);
             return Err(ApplyError::Mismatch);
@@ -392,6 +396,9 @@ impl Enrollment {
                 detail: None,
             },
         };
+        Failures::new(self.engine.context(), ip)
+            .mail_for_card(&proof.card_number)?
+            .map_err(ApplyError::RateLimited)?;
         match self.engine.store().apply(&application) {
             Ok(()) => Ok(mask_email(&primary)),
             Err(StoreError::Duplicate) => Err(ApplyError::AlreadyRegistered),

@@ -1,10 +1,15 @@
-//! Sign-in with a card: NHI card + 註冊密碼 → acr card (amr sc, pwd, mfa). Rate limits per
-//! address and per card, the global lockout counter (R-REG-9), audit of every outcome.
+//! Sign-in with a card: NHI card + 註冊密碼 → acr card (amr sc, pwd, mfa). What is counted
+//! is what an attacker needs and a colleague does not (docs/limits.md): a wrong password
+//! behind a genuine card counts toward the registration's lockout (R-REG-9; a success resets
+//! it) and toward the address's failure budget, which is checked before the password; a
+//! forged or malformed card proof is refused by its signature before anything is read or
+//! counted; a success spends nothing. Every outcome is audited.
 
 use crate::audit::AuditKind;
 use crate::card::{CardError, CardKind, CardToken};
 use crate::domain::password::Password;
 use crate::domain::Acr;
+use crate::limits::{Budget, Failures, Refusal};
 use crate::oidc::AuthResult;
 use crate::store::{AuditEvent, RegistrationStatus};
 
@@ -51,8 +56,9 @@ pub enum LoginError {
     PasswordMissing,
     #[error("註冊密碼錯誤，再錯誤 {remaining} 次將鎖定您的註冊")]
     WrongPassword { remaining: i32 },
-    #[error("嘗試次數過多，請稍後再試")]
-    RateLimited,
+    /// The failure budget of the address (or its named network) is spent.
+    #[error("此網路位址的註冊密碼錯誤次數過多，為保護帳號安全，請於 {} 分鐘後再試。如忘記註冊密碼，請點選「忘記註冊密碼」；如貴機關同仁經由同一網路位址上網，請機關資訊人員洽服務櫃檯設定機關網段。", .0.minutes())]
+    RateLimited(Refusal),
     #[error("此卡片無法用於本項登入")]
     UnsupportedCard,
     /// The page takes the other kind of card (the NHI card page and the citizen-certificate
@@ -80,7 +86,7 @@ impl LoginError {
             LoginError::Deactivated => "deactivated",
             LoginError::PasswordMissing => "password_missing",
             LoginError::WrongPassword { .. } => "wrong_password",
-            LoginError::RateLimited => "rate_limited",
+            LoginError::RateLimited(_) => "rate_limited",
             LoginError::UnsupportedCard => "unsupported_card",
             LoginError::WrongKind(CardKind::Nhi) => "needs_nhi_card",
             LoginError::WrongKind(CardKind::Moica) => "needs_citizen_certificate",
@@ -106,14 +112,6 @@ impl From<crate::store::StoreError> for LoginError {
 }
 
 impl Enrollment {
-    fn limited(&self, bucket: &str, window: i64, max: i32) -> Result<(), LoginError> {
-        let hits = self.engine.store().hit(bucket, window, self.engine.now())?;
-        if hits > max {
-            return Err(LoginError::RateLimited);
-        }
-        Ok(())
-    }
-
     fn audit_login(
         &self,
         ip: Option<&str>,
@@ -207,20 +205,12 @@ impl Enrollment {
             }
         }
         let settings = &self.engine.settings().registration;
-        self.limited(
-            &format!("login:ip:{}", ip.unwrap_or("unknown")),
-            60,
-            settings.login_per_ip_per_minute,
-        )?;
+        // The card's signature first: a forged or malformed proof is refused here, cheaply,
+        // and counts toward nobody's budget.
         let card = self
             .card
             .authenticate(binding, &input.challenge, &input.token)
             .map_err(LoginError::Card)?;
-        self.limited(
-            &format!("login:card:{}", card.card_number),
-            300,
-            settings.login_per_card_per_5_minutes,
-        )?;
         if card.kind == CardKind::Moica {
             let auth = self.citizen_certificate_login(&card)?;
             self.card
@@ -241,11 +231,21 @@ impl Enrollment {
             RegistrationStatus::Deactivated => return Err(LoginError::Deactivated),
         }
         let password = input.password.as_ref().ok_or(LoginError::PasswordMissing)?;
+        // The budget is read and the failure counted within one turn at the hasher, so
+        // parallel guesses cannot all read an unspent budget first (at most one per turn,
+        // i.e. per core and instance, overruns it).
+        let turn = self.hasher.turn();
+        let failures = Failures::new(self.engine.context(), ip);
+        failures
+            .check(Budget::SignInFailures)?
+            .map_err(LoginError::RateLimited)?;
         let now = self.engine.now();
         if !self
             .hasher
-            .verify(password, Some(&registration.password_hash))
+            .verify_in(&turn, password, Some(&registration.password_hash))
         {
+            failures.charge(Budget::SignInFailures)?;
+            drop(turn);
             let failed = self.engine.store().record_failed_login(
                 &person.id,
                 settings.lockout_threshold,
@@ -263,6 +263,7 @@ impl Enrollment {
                 None => Err(LoginError::Locked),
             };
         }
+        drop(turn);
         self.card
             .record_sign_in(&card, &person.id)
             .map_err(LoginError::Card)?;

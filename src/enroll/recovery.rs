@@ -8,6 +8,7 @@ use crate::audit::AuditKind;
 use crate::card::CardToken;
 use crate::crypto::{new_secret_token, token_hash};
 use crate::domain::password::{birth_date_forms, Password};
+use crate::limits::{Budget, Failures};
 use crate::mail::outbox_message;
 use crate::oidc::logout::LogoutDelivery;
 use crate::registry::{self, ProofInput};
@@ -138,11 +139,6 @@ impl Enrollment {
             .card
             .authenticate(binding, challenge, token)
             .map_err(|e| RecoveryError::Apply(ApplyError::Card(e)))?;
-        // Per card as well as per address (R-X-3).
-        let per_card = format!("recovery:card:{}", card.card_number);
-        if self.engine.store().hit(&per_card, 300, self.engine.now())? > 10 {
-            return Err(RecoveryError::Apply(ApplyError::RateLimited));
-        }
         let (person, reg) = self
             .engine
             .store()
@@ -152,17 +148,11 @@ impl Enrollment {
         Ok((person, reg, card.card_number))
     }
 
-    fn limit(&self, what: &str, ip: Option<&str>) -> Result<(), RecoveryError> {
-        let max = self
-            .engine
-            .settings()
-            .registration
-            .apply_per_ip_per_5_minutes;
-        let bucket = format!("{what}:ip:{}", ip.unwrap_or("unknown"));
-        if self.engine.store().hit(&bucket, 300, self.engine.now())? > max {
-            return Err(RecoveryError::Apply(ApplyError::RateLimited));
-        }
-        Ok(())
+    /// Counts a mail for the card, refusing past `limits.mails_per_card_per_hour`.
+    fn mail_for_card(&self, card_number: &str, ip: Option<&str>) -> Result<(), RecoveryError> {
+        Failures::new(self.engine.context(), ip)
+            .mail_for_card(card_number)?
+            .map_err(|r| RecoveryError::Apply(ApplyError::RateLimited(r)))
     }
 
     /// 忘記註冊密碼: sends a reset link valid `registration.reset_link_ttl`; older reset links
@@ -178,8 +168,7 @@ impl Enrollment {
         lang: &str,
         ip: Option<&str>,
     ) -> Result<ResetMailSent, RecoveryError> {
-        self.limit("forgot", ip)?;
-        let (person, reg, _) = self.holder(binding, challenge, token)?;
+        let (person, reg, card_number) = self.holder(binding, challenge, token)?;
         match reg.status {
             RegistrationStatus::Active | RegistrationStatus::Locked => {}
             RegistrationStatus::Pending => return Err(RecoveryError::Pending),
@@ -198,6 +187,14 @@ impl Enrollment {
                 place,
                 mobile,
             } => {
+                // 戶籍 and the mobile number can be guessed: the guesses are counted, per
+                // address and per card, and checked before the comparison.
+                let failures = Failures::new(self.engine.context(), ip);
+                let refused = |r| RecoveryError::Apply(ApplyError::RateLimited(r));
+                failures
+                    .check(Budget::RegistrationFailures)?
+                    .map_err(refused)?;
+                failures.check_card(&card_number)?.map_err(refused)?;
                 let address = email.trim().to_string();
                 address
                     .parse::<lettre::Address>()
@@ -236,6 +233,8 @@ impl Enrollment {
                     .as_deref()
                     .is_some_and(|m| crate::crypto::ct_eq(m, &mobile_digits));
                 if !(place_ok && mobile_ok) {
+                    failures.charge(Budget::RegistrationFailures)?;
+                    failures.charge_card(&card_number)?;
                     self.engine.audit_from(
                         ip,
                         AuditKind::Forgot,
@@ -249,6 +248,7 @@ impl Enrollment {
                 (address.clone(), Some(address))
             }
         };
+        self.mail_for_card(&card_number, ip)?;
         let now = self.engine.now();
         let ttl = self.engine.settings().registration.reset_link_ttl;
         let link_token = new_secret_token();
@@ -412,11 +412,11 @@ impl Enrollment {
         lang: &str,
         ip: Option<&str>,
     ) -> Result<String, RecoveryError> {
-        self.limit("resend", ip)?;
-        let (person, reg, _) = self.holder(binding, challenge, token)?;
+        let (person, reg, card_number) = self.holder(binding, challenge, token)?;
         if reg.status != RegistrationStatus::Pending {
             return Err(RecoveryError::NotPending);
         }
+        self.mail_for_card(&card_number, ip)?;
         let to = person
             .email
             .clone()
@@ -453,7 +453,6 @@ impl Enrollment {
         token: &CardToken,
         ip: Option<&str>,
     ) -> Result<(), RecoveryError> {
-        self.limit("delete", ip)?;
         let (person, reg, _) = self.holder(binding, challenge, token)?;
         if reg.status != RegistrationStatus::Pending {
             return Err(RecoveryError::NotPending);

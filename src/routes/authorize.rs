@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::responses::{authorization_response, blocking_failed, cookie, error_page, see_other};
 use super::AppState;
+use crate::limits::Budget;
 use crate::oidc::authorize::AuthorizeOutcome;
 use crate::oidc::request::RawParams;
 
@@ -26,7 +27,13 @@ async fn authorize(
     };
     match outcome {
         AuthorizeOutcome::ErrorPage(e) => error_page(&state, &req, &e),
-        AuthorizeOutcome::Respond(resp) => authorization_response(&state, &lang, &resp),
+        AuthorizeOutcome::Respond(resp) => {
+            // Answered at once (a signed-in browser, or an error for the client): nothing
+            // is left unfinished.
+            let mut response = authorization_response(&state, &lang, &resp);
+            super::limits::give_back(&mut response, &[(Budget::Authorize, 1)]);
+            response
+        }
         AuthorizeOutcome::Interact {
             interaction_id,
             browser_token,

@@ -154,7 +154,7 @@ pub async fn post_check(
                 verified.card_number.get(..4).unwrap_or_default(),
                 verified.card_number.get(8..).unwrap_or_default()
             );
-            HttpResponse::Ok()
+            let mut response = HttpResponse::Ok()
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .json(json!({
                     "ok": true,
@@ -162,7 +162,10 @@ pub async fn post_check(
                     "name": verified.name,
                     "card_kind": verified.kind.as_str(),
                     "expires_at": crate::clock::format_taipei(verified.not_after),
-                }))
+                }));
+            // A genuine card answered: this check and its challenge are given back.
+            super::limits::give_back(&mut response, &[(crate::limits::Budget::Card, 2)]);
+            response
         }
         Ok(Err(e)) => {
             state.engine.audit_from(

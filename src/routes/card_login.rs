@@ -79,7 +79,7 @@ fn render(
     let t = &state.templates;
     let status = match error {
         None => StatusCode::OK,
-        Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
+        Some(LoginError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
         Some(LoginError::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
         Some(LoginError::Card(crate::card::CardError::RevocationUnknown)) => {
             StatusCode::SERVICE_UNAVAILABLE
@@ -114,6 +114,12 @@ fn render(
         }),
     );
     super::responses::card_page_csp(&mut resp, &authenticator, false);
+    if let Some(seconds) = error.and_then(Localize::retry_after) {
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds),
+        );
+    }
     resp
 }
 
@@ -317,7 +323,7 @@ async fn post_page(
     })
     .await;
     match outcome {
-        Ok(Ok(auth)) => finish_login(&state, &req, id, auth).await,
+        Ok(Ok(auth)) => super::limits::card_used(finish_login(&state, &req, id, auth).await),
         Ok(Err(e)) => render(&state, &req, &view, card_page, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

@@ -5,10 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::limits::give_back;
 use super::responses::{
     authorization_response, blocking_failed, error_page, page, see_other, session_cookie,
 };
 use super::AppState;
+use crate::limits::Budget;
 use crate::oidc::interaction::{LoginCompletion, ResumeOutcome};
 use crate::oidc::{AuthResult, OAuthError};
 
@@ -17,7 +19,10 @@ fn show(state: &AppState, req: &HttpRequest, outcome: ResumeOutcome) -> HttpResp
         ResumeOutcome::ErrorPage(e) => error_page(state, req, &e),
         ResumeOutcome::Respond(resp) => {
             let lang = state.lang(req, &[]);
-            authorization_response(state, &lang, &resp)
+            // The authorization request is answered: it gives back what it was charged.
+            let mut response = authorization_response(state, &lang, &resp);
+            give_back(&mut response, &[(Budget::Authorize, 1)]);
+            response
         }
         ResumeOutcome::Login(view) => {
             // Only the methods that can meet the request are offered; when one can, the

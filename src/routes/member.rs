@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::CardForm;
+use super::limits::card_used;
 use super::register::{ContactFields, LinkFields};
 use super::responses::{blocking_failed, error_page, removal, see_other, session_cookie};
 use super::site::{Notice, Site};
@@ -40,7 +41,7 @@ fn home(mut site: Site<'_>, error: Option<&LoginError>) -> HttpResponse {
     site.page_address("/register", &[]);
     let status = match error {
         None => StatusCode::OK,
-        Some(LoginError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
+        Some(LoginError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
         Some(_) => StatusCode::BAD_REQUEST,
     };
     let data = json!({ "related_links": super::help::related_links(site.state, &site.lang) });
@@ -101,7 +102,7 @@ pub async fn post_login(
                 &state.cookies.session,
                 done.session_token,
             ));
-            resp
+            card_used(resp)
         }
         Ok(Err(Some(e))) => home(site, Some(&e)),
         Ok(Err(None)) => home(site, Some(&LoginError::Internal)),
@@ -384,7 +385,7 @@ pub async fn post_email(
     })
     .await
     {
-        Ok(Ok(())) => site.notice(&Notice::EmailChanged).await,
+        Ok(Ok(())) => card_used(site.notice(&Notice::EmailChanged).await),
         Ok(Err(e)) => email_page(site, &link, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

@@ -7,6 +7,7 @@ use crate::domain::password::PasswordError;
 use crate::enroll::apply::ApplyError;
 use crate::enroll::login::LoginError;
 use crate::enroll::recovery::RecoveryError;
+use crate::limits::Refusal;
 use crate::templates::Templates;
 
 /// A dictionary entry and its placeholders.
@@ -43,6 +44,18 @@ pub trait Localize {
     /// Where the person can go from here: (address, dictionary key of the link's text).
     fn links(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
+    }
+    /// Seconds to wait, for a refusal because a budget is spent (`Retry-After`).
+    fn retry_after(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// A spent budget: how long to wait (whole minutes) and what to do meanwhile.
+fn refused(area: &str, r: &Refusal) -> Message {
+    Message {
+        key: format!("err_{area}_rate_limited{}", r.spent.message_suffix()),
+        vars: vec![("minutes", r.minutes().to_string())],
     }
 }
 
@@ -91,6 +104,7 @@ impl Localize for ApplyError {
         match self {
             ApplyError::Card(e) => e.message(),
             ApplyError::Password(e) => e.message(),
+            ApplyError::RateLimited(r) => refused("apply", r),
             _ => Message::plain("apply", self.code()),
         }
     }
@@ -114,6 +128,12 @@ impl Localize for ApplyError {
             ApplyError::AwaitingConfirmation | ApplyError::LinkInvalid => vec![RESEND],
             ApplyError::Deactivated => vec![COUNTER],
             _ => Vec::new(),
+        }
+    }
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            ApplyError::RateLimited(r) => Some(r.retry_after),
+            _ => None,
         }
     }
 }
@@ -144,6 +164,12 @@ impl Localize for RecoveryError {
             RecoveryError::WrongOldPassword { .. } => Some("old_password"),
         }
     }
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            RecoveryError::Apply(e) => e.retry_after(),
+            _ => None,
+        }
+    }
     fn links(&self) -> Vec<(&'static str, &'static str)> {
         match self {
             RecoveryError::Apply(e) => e.links(),
@@ -168,6 +194,7 @@ impl Localize for LoginError {
                 key: "err_login_wrong_password".into(),
                 vars: vec![("remaining", remaining.to_string())],
             },
+            LoginError::RateLimited(r) => refused("login", r),
             _ => Message::plain("login", self.code()),
         }
     }
@@ -175,7 +202,7 @@ impl Localize for LoginError {
         match self {
             LoginError::Card(e) => e.field(),
             LoginError::WrongPassword { .. } | LoginError::PasswordMissing => Some("password"),
-            LoginError::RateLimited | LoginError::Internal => None,
+            LoginError::RateLimited(_) | LoginError::Internal => None,
             _ => Some("card"),
         }
     }
@@ -183,9 +210,15 @@ impl Localize for LoginError {
         match self {
             LoginError::NotRegistered => vec![APPLY],
             LoginError::Pending => vec![RESEND],
-            LoginError::Locked => vec![FORGOT],
+            LoginError::Locked | LoginError::RateLimited(_) => vec![FORGOT],
             LoginError::Deactivated => vec![COUNTER],
             _ => Vec::new(),
+        }
+    }
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            LoginError::RateLimited(r) => Some(r.retry_after),
+            _ => None,
         }
     }
 }
@@ -193,6 +226,7 @@ impl Localize for LoginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{Budget, Spent};
 
     fn templates() -> Templates {
         Templates::new(None, &["zh-TW".into(), "en".into()]).unwrap()
@@ -212,6 +246,13 @@ mod tests {
         ]
     }
 
+    fn refusal(spent: Spent) -> Refusal {
+        Refusal {
+            spent,
+            retry_after: 600,
+        }
+    }
+
     fn apply_errors() -> Vec<ApplyError> {
         vec![
             ApplyError::UnsupportedCard,
@@ -222,7 +263,9 @@ mod tests {
             ApplyError::ProofExpired,
             ApplyError::Email,
             ApplyError::Phone,
-            ApplyError::RateLimited,
+            ApplyError::RateLimited(refusal(Spent::Payer(Budget::RegistrationFailures))),
+            ApplyError::RateLimited(refusal(Spent::CardFailures)),
+            ApplyError::RateLimited(refusal(Spent::CardMails)),
             ApplyError::LinkInvalid,
             ApplyError::WrongCard,
             ApplyError::Internal,
@@ -250,7 +293,7 @@ mod tests {
             LoginError::Deactivated,
             LoginError::PasswordMissing,
             LoginError::WrongPassword { remaining: 3 },
-            LoginError::RateLimited,
+            LoginError::RateLimited(refusal(Spent::Payer(Budget::SignInFailures))),
             LoginError::UnsupportedCard,
             LoginError::WrongKind(crate::card::CardKind::Nhi),
             LoginError::WrongKind(crate::card::CardKind::Moica),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::CardForm;
+use super::limits::card_used;
 use super::register::{link_page, recovery_status, LinkFields};
 use super::responses::{blocking_failed, error_page};
 use super::site::{Notice, PlaceFields, Site};
@@ -95,12 +96,14 @@ pub async fn post_forgot(
     {
         Ok(Ok(sent)) => {
             let minutes = state.engine.settings().registration.reset_link_ttl / 60;
-            site.notice(&Notice::ResetSent {
-                masked: sent.masked,
-                minutes,
-                locked: sent.locked,
-            })
-            .await
+            card_used(
+                site.notice(&Notice::ResetSent {
+                    masked: sent.masked,
+                    minutes,
+                    locked: sent.locked,
+                })
+                .await,
+            )
         }
         Ok(Err(e)) => forgot_page(site, Some(&e), &fields).await,
         Err(e) => error_page(&state, &req, &blocking_failed(e)),

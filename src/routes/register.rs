@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::card_form::{CardForm, NoFields};
+use super::limits::card_used;
 use super::responses::{blocking_failed, error_page, see_other};
 use super::site::{Notice, PlaceFields, Site};
 use super::AppState;
@@ -18,7 +19,7 @@ use crate::registry::ProofInput;
 
 fn status_of(e: &ApplyError) -> StatusCode {
     match e {
-        ApplyError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ApplyError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         ApplyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -156,13 +157,13 @@ pub async fn post_apply(
     })
     .await;
     match result {
-        Ok(Ok(step)) => step2_page(
+        Ok(Ok(step)) => card_used(step2_page(
             site,
             &step.name,
             &step.sealed_proof,
             &ContactFields::default(),
             None,
-        ),
+        )),
         Ok(Err(e)) => apply_page(site, Some(&e), &fields).await,
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }
@@ -366,7 +367,7 @@ pub async fn post_confirm(
     })
     .await
     {
-        Ok(Ok(())) => site.notice(&Notice::Confirmed).await,
+        Ok(Ok(())) => card_used(site.notice(&Notice::Confirmed).await),
         Ok(Err(ApplyError::LinkInvalid)) => site.notice(&Notice::ConfirmLinkInvalid).await,
         Ok(Err(e)) => confirm_page(site, &link, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
@@ -443,7 +444,7 @@ async fn card_action(
     })
     .await;
     match result {
-        Ok(Ok(notice)) => site.notice(&notice).await,
+        Ok(Ok(notice)) => card_used(site.notice(&notice).await),
         Ok(Err(e)) => action_page(site, action, Some(&e)),
         Err(e) => error_page(&state, &req, &blocking_failed(e)),
     }

@@ -190,6 +190,9 @@ impl<'a> Site<'a> {
                 json!(super::help_links::card_error_link(e.error_code())),
             );
             map.insert("invalid".into(), Value::Object(invalid));
+            if let Some(seconds) = e.retry_after() {
+                map.insert("retry_after".into(), json!(seconds));
+            }
         }
         data
     }
@@ -202,7 +205,14 @@ impl<'a> Site<'a> {
                 map.insert("title".into(), json!(self.text("reg_title", &[])));
             }
         }
+        let retry_after = data.get("retry_after").and_then(Value::as_i64);
         let mut resp = page(self.state, name, &self.lang, status, data);
+        if let Some(seconds) = retry_after {
+            resp.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+        }
         let names = &self.state.cookies;
         if let Some(client) = &self.came_from {
             let _ = resp.add_cookie(&cookie(self.state, &names.from, client.clone(), 24 * 3600));

@@ -265,4 +265,7 @@ pub trait RateLimitStore {
     fn hit(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32>;
     /// The hits on `bucket` in the window that contains `now`, without counting one.
     fn hits(&self, bucket: &str, window: i64, now: UnixTime) -> StoreResult<i32>;
+    /// Gives back `n` hits on `bucket` in the window that contains `now` (never below zero;
+    /// nothing when the window has no row). Atomic across instances.
+    fn refund(&self, bucket: &str, window: i64, now: UnixTime, n: i32) -> StoreResult<()>;
 }

@@ -79,6 +79,19 @@ impl Issuers {
         name: &str,
         valid_days: i64,
     ) -> serde_json::Value {
+        self.issue_to(ca_name, kind, card_number, name, "A123456789", valid_days)
+    }
+
+    /// [`Self::issue`] for the holder of `national_id`.
+    pub fn issue_to(
+        &self,
+        ca_name: &str,
+        kind: &str,
+        card_number: &str,
+        name: &str,
+        national_id: &str,
+        valid_days: i64,
+    ) -> serde_json::Value {
         let out = self
             .dir
             .path()
@@ -88,7 +101,7 @@ impl Issuers {
             kind: kind.into(),
             card_number: card_number.into(),
             name: name.into(),
-            national_id: "A123456789".into(),
+            national_id: national_id.into(),
             birth_date: "1980-01-02".into(),
             sex: "M".into(),
             pin: (kind == "moica").then(|| "1234".to_string()),

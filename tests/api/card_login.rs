@@ -349,24 +349,6 @@ async fn a_challenge_from_another_flow_or_purpose_is_refused() {
         .contains("data-error=\"bad_challenge\""));
 }
 
-#[tokio::test]
-async fn sign_in_attempts_are_rate_limited_per_address() {
-    let issuers = Issuers::new();
-    let app = card_app(&issuers, |s| s.registration.login_per_ip_per_minute = 2).await;
-    let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
-    register(&app, &card, false);
-    let client = app.add_client(|_| {});
-    let (_, challenge) = pkce();
-    let interaction = start(&app, &client, &challenge).await;
-    submit(&app, &interaction, &card, "Wrong~pass1").await;
-    submit(&app, &interaction, &card, "Wrong~pass1").await;
-    let r = submit(&app, &interaction, &card, PASSWORD).await;
-    assert_eq!(r.status(), 429);
-    app.clock.advance(61);
-    let r = submit(&app, &interaction, &card, PASSWORD).await;
-    assert_eq!(r.status(), 303, "the next window allows it again");
-}
-
 /// The text of the page's error paragraph.
 fn form_error(html: &str) -> String {
     html.split("id=\"form-error\"")

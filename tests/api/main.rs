@@ -32,6 +32,7 @@ mod pcsc;
 mod register;
 mod register_i18n;
 mod rp_flow;
+mod sign_in_limits;
 mod surfaces;
 mod token_code;
 mod token_refresh;

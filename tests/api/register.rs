@@ -881,23 +881,19 @@ async fn member_services_change_password_contact_data_and_primary_email() {
 }
 
 #[tokio::test]
-async fn recovery_requests_are_rate_limited_per_address_and_window() {
+async fn mails_are_limited_per_card_and_guesses_per_address_not_successes() {
     let issuers = Issuers::new();
     let card = issuers.issue("nhi", "nhi", "000012345678", "王小明", 365);
     let (app, _outbox) = registered_app(&issuers, &card, |s| {
-        s.registration.apply_per_ip_per_5_minutes = 2
+        s.limits.mails_per_card_per_hour = 3;
+        s.limits.registration_failures_per_ip = 2;
     })
     .await;
+    // The application's 認證通知信 was the card's first mail this hour.
     for _ in 0..2 {
-        let r = card_form_post(
-            &app,
-            "/register/forgot",
-            "forgot",
-            &card,
-            &[("mode", "registered")],
-        )
-        .await;
-        assert_eq!(r.status(), 200);
+        assert!(forgot_by_mail(&app, &card)
+            .await
+            .contains("****@example.gov.tw"));
     }
     let r = card_form_post(
         &app,
@@ -908,16 +904,31 @@ async fn recovery_requests_are_rate_limited_per_address_and_window() {
     )
     .await;
     assert_eq!(r.status(), 429);
-    app.clock.advance(301);
-    let r = card_form_post(
-        &app,
-        "/register/forgot",
-        "forgot",
-        &card,
-        &[("mode", "registered")],
-    )
-    .await;
-    assert_eq!(r.status(), 200, "a new window allows it again");
+    assert!(r.headers().contains_key("retry-after"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("一小時內寄出的通知信已達上限"), "{html}");
+    app.clock.advance(3600);
+    assert!(forgot_by_mail(&app, &card)
+        .await
+        .contains("****@example.gov.tw"));
+    // Guessed 戶籍 or mobile numbers are what the address's budget counts.
+    let wrong = [
+        ("mode", "new"),
+        ("email", "new@example.gov.tw"),
+        ("county", "臺北市"),
+        ("township", "中正區"),
+        ("village", "黎明里"),
+        ("neighborhood", "5"),
+        ("mobile", "0900000000"),
+    ];
+    for _ in 0..2 {
+        let r = card_form_post(&app, "/register/forgot", "forgot", &card, &wrong).await;
+        assert!(r.text().await.unwrap().contains("data-error=\"mismatch\""));
+    }
+    let r = card_form_post(&app, "/register/forgot", "forgot", &card, &wrong).await;
+    assert_eq!(r.status(), 429);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-error=\"rate_limited\""), "{html}");
 }
 
 /// What the 註冊密碼 meter asks: `/register/password-check` with step 2's form.

@@ -192,7 +192,7 @@ async fn authorize_and_form_posts_are_limited_per_address() {
     );
     let text = r.text().await.unwrap();
     assert!(
-        text.contains("Too many requests") && text.contains("秒後再試"),
+        text.contains("Too many unfinished requests") && text.contains("秒後再試"),
         "{text}"
     );
     assert_eq!(interactions(), 3, "the refused request made no interaction");

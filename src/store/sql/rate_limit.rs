@@ -68,4 +68,27 @@ impl RateLimitStore for Database {
         })?;
         Ok(hits.unwrap_or(0))
     }
+
+    fn refund(&self, bucket: &str, window: i64, now: UnixTime, n: i32) -> StoreResult<()> {
+        if n <= 0 {
+            return Ok(());
+        }
+        let start = now - now.rem_euclid(window.max(1));
+        let this_window = rate_limits::table
+            .find(bucket)
+            .filter(rate_limits::window_start.eq(start));
+        self.with(|c| {
+            // Each statement is one atomic conditional write: the first takes `n` off a
+            // count that holds them, the second empties a smaller one.
+            let n_taken = diesel::update(this_window.filter(rate_limits::hits.ge(n)))
+                .set(rate_limits::hits.eq(rate_limits::hits - n))
+                .execute(c)?;
+            if n_taken == 0 {
+                diesel::update(this_window.filter(rate_limits::hits.gt(0)))
+                    .set(rate_limits::hits.eq(0))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+    }
 }
