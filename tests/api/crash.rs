@@ -54,10 +54,6 @@ fn serve(db: &TestDb, dir: &std::path::Path, port: u16, issuers: &Issuers) -> Se
         )
         .env("CARDINAL_PASSWORD__ARGON2_MEMORY_KIB", "1024")
         .env("CARDINAL_PASSWORD__ARGON2_ITERATIONS", "1")
-        .env(
-            "CARDINAL_REGISTRATION__APPLY_PER_IP_PER_5_MINUTES",
-            "100000",
-        )
         .env("CARDINAL_LIMITS__CARD_PER_IP_PER_MINUTE", "100000")
         .env("CARDINAL_LIMITS__FORMS_PER_IP_PER_MINUTE", "100000")
         .env("CARDINAL_METRICS__LISTEN", "off")
