@@ -109,7 +109,8 @@ fn render(
             "error": error.map(|e| e.message().text(t, &lang)),
             "error_code": error.map(|e| e.code()),
             "error_help": error.and_then(|e| super::help_links::card_error_link(e.code())),
-            "locked": matches!(error, Some(LoginError::Locked)),
+            // Locked, or the address's wrong passwords spent: 忘記註冊密碼 is the way on.
+            "offer_forgot": matches!(error, Some(LoginError::Locked | LoginError::RateLimited(_))),
             "lang_switch": format!("{}?lang={other}", card_page.path(id)),
         }),
     );

@@ -1741,3 +1741,6 @@ mod pages;
 
 // The application by keyboard alone.
 mod keyboard;
+
+// The refusal when a budget is spent (issue 19).
+mod limits;
