@@ -76,11 +76,23 @@ fn target_dir(root: &Path) -> PathBuf {
 fn build_cardinal(root: &Path) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("building Cardinal (release) …");
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "cardinal", "--bin", "cardinal"])
-        .current_dir(root)
-        .status()
-        .context("cannot run cargo")?;
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "-p", "cardinal", "--bin", "cardinal"])
+        .current_dir(root);
+    // `cargo run` gave this program the variables of its own package; build scripts that
+    // watch them (ring: CARGO_MANIFEST_DIR) would rebuild what a plain `cargo build` made.
+    for (key, _) in std::env::vars() {
+        let set_by_cargo_run = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key.as_str(),
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            );
+        if set_by_cargo_run {
+            cmd.env_remove(key);
+        }
+    }
+    let status = cmd.status().context("cannot run cargo")?;
     if !status.success() {
         bail!("the release build of cardinal failed");
     }
@@ -122,6 +134,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
+    let load_at_start = report::load_average();
     let root = repo_root().canonicalize()?;
     let duration = Duration::from_secs(args.duration.unwrap_or(if args.quick { 3 } else { 10 }));
     let scratch = target_dir(&root).join("bench");
@@ -132,8 +145,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&run_dir)?;
     let binary = build_cardinal(&root)?;
-    let machine = report::machine(&root);
-    println!("{machine}");
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("measuring the limits (signatures, argon2id) on 1 and {threads} threads …");
@@ -199,6 +210,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         _ => None,
     };
 
+    let machine = report::machine(&root, &load_at_start);
     let report = report::Report {
         machine,
         command: command_line(),

@@ -32,11 +32,17 @@ impl From<crate::wrk::Measured> for Stat {
 }
 
 impl From<&SignIns> for Stat {
+    /// Latencies are those of completed sign-ins: none (shown "—") when none completed.
     fn from(s: &SignIns) -> Self {
+        let (p50_ms, p99_ms) = if s.completed == 0 {
+            (f64::NAN, f64::NAN)
+        } else {
+            (s.p50_ms, s.p99_ms)
+        };
         Stat {
             rate: s.rate,
-            p50_ms: s.p50_ms,
-            p99_ms: s.p99_ms,
+            p50_ms,
+            p99_ms,
             cpu_ms: None,
         }
     }
@@ -134,7 +140,9 @@ fn num(v: f64) -> String {
 }
 
 fn ms(v: f64) -> String {
-    if v >= 100.0 {
+    if !v.is_finite() {
+        "—".into()
+    } else if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
         format!("{v:.1}")
@@ -268,7 +276,7 @@ impl Report {
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|");
         for (f, c, small, big) in &s.size {
-            let change = if small.p50_ms > 0.0 {
+            let change = if small.p50_ms > 0.0 && big.p50_ms.is_finite() {
                 format!("{:+.0} %", 100.0 * (big.p50_ms / small.p50_ms - 1.0))
             } else {
                 "—".into()
@@ -379,7 +387,7 @@ fn run_text(cmd: &str, args: &[&str]) -> String {
 }
 
 /// Cores, CPU model, memory, kernel, rustc and the git commit.
-pub fn machine(root: &Path) -> String {
+pub fn machine(root: &Path, load_at_start: &str) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -406,11 +414,20 @@ pub fn machine(root: &Path) -> String {
     )
     .is_empty();
     format!(
-        "Machine: {cores} cores ({model}), {mem_gib:.0} GiB memory, {}; {}; commit {commit}{}; load generator (wrk, the sign-in driver) on the same machine.",
+        "Machine: {cores} cores ({model}), {mem_gib:.0} GiB memory, {}; {}; commit {commit}{}; load generator (wrk, the sign-in driver) on the same machine; load average at the start {load_at_start}, at the end {}.",
         run_text("uname", &["-sr"]),
         run_text("rustc", &["-V"]),
-        if dirty { " with local changes" } else { "" }
+        if dirty { " with local changes" } else { "" },
+        load_average()
     )
+}
+
+/// The 1, 5 and 15-minute load averages (other work on the machine shows there).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(test)]
@@ -423,6 +440,8 @@ mod tests {
         assert_eq!(num(575.0), "575");
         assert_eq!(num(12.34), "12.3");
         assert_eq!(num(0.5), "0.50");
+        assert_eq!(ms(f64::NAN), "—");
+        assert_eq!(ms(2.345), "2.35");
     }
 
     #[test]
