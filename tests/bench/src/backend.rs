@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ pub struct Ctx {
     pub cards: Arc<Vec<Card>>,
     /// The next card to sign in with, across every sign-in run.
     pub cursor: Arc<AtomicUsize>,
+    /// The last sign-in run met 429 (the next one waits for a fresh limit window).
+    pub refused_last: AtomicBool,
     pub limits: crate::limits::Limits,
 }
 
@@ -245,14 +247,30 @@ pub fn load(
     Ok(stat)
 }
 
+/// Waits for the next one-minute window of the per-address limits (plus a second) when
+/// the last sign-in run was refused, so that every run starts with the same allowance.
+async fn fresh_limit_window(ctx: &Ctx) {
+    if !ctx.refused_last.load(Ordering::Relaxed) {
+        return;
+    }
+    use cardinal::clock::Clock as _;
+    let into_minute = SystemClock.now().rem_euclid(60);
+    let wait = u64::try_from(61 - into_minute).unwrap_or(1);
+    println!("  (the last sign-in run met 429: waiting {wait} s for a fresh rate-limit window)");
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+}
+
 /// A sign-in run, printed.
 pub async fn sign_ins(
+    ctx: &Ctx,
     setup: Arc<signin::Setup>,
     conns: u32,
-    duration: Duration,
     name: &str,
 ) -> anyhow::Result<SignIns> {
-    let s = signin::run(setup, conns as usize, duration).await?;
+    fresh_limit_window(ctx).await;
+    let s = signin::run(setup, conns as usize, ctx.duration).await?;
+    ctx.refused_last
+        .store(s.refused_total() > 0, Ordering::Relaxed);
     println!(
         "  {name:<28} c{conns:<3} {:>9.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} of {} attempts completed, {} refused 429, {} failed)",
         s.rate,
@@ -431,13 +449,7 @@ pub async fn measure(ctx: &Ctx, dep: &Deployment) -> anyhow::Result<BackendRepor
     let mut notes = Vec::new();
     let setup = dep.signin_setup(ctx, &base);
     for conns in ctx.connections {
-        let s = sign_ins(
-            setup.clone(),
-            conns,
-            ctx.duration,
-            &format!("{tag}-signin-c{conns}"),
-        )
-        .await?;
+        let s = sign_ins(ctx, setup.clone(), conns, &format!("{tag}-signin-c{conns}")).await?;
         signin_row.cardinal.push((conns, Stat::from(&s)));
         notes.push(signin_note(
             &format!("Card sign-in on {}", dep.name),

@@ -15,7 +15,7 @@ mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -166,6 +166,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ca_dir,
         cards: Arc::new(cards),
         cursor: Arc::new(AtomicUsize::new(0)),
+        refused_last: AtomicBool::new(false),
         limits,
     };
 

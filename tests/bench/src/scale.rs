@@ -147,6 +147,7 @@ async fn through_proxy(
     label: &str,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Vec<(String, u32, Stat)>> {
+    let slug = label.replace(' ', "-");
     let mut out = Vec::new();
     for conns in ctx.connections {
         let cc = Load::Post {
@@ -154,18 +155,12 @@ async fn through_proxy(
             headers: vec![("Authorization", dep.rp.basic())],
             body: "grant_type=client_credentials".into(),
         };
-        let s = backend::load(ctx, None, base, &cc, conns, &format!("{label}-cc-c{conns}"))?;
+        let s = backend::load(ctx, None, base, &cc, conns, &format!("{slug}-cc-c{conns}"))?;
         out.push(("client_credentials, RS256 JWT".to_string(), conns, s));
     }
     for conns in ctx.connections {
         let setup = dep.signin_setup(ctx, base);
-        let s = backend::sign_ins(
-            setup,
-            conns,
-            ctx.duration,
-            &format!("{label}-signin-c{conns}"),
-        )
-        .await?;
+        let s = backend::sign_ins(ctx, setup, conns, &format!("{slug}-signin-c{conns}")).await?;
         notes.push(signin_note(&format!("Sign-in, {label}"), conns, &s));
         out.push(("card sign-ins completed".to_string(), conns, Stat::from(&s)));
     }
@@ -188,20 +183,19 @@ pub async fn run(
         load_secs: took.as_secs_f64(),
         ..Default::default()
     };
+    let many = format!("Sign-in with {registrations} more registrations");
     let server = dep.start(ctx, "million", None, &[]).await?;
     let setup = dep.signin_setup(ctx, &server.url);
     let small_row = |key: &str| small.rows.iter().find(|r| r.key == key);
     for conns in ctx.connections {
         let s = backend::sign_ins(
+            ctx,
             setup.clone(),
             conns,
-            ctx.duration,
             &format!("million-signin-c{conns}"),
         )
         .await?;
-        report
-            .notes
-            .push(signin_note("Sign-in with 1 M registrations", conns, &s));
+        report.notes.push(signin_note(&many, conns, &s));
         if let Some(before) = small_row("signin").and_then(|r| Row::at(&r.cardinal, conns)) {
             report.size.push((
                 "card sign-ins completed".into(),
