@@ -49,6 +49,27 @@ impl Desk {
         card: &serde_json::Value,
         password: &str,
     ) -> Result<String, (u16, String, Option<i64>)> {
+        self.attempt(app, client, card, password, false).await
+    }
+
+    /// A sign-in whose card token signs something other than the challenge.
+    async fn sign_in_with_bad_signature(
+        &self,
+        app: &TestApp,
+        client: &TestClient,
+        card: &serde_json::Value,
+    ) -> Result<String, (u16, String, Option<i64>)> {
+        self.attempt(app, client, card, PASSWORD, true).await
+    }
+
+    async fn attempt(
+        &self,
+        app: &TestApp,
+        client: &TestClient,
+        card: &serde_json::Value,
+        password: &str,
+        bad_signature: bool,
+    ) -> Result<String, (u16, String, Option<i64>)> {
         let (_, pkce_challenge) = pkce();
         let r = self
             .browser
@@ -78,7 +99,12 @@ impl Desk {
         assert_eq!(c.status(), 200, "the card challenge");
         let c: serde_json::Value = c.json().await.unwrap();
         let challenge = c["challenge"].as_str().unwrap();
-        let token = sign_token(card, &app.address, challenge);
+        let signed = if bad_signature {
+            "another-challenge"
+        } else {
+            challenge
+        };
+        let token = sign_token(card, &app.address, signed);
         let r = self
             .browser
             .post(app.url(&format!("{interaction}/card")))
@@ -412,59 +438,6 @@ async fn five_wrong_in_a_row_lock_a_success_resets_and_forged_proofs_count_for_n
             .is_ok(),
         "and never block a colleague behind the same address"
     );
-}
-
-impl Desk {
-    /// A sign-in whose card token signs something other than the challenge.
-    async fn sign_in_with_bad_signature(
-        &self,
-        app: &TestApp,
-        client: &TestClient,
-        card: &serde_json::Value,
-    ) -> Result<String, (u16, String, Option<i64>)> {
-        let (_, pkce_challenge) = pkce();
-        let r = self
-            .browser
-            .get(app.url("/authorize"))
-            .query(&auth_params(
-                client,
-                &pkce_challenge,
-                &[("prompt", "login")],
-            ))
-            .send()
-            .await
-            .unwrap();
-        let interaction = location(&r);
-        let page = self.get(app, &format!("{interaction}/card")).await;
-        let csrf = hidden_value(&page.text().await.unwrap(), "csrf_token").unwrap();
-        let flow = interaction.rsplit('/').next().unwrap();
-        let c: serde_json::Value = self
-            .browser
-            .post(app.url("/card/challenge"))
-            .header("origin", &app.address)
-            .json(&json!({ "purpose": "login", "flow": flow }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let challenge = c["challenge"].as_str().unwrap();
-        let token = sign_token(card, &app.address, "another-challenge");
-        let r = self
-            .browser
-            .post(app.url(&format!("{interaction}/card")))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("challenge", challenge),
-                ("token", &serde_json::to_string(&token).unwrap()),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        Err((r.status().as_u16(), r.text().await.unwrap(), None))
-    }
 }
 
 #[tokio::test]
